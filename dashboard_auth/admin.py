@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from dashboard_auth.models import DashboardAuditLog, DashboardSession, SecurityEvent
+from tracking.admin_base import ReadOnlyAdmin
+
+
+@admin.register(DashboardSession)
+class DashboardSessionAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "user", "ip", "created_at", "expires_at", "rotated_at", "revoked_at", "revoke_reason")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), ("rotated_at", admin.EmptyFieldListFilter))
+    search_fields = ("user__username", "=ip", "=family")
+    exclude = ("refresh_token_hash",)
+    list_select_related = ("user",)
+
+
+@admin.register(DashboardAuditLog)
+class DashboardAuditLogAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "guild", "actor", "action", "target_type", "target_id", "ip")
+    list_filter = ("action", "target_type", "guild")
+    search_fields = ("actor", "action", "=target_id")
+    list_select_related = ("guild",)
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "source", "reason", "ip")
+    list_filter = ("kind", "source")
+    search_fields = ("reason", "=ip")

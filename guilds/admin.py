@@ -1,0 +1,68 @@
+from django.contrib import admin
+
+from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
+from tracking.admin_base import ReadOnlyAdmin
+
+
+@admin.register(Guild)
+class GuildAdmin(admin.ModelAdmin):
+    list_display = ("name", "id", "timezone", "active", "created_at")
+    list_filter = ("active", "timezone")
+    search_fields = ("name", "=id")
+
+
+@admin.register(Creator)
+class CreatorAdmin(admin.ModelAdmin):
+    list_display = ("username", "discord_user_id", "guild", "created_at")
+    list_filter = ("guild",)
+    search_fields = ("username", "=discord_user_id")
+    autocomplete_fields = ("guild",)
+    list_select_related = ("guild",)
+
+
+@admin.register(GuildBudgetConfig)
+class GuildBudgetConfigAdmin(admin.ModelAdmin):
+    list_display = (
+        "guild",
+        "daily_apify_run_limit",
+        "daily_youtube_quota_units",
+        "weekly_openai_call_limit",
+        "apify_max_items_per_run",
+        "youtube_paused_until",
+    )
+    search_fields = ("guild__name", "=guild__id")
+    autocomplete_fields = ("guild",)
+    list_select_related = ("guild",)
+
+
+@admin.register(GuildApiUsage)
+class GuildApiUsageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "guild",
+        "day",
+        "apify_run_count",
+        "apify_runs_skipped",
+        "youtube_quota_used",
+        "openai_call_count",
+        "openai_tokens_used",
+    )
+    list_filter = ("day", "guild")
+    search_fields = ("guild__name", "=guild__id")
+    date_hierarchy = "day"
+    list_select_related = ("guild",)
+
+
+@admin.register(BonusRule)
+class BonusRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "guild", "kind", "min_views_gained", "place", "amount", "currency", "active")
+    list_filter = ("kind", "active", "guild")
+    search_fields = ("name", "guild__name")
+    autocomplete_fields = ("guild",)
+    list_select_related = ("guild",)
+
+
+@admin.register(BotHealth)
+class BotHealthAdmin(ReadOnlyAdmin):
+    list_display = ("status", "last_heartbeat_at", "shard_count", "guild_count", "memory_mb", "uptime_seconds")
+    list_filter = ("status",)
+    search_fields = ("status",)

@@ -1,0 +1,202 @@
+"""Guilds (the tenants), their members being tracked, budgets, usage, bonus rules and bot health."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+snowflake_validator = RegexValidator(r"^\d{15,21}$", "A Discord id is 15 to 21 digits.")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Paris.")
+
+
+class GuildQuerySet(models.QuerySet):
+    def for_guild(self, guild: Guild | int) -> GuildQuerySet:
+        """Rows of one guild. Every guild-scoped read starts here (RLS is the second layer)."""
+        return self.filter(guild_id=getattr(guild, "pk", guild))
+
+
+class GuildOwned(models.Model):
+    """Base of every table that holds a guild's data: it carries guild_id and is under RLS."""
+
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="+")
+
+    objects = GuildQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Guild(models.Model):
+    """A Discord server: the tenant. Its primary key is the Discord guild id (a snowflake)."""
+
+    id = models.BigIntegerField(primary_key=True, help_text="Discord guild id (snowflake).")
+    name = models.CharField(max_length=100)
+    icon = models.CharField(max_length=100, blank=True)
+    logs_channel_id = models.CharField(max_length=21, blank=True, validators=[snowflake_validator])
+    updates_channel_id = models.CharField(max_length=21, blank=True, validators=[snowflake_validator])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="guild_id_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Creator(GuildOwned):
+    """A guild member whose posts are tracked (the older system's "User")."""
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="creators")
+    discord_user_id = models.CharField(max_length=21, validators=[snowflake_validator])
+    username = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [models.UniqueConstraint(fields=["guild", "discord_user_id"], name="creator_unique_per_guild")]
+        indexes = [models.Index(fields=["guild", "username"], name="creator_guild_username")]
+
+    def __str__(self) -> str:
+        return f"{self.username} ({self.discord_user_id})"
+
+
+class GuildBudgetConfig(GuildOwned):
+    """A guild's API budgets and refresh cadence. One row per guild, created with defaults."""
+
+    guild = models.OneToOneField(Guild, on_delete=models.CASCADE, related_name="budget")
+    daily_apify_run_limit = models.PositiveIntegerField(default=100)
+    daily_youtube_quota_units = models.PositiveIntegerField(default=1000)
+    weekly_openai_call_limit = models.PositiveIntegerField(default=270)
+    apify_max_items_per_run = models.PositiveIntegerField(default=100)
+    # Refresh cadence (issue: scheduler). Young posts hourly, slower as growth flattens.
+    young_post_hours = models.PositiveIntegerField(default=48)
+    young_interval_minutes = models.PositiveIntegerField(default=60)
+    growing_interval_minutes = models.PositiveIntegerField(default=180)
+    flat_interval_hours = models.PositiveIntegerField(default=24)
+    dormant_interval_hours = models.PositiveIntegerField(default=168)
+    max_backoff_hours = models.PositiveIntegerField(default=24)
+    youtube_paused_until = models.DateTimeField(
+        null=True, blank=True, help_text="Set when YouTube answered quotaExceeded; calls resume after it."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "guild budget config"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(apify_max_items_per_run__gte=1), name="budget_items_per_run_min_1"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Budget of guild {self.guild_id}"
+
+
+class GuildApiUsage(GuildOwned):
+    """What a guild spent on one UTC day. Incremented atomically (see guilds/services.py)."""
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    apify_run_count = models.PositiveIntegerField(default=0)
+    apify_runs_skipped = models.PositiveIntegerField(default=0)
+    youtube_quota_used = models.PositiveIntegerField(default=0)
+    openai_call_count = models.PositiveIntegerField(default=0)
+    openai_tokens_used = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name_plural = "guild API usage"
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "day"], name="usage_unique_per_guild_day"),
+            models.CheckConstraint(
+                condition=models.Q(apify_run_count__gte=0)
+                & models.Q(youtube_quota_used__gte=0)
+                & models.Q(openai_call_count__gte=0)
+                & models.Q(openai_tokens_used__gte=0),
+                name="usage_counts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Usage of guild {self.guild_id} on {self.day}"
+
+
+class BonusRule(GuildOwned):
+    """A weekly bonus: a view-gain threshold, or a place in the week's top N, with its amount."""
+
+    class Kind(models.TextChoices):
+        THRESHOLD = "threshold", "View-gain threshold"
+        TOP_N = "top_n", "Top-N place"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="bonus_rules")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    min_views_gained = models.PositiveBigIntegerField(null=True, blank=True, help_text="For threshold rules.")
+    place = models.PositiveSmallIntegerField(null=True, blank=True, help_text="For top-N rules: 1 = first.")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "place", "-min_views_gained"]
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "name"], name="bonus_rule_name_unique_per_guild"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="bonus_rule_amount_not_negative"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="threshold", min_views_gained__isnull=False))
+                | (models.Q(kind="top_n", place__gte=1)),
+                name="bonus_rule_kind_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.amount} {self.currency})"
+
+
+class BotHealth(models.Model):
+    """The Discord bot's last heartbeat. A singleton: always id=1."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online"
+        DEGRADED = "degraded"
+        OFFLINE = "offline"
+        UNKNOWN = "unknown"
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    shard_count = models.PositiveIntegerField(default=0)
+    guild_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    memory_mb = models.PositiveIntegerField(default=0)
+    uptime_seconds = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "bot health"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="bot_health_singleton")]
+
+    def __str__(self) -> str:
+        seen = timezone.localtime(self.last_heartbeat_at).isoformat() if self.last_heartbeat_at else "never"
+        return f"Bot {self.status} (last heartbeat {seen})"
+
+    @classmethod
+    def load(cls) -> BotHealth:
+        return cls.objects.get_or_create(id=1)[0]

@@ -1,0 +1,23 @@
+"""The one error type every vendor client raises."""
+
+from __future__ import annotations
+
+
+class IntegrationError(Exception):
+    """A vendor call failed.
+
+    ``permanent`` says whether retrying can help: a bad key, a 404 or a malformed answer is
+    permanent; a timeout, a 429 or a 5xx is not. ``retry_after`` (seconds) is set when the vendor
+    told us how long to wait.
+    """
+
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None, code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.code = code
+
+    def __str__(self) -> str:
+        kind = "permanent" if self.permanent else "transient"
+        return f"{self.message} ({kind})"

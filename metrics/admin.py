@@ -1,0 +1,41 @@
+from django.contrib import admin
+
+from metrics.models import BonusAward, FraudSignal, VideoMetrics
+from tracking.admin_base import ReadOnlyAdmin
+
+
+@admin.register(VideoMetrics)
+class VideoMetricsAdmin(ReadOnlyAdmin):
+    list_display = (
+        "post",
+        "captured_at",
+        "views",
+        "likes",
+        "comments",
+        "shares",
+        "provider",
+        "source_field",
+        "rounded",
+    )
+    list_filter = ("provider", "rounded", "guild")
+    search_fields = ("=post__external_id", "=apify_run_id")
+    list_select_related = ("post",)
+    show_full_result_count = False  # the largest table: never COUNT(*) it for the changelist
+
+
+@admin.register(FraudSignal)
+class FraudSignalAdmin(admin.ModelAdmin):
+    list_display = ("post", "kind", "reason", "detected_at", "resolved_at", "resolved_by")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "guild")
+    search_fields = ("reason", "=post__external_id")
+    autocomplete_fields = ("guild", "post")
+    list_select_related = ("post",)
+
+
+@admin.register(BonusAward)
+class BonusAwardAdmin(admin.ModelAdmin):
+    list_display = ("creator", "rule", "week_start", "views_gained", "place", "amount", "announced_at")
+    list_filter = ("week_start", "guild")
+    search_fields = ("creator__username", "rule__name")
+    autocomplete_fields = ("guild", "creator", "rule")
+    list_select_related = ("creator", "rule")

@@ -1,0 +1,106 @@
+"""Measurements and what is derived from them: snapshots, fraud signals, bonus awards."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from guilds.models import BonusRule, Creator, Guild, GuildOwned
+from tracking.models import Post
+
+
+class VideoMetrics(GuildOwned):
+    """One measurement of a post's counts at one moment, with where it came from.
+
+    Append-mostly and by far the largest table. Unique per (post, captured_at), so processing the
+    same dataset twice changes nothing.
+    """
+
+    class Provider(models.TextChoices):
+        APIFY = "apify", "Apify"
+        YOUTUBE = "youtube", "YouTube Data API"
+        IMPORT = "import", "Imported dataset"
+        DEMO = "demo", "Demo data"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="snapshots")
+    captured_at = models.DateTimeField()
+    views = models.PositiveBigIntegerField(null=True, blank=True)
+    likes = models.PositiveBigIntegerField(null=True, blank=True)
+    comments = models.PositiveBigIntegerField(null=True, blank=True)
+    shares = models.PositiveBigIntegerField(null=True, blank=True)
+    saves = models.PositiveBigIntegerField(null=True, blank=True)
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    apify_run_id = models.CharField(max_length=32, blank=True)
+    source_field = models.CharField(max_length=40, blank=True, help_text="The vendor field views came from.")
+    rounded = models.BooleanField(default=False, help_text="The platform rounds this number (e.g. 1.2K).")
+
+    class Meta:
+        verbose_name = "metrics snapshot"
+        verbose_name_plural = "metrics snapshots"
+        ordering = ["-captured_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "captured_at"], name="snapshot_unique_per_post_time"),
+            models.CheckConstraint(
+                condition=Q(views__gte=0) & Q(likes__gte=0) & Q(comments__gte=0) & Q(shares__gte=0) & Q(saves__gte=0),
+                name="snapshot_counts_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["guild", "post", "captured_at"], name="snapshot_guild_post_time"),
+            models.Index(fields=["guild", "captured_at"], name="snapshot_guild_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Post {self.post_id} at {self.captured_at:%Y-%m-%d %H:%M}: {self.views} views"
+
+
+class FraudSignal(GuildOwned):
+    """A finding about a post that a person should review. Never changes a payout by itself."""
+
+    class Kind(models.TextChoices):
+        SPIKE_WITHOUT_ENGAGEMENT = "spike", "Views spiked without engagement"
+        COUNT_DECREASED = "decrease", "A count went down"
+        UNAVAILABLE = "unavailable", "Post deleted or private"
+        OWNERSHIP_MISMATCH = "ownership", "Author does not match the profile"
+        CAPTION = "caption", "Caption check failed"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="signals")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    reason = models.CharField(max_length=500)
+    detected_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        indexes = [models.Index(fields=["guild", "resolved_at", "detected_at"], name="signal_open_by_guild")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reason}"
+
+
+class BonusAward(GuildOwned):
+    """A weekly bonus earned by a creator under one rule. Unique per (guild, creator, week, rule)."""
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="bonus_awards")
+    rule = models.ForeignKey(BonusRule, on_delete=models.PROTECT, related_name="awards")
+    week_start = models.DateField(help_text="Monday of the week, in the guild's time zone.")
+    views_gained = models.PositiveBigIntegerField()
+    place = models.PositiveSmallIntegerField(null=True, blank=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    announced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week_start", "place"]
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "creator", "week_start", "rule"], name="bonus_award_unique"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="bonus_award_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["guild", "week_start"], name="bonus_award_guild_week")]
+
+    def __str__(self) -> str:
+        return f"{self.creator} — {self.rule.name} — week of {self.week_start}"

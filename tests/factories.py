@@ -1,0 +1,66 @@
+"""Small factories: the fewest rows that make a realistic guild. Every one takes overrides."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+
+from guilds.models import BonusRule, Creator, Guild, GuildBudgetConfig
+from metrics.models import VideoMetrics
+from tracking.models import ClientAccount, Post, Profile
+from tracking.platforms import Platform
+
+_seq = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_seq)
+
+
+def make_guild(**kw) -> Guild:
+    n = _n()
+    guild = Guild.objects.create(**{"id": 900000000000000000 + n, "name": f"Guild {n}", **kw})
+    GuildBudgetConfig.objects.create(guild=guild)
+    return guild
+
+
+def make_creator(guild: Guild, **kw) -> Creator:
+    n = _n()
+    return Creator.objects.create(**{"guild": guild, "discord_user_id": str(800000000000000000 + n),
+                                     "username": f"creator{n}", **kw})
+
+
+def make_client_account(guild: Guild, **kw) -> ClientAccount:
+    return ClientAccount.objects.create(**{"guild": guild, "name": f"Brand {_n()}", **kw})
+
+
+def make_profile(guild: Guild, creator: Creator | None = None, **kw) -> Profile:
+    creator = creator or make_creator(guild)
+    defaults = {"guild": guild, "creator": creator, "platform": Platform.TIKTOK, "handle": f"handle{_n()}",
+                "verification_status": Profile.Verification.VERIFIED, "verified_at": timezone.now()}
+    return Profile.objects.create(**{**defaults, **kw})
+
+
+def make_post(guild: Guild, profile: Profile | None = None, **kw) -> Post:
+    profile = profile or make_profile(guild)
+    client = kw.pop("client_account", None) or make_client_account(guild)
+    n = _n()
+    external_id = kw.pop("external_id", str(7000000000000000000 + n))
+    url = f"https://www.tiktok.com/@{profile.handle}/video/{external_id}"
+    defaults = {"guild": guild, "creator": profile.creator, "profile": profile, "client_account": client,
+                "platform": profile.platform, "external_id": external_id, "submitted_url": url, "canonical_url": url,
+                "status": Post.Status.TRACKING, "posted_at": timezone.now() - timedelta(days=1)}
+    return Post.objects.create(**{**defaults, **kw})
+
+
+def make_snapshot(post: Post, *, views: int, at=None, **kw) -> VideoMetrics:
+    return VideoMetrics.objects.create(guild_id=post.guild_id, post=post, captured_at=at or timezone.now(), views=views,
+                                       provider=kw.pop("provider", VideoMetrics.Provider.APIFY), **kw)
+
+
+def make_bonus_rule(guild: Guild, **kw) -> BonusRule:
+    defaults = {"guild": guild, "name": f"Rule {_n()}", "kind": BonusRule.Kind.THRESHOLD,
+                "min_views_gained": 10_000, "amount": 25}
+    return BonusRule.objects.create(**{**defaults, **kw})

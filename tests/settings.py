@@ -1,0 +1,22 @@
+"""Test settings: the real settings module, in development mode, with fast password hashing.
+
+The environment decides the database and cache exactly as in production (SQLite and local memory by
+default; DATABASE_URL / REDIS_URL for PostgreSQL and Redis), so the suite runs on both.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from tracking.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = ""
+SCREENSHOT_STORAGE_PATH = BASE_DIR / "var" / "test-screenshots"  # noqa: F405
+SECURE_SSL_REDIRECT = False
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+if DATABASE_IS_POSTGRES:  # noqa: F405
+    # pytest-django creates and drops the test database; a pool would keep connections open to it.
+    DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405

@@ -1,0 +1,196 @@
+"""The tracked things: client accounts (brands), creators' social profiles, posts, screenshots."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from guilds.models import Creator, Guild, GuildOwned, GuildQuerySet
+from tracking.platforms import Platform
+
+
+class ClientAccount(GuildOwned):
+    """A brand that pays for posts, with its social accounts and campaign rules."""
+
+    class PayoutModel(models.TextChoices):
+        CPM = "cpm", "Per thousand views"
+        BONUS = "bonus", "Bonus rules"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="client_accounts")
+    name = models.CharField(max_length=100)
+    social_accounts = models.JSONField(default=dict, blank=True, help_text='{"tiktok": "brand", ...}')
+    payout_model = models.CharField(max_length=8, choices=PayoutModel.choices, default=PayoutModel.CPM)
+    cpm_rate = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    required_tags = models.JSONField(default=list, blank=True, help_text='["#brand", "@brand"]')
+    banned_words = models.JSONField(default=list, blank=True)
+    counting_window_days = models.PositiveIntegerField(
+        default=30, help_text="Views are counted for this many days after a post is submitted."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "name"], name="client_account_name_unique_per_guild"),
+            models.CheckConstraint(condition=Q(cpm_rate__gte=0), name="client_account_cpm_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(GuildOwned):
+    """A creator's account on one platform, and the proof that it is theirs."""
+
+    class Verification(models.TextChoices):
+        UNVERIFIED = "unverified", "Unverified"
+        PENDING = "pending", "Check running"
+        VERIFIED = "verified", "Verified"
+        FAILED = "failed", "Failed"
+        REVOKED = "revoked", "Revoked"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="profiles")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="profiles")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    handle = models.CharField(max_length=100, help_text="Normalised: no @, lower case where the platform ignores case.")
+    platform_user_id = models.CharField(max_length=64, blank=True)
+    verification_status = models.CharField(max_length=10, choices=Verification.choices, default=Verification.UNVERIFIED)
+    verification_code = models.CharField(max_length=16, blank=True)
+    verification_code_expires_at = models.DateTimeField(null=True, blank=True)
+    verification_reason = models.CharField(max_length=300, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=100, blank=True, help_text='"bio check" or the staff member.')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform", "handle"]
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "platform", "handle"], name="profile_unique_per_guild_platform"),
+        ]
+        indexes = [models.Index(fields=["guild", "creator", "platform"], name="profile_guild_creator")]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} @{self.handle}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification_status == self.Verification.VERIFIED
+
+
+class PostQuerySet(GuildQuerySet):
+    def due_for_refresh(self, now) -> PostQuerySet:
+        return self.filter(status__in=Post.REFRESHABLE, next_refresh_at__lte=now)
+
+
+class Post(GuildOwned):
+    """A submitted post and its latest numbers. Unique per (guild, platform, platform post id)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        TRACKING = "tracking", "Tracking"
+        FLAGGED = "flagged", "Flagged for review"
+        UNAVAILABLE = "unavailable", "Unavailable"
+        FINALIZED = "finalized", "Finalized"
+        REJECTED = "rejected", "Rejected"
+
+    class CaptionVerdict(models.TextChoices):
+        UNCHECKED = "unchecked", "Not checked"
+        PASS = "pass", "Pass"
+        WARN = "warn", "Warning"
+        FAIL = "fail", "Fail"
+
+    REFRESHABLE = (Status.SUBMITTED, Status.TRACKING, Status.FLAGGED, Status.UNAVAILABLE)
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="posts")
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="posts")
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="posts")
+    client_account = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="posts")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    external_id = models.CharField(  # noqa: DJ001 - NULL until resolved; NULLs never collide in the unique key
+        max_length=64, null=True, blank=True, help_text="The platform's post id; empty until a short link is resolved."
+    )
+    submitted_url = models.URLField(max_length=2048)
+    canonical_url = models.URLField(max_length=2048)
+    caption = models.TextField(blank=True)
+    caption_verdict = models.CharField(max_length=10, choices=CaptionVerdict.choices, default=CaptionVerdict.UNCHECKED)
+    caption_reasons = models.JSONField(default=list, blank=True)
+    author_platform_id = models.CharField(max_length=64, blank=True)
+    author_handle = models.CharField(max_length=100, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBMITTED)
+    status_reason = models.CharField(max_length=500, blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    views = models.PositiveBigIntegerField(null=True, blank=True)
+    likes = models.PositiveBigIntegerField(null=True, blank=True)
+    comments = models.PositiveBigIntegerField(null=True, blank=True)
+    shares = models.PositiveBigIntegerField(null=True, blank=True)
+    metrics_updated_at = models.DateTimeField(null=True, blank=True)
+    next_refresh_at = models.DateTimeField(null=True, blank=True, db_index=False)
+    failure_count = models.PositiveIntegerField(default=0)
+    last_failure_reason = models.CharField(max_length=500, blank=True)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["guild", "platform", "external_id"], name="post_unique_per_guild_platform_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(views__gte=0) & Q(likes__gte=0) & Q(comments__gte=0) & Q(shares__gte=0),
+                name="post_counts_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["guild", "status", "next_refresh_at"], name="post_due_by_guild"),
+            models.Index(fields=["status", "next_refresh_at"], name="post_due_all_guilds"),
+            models.Index(fields=["guild", "submitted_at"], name="post_guild_submitted"),
+            models.Index(fields=["guild", "creator", "submitted_at"], name="post_guild_creator"),
+            models.Index(fields=["guild", "canonical_url"], name="post_guild_url"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} {self.external_id or self.submitted_url}"
+
+
+class PostStatusChange(GuildOwned):
+    """One step of a post's lifecycle: who moved it, when, and why. Append-only."""
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=12, choices=Post.Status.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=Post.Status.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    actor = models.CharField(max_length=120, help_text='"system", "staff:alice", "discord:1234".')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["guild", "post", "created_at"], name="status_change_by_post")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status} by {self.actor}"
+
+
+class ScreenshotUpload(GuildOwned):
+    """A screenshot a creator attached to a post (proof of views, usually)."""
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="screenshots")
+    discord_url = models.URLField(max_length=2048, blank=True)
+    file_path = models.CharField(max_length=500, blank=True, help_text="Relative to SCREENSHOT_STORAGE_PATH.")
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=50)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "sha256"], name="screenshot_unique_per_post"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Screenshot {self.sha256[:12]} of post {self.post_id}"

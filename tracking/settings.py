@@ -1,0 +1,355 @@
+"""Settings for Tracking Data, read from the environment (django-environ).
+
+Every variable is listed with its default and meaning in .env.example. With DJANGO_DEBUG off, a
+required setting that is missing or malformed stops start-up with ImproperlyConfigured naming it;
+a feature whose key is unset is switched off and says so once in the log (see tracking/apps.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import zoneinfo
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _fail(name: str, why: str) -> None:
+    raise ImproperlyConfigured(f"{name} {why}. See .env.example for its meaning and format.")
+
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# ---------------------------------------------------------------------------------------------
+# Required in production. In DEBUG we fall back to obviously-insecure development values so that
+# `make run` works on a fresh machine with no .env at all.
+# ---------------------------------------------------------------------------------------------
+_DEV_ONLY = "insecure-development-only-"
+
+
+def _secret(name: str, *, min_length: int = 32) -> str:
+    value = env.str(name, default="")
+    if not value:
+        if DEBUG:
+            return f"{_DEV_ONLY}{name.lower()}-0123456789abcdef0123456789abcdef"
+        _fail(name, "is required when DJANGO_DEBUG is off")
+    if len(value) < min_length:
+        _fail(name, f"must be at least {min_length} characters long")
+    if not DEBUG and value.startswith(_DEV_ONLY):
+        _fail(name, "still has the development placeholder value")
+    return value
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY", min_length=50)
+JWT_SECRET = _secret("JWT_SECRET")
+API_SECRET = _secret("API_SECRET")
+
+try:
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+except Exception:  # pragma: no cover - env.list never raises on strings, kept for clarity
+    ALLOWED_HOSTS = []
+if not ALLOWED_HOSTS and not DEBUG:
+    _fail("DJANGO_ALLOWED_HOSTS", "is required when DJANGO_DEBUG is off (comma-separated host names)")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# ---------------------------------------------------------------------------------------------
+# Applications
+# ---------------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "social_django",
+    "django_structlog",
+    "tracking",
+    "guilds",
+    "metrics",
+    "integrations",
+    "dashboard_auth",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it runs the view inside the guild's transaction scope (tracking/tenancy.py).
+    "tracking.tenancy.GuildScopeMiddleware",
+]
+
+ROOT_URLCONF = "tracking.urls"
+WSGI_APPLICATION = "tracking.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------------------------
+# Database: SQLite in the project folder by default; PostgreSQL (with a psycopg pool) when given.
+# ---------------------------------------------------------------------------------------------
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+except Exception as exc:  # django-environ raises several types for a bad URL
+    raise ImproperlyConfigured(f"DATABASE_URL is malformed ({exc.__class__.__name__}).") from None
+if DATABASES["default"].get("ENGINE") not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
+    _fail("DATABASE_URL", "is malformed: use postgres://user@host:5432/name or sqlite:///path")
+DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DATABASE_IS_POSTGRES:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not as well
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=10.0),
+    }
+# The non-privileged role that serves requests and runs tasks (row-level security applies to it).
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="tracking_app")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------------------------------------
+# Cache: django-redis when VALKEY_URL or REDIS_URL is set, else local memory (warned about once).
+# ---------------------------------------------------------------------------------------------
+REDIS_URL = env.str("VALKEY_URL", default="") or env.str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    _fail("VALKEY_URL/REDIS_URL", "must start with redis://, rediss:// or unix://")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+            },
+            "KEY_PREFIX": "td",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "td"}}
+RATELIMIT_USE_CACHE = "default"
+
+# ---------------------------------------------------------------------------------------------
+# Auth: staff use Django sessions + admin; guild admins log in with Discord (social-auth).
+# ---------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "social_core.backends.discord.DiscordOAuth2",
+    "django.contrib.auth.backends.ModelBackend",
+]
+DASHBOARD_DISCORD_CLIENT_ID = env.str("DASHBOARD_DISCORD_CLIENT_ID", default="")
+DASHBOARD_DISCORD_CLIENT_SECRET = env.str("DASHBOARD_DISCORD_CLIENT_SECRET", default="")
+DASHBOARD_OAUTH_CALLBACK = env.str("DASHBOARD_OAUTH_CALLBACK", default="")
+SOCIAL_AUTH_DISCORD_KEY = DASHBOARD_DISCORD_CLIENT_ID
+SOCIAL_AUTH_DISCORD_SECRET = DASHBOARD_DISCORD_CLIENT_SECRET
+SOCIAL_AUTH_DISCORD_SCOPE = ["identify", "guilds"]
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+DASHBOARD_ACCESS_COOKIE_NAME = env.str("DASHBOARD_ACCESS_COOKIE_NAME", default="dashboard_at")
+DASHBOARD_REFRESH_COOKIE_NAME = env.str("DASHBOARD_REFRESH_COOKIE_NAME", default="dashboard_rt")
+DASHBOARD_SESSION_COOKIE_SAMESITE = env.str("DASHBOARD_SESSION_COOKIE_SAMESITE", default="strict").capitalize()
+if DASHBOARD_SESSION_COOKIE_SAMESITE not in ("Strict", "Lax", "None"):
+    _fail("DASHBOARD_SESSION_COOKIE_SAMESITE", "must be strict, lax or none")
+JWT_ACCESS_TTL_SECONDS = env.int("JWT_ACCESS_TTL_SECONDS", default=15 * 60)
+REFRESH_TOKEN_TTL_SECONDS = env.int("REFRESH_TOKEN_TTL_SECONDS", default=30 * 24 * 3600)
+
+
+def _service_keys(raw: str) -> list[tuple[str, str, frozenset[str]]]:
+    """API_SERVICE_KEYS: comma-separated name:key:scope1|scope2 entries."""
+    keys = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        parts = entry.split(":")
+        if len(parts) != 3 or not parts[0] or len(parts[1]) < 16:
+            _fail("API_SERVICE_KEYS", "must be name:key:scope1|scope2 entries with keys of 16+ characters")
+        keys.append((parts[0], parts[1], frozenset(filter(None, parts[2].split("|")))))
+    return keys
+
+
+API_SERVICE_KEYS = _service_keys(env.str("API_SERVICE_KEYS", default=""))
+SECURITY_DASHBOARD_READ_KEYS = env.list("SECURITY_DASHBOARD_READ_KEYS", default=[])
+SECURITY_DASHBOARD_ADMIN_KEYS = env.list("SECURITY_DASHBOARD_ADMIN_KEYS", default=[])
+OBSERVABILITY_TOKEN = env.str("OBSERVABILITY_TOKEN", default="")
+
+# ---------------------------------------------------------------------------------------------
+# Vendors. A feature whose key is unset is off (said once at start-up).
+# ---------------------------------------------------------------------------------------------
+DEFAULT_OUTBOUND_HTTP_TIMEOUT_MS = env.int("DEFAULT_OUTBOUND_HTTP_TIMEOUT_MS", default=10_000)
+APIFY_API_TOKEN = env.str("APIFY_API_TOKEN", default="")
+APIFY_API_BASE_URL = env.str("APIFY_API_BASE_URL", default="https://api.apify.com")
+APIFY_WEBHOOK_SIGNING_SECRET = env.str("APIFY_WEBHOOK_SIGNING_SECRET", default="")
+if APIFY_API_TOKEN and len(APIFY_WEBHOOK_SIGNING_SECRET) < 32:
+    _fail("APIFY_WEBHOOK_SIGNING_SECRET", "must be set (32+ characters) when APIFY_API_TOKEN is set")
+APIFY_INSTAGRAM_ACTOR_ID = env.str("APIFY_INSTAGRAM_ACTOR_ID", default="apify/instagram-scraper")
+APIFY_TIKTOK_ACTOR_ID = env.str("APIFY_TIKTOK_ACTOR_ID", default="clockworks/tiktok-scraper")
+APIFY_X_ACTOR_ID = env.str("APIFY_X_ACTOR_ID", default="apidojo/twitter-scraper-lite")
+APIFY_X_PROFILE_ACTOR_ID = env.str("APIFY_X_PROFILE_ACTOR_ID", default="apidojo/twitter-user-scraper")
+APIFY_FACEBOOK_ACTOR_ID = env.str("APIFY_FACEBOOK_ACTOR_ID", default="apify/facebook-posts-scraper")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+YOUTUBE_API_KEY = env.str("YOUTUBE_API_KEY", default="")
+YOUTUBE_HTTP_TIMEOUT_MS = env.int("YOUTUBE_HTTP_TIMEOUT_MS", default=DEFAULT_OUTBOUND_HTTP_TIMEOUT_MS)
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+DISCORD_HTTP_TIMEOUT_MS = env.int("DISCORD_HTTP_TIMEOUT_MS", default=DEFAULT_OUTBOUND_HTTP_TIMEOUT_MS)
+DISCORD_PUBLIC_KEY = env.str("DISCORD_PUBLIC_KEY", default="")
+if DISCORD_PUBLIC_KEY:
+    try:
+        if len(bytes.fromhex(DISCORD_PUBLIC_KEY)) != 32:
+            raise ValueError
+    except ValueError:
+        _fail("DISCORD_PUBLIC_KEY", "must be the application's 64-character hex Ed25519 public key")
+DISCORD_APPLICATION_ID = env.str("DISCORD_APPLICATION_ID", default="")
+DISCORD_BOT_TOKEN = env.str("DISCORD_BOT_TOKEN", default="")
+SECURITY_ALERT_WEBHOOK_URL = env.str("SECURITY_ALERT_WEBHOOK_URL", default="")
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks and bot callbacks
+# ---------------------------------------------------------------------------------------------
+WEBHOOK_SIGNED_PAYLOAD_MODE = env.str("WEBHOOK_SIGNED_PAYLOAD_MODE", default="enforce")
+if WEBHOOK_SIGNED_PAYLOAD_MODE not in ("enforce", "log"):
+    _fail("WEBHOOK_SIGNED_PAYLOAD_MODE", "must be enforce or log")
+WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS = env.int("WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS", default=300)
+WEBHOOK_DISPATCH_TTL_SECONDS = env.int("WEBHOOK_DISPATCH_TTL_SECONDS", default=86400)
+WEBHOOK_ALLOWED_ORIGINS = env.list("WEBHOOK_ALLOWED_ORIGINS", default=["api.apify.com", "my.apify.com"])
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+BOT_CALLBACK_SIGNING_SECRET = env.str("BOT_CALLBACK_SIGNING_SECRET", default="")
+if BOT_CALLBACK_SIGNING_SECRET and not BOT_CALLBACK_SIGNING_SECRET.startswith("whsec_"):
+    _fail("BOT_CALLBACK_SIGNING_SECRET", "must be a Standard Webhooks secret starting with whsec_")
+BOT_CALLBACK_SIGNED_MODE = env.str("BOT_CALLBACK_SIGNED_MODE", default="enforce")
+if BOT_CALLBACK_SIGNED_MODE not in ("enforce", "log"):
+    _fail("BOT_CALLBACK_SIGNED_MODE", "must be enforce or log")
+BOT_CALLBACK_ALLOWED_SERVICES = env.list("BOT_CALLBACK_ALLOWED_SERVICES", default=["bot"])
+BOT_CALLBACK_SERVICE_NAME = env.str("BOT_CALLBACK_SERVICE_NAME", default="api")
+BOT_CALLBACK_TOKEN = env.str("BOT_CALLBACK_TOKEN", default="")
+BOT_CALLBACK_URL = env.str("BOT_CALLBACK_URL", default="http://127.0.0.1:4000")
+
+
+def _cidrs(raw: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(c.strip(), strict=False) for c in raw if c.strip()]
+    except ValueError:
+        _fail("TRUST_PROXY_CIDRS", "must be comma-separated CIDR ranges such as 10.0.0.0/8")
+        raise  # unreachable; keeps type checkers honest
+
+
+TRUST_PROXY_CIDRS = _cidrs(env.list("TRUST_PROXY_CIDRS", default=[]))
+TRUST_PROXY_HOPS = env.int("TRUST_PROXY_HOPS", default=0)
+
+SCREENSHOT_STORAGE_PATH = Path(env.str("SCREENSHOT_STORAGE_PATH", default=str(BASE_DIR / "var" / "screenshots")))
+SCREENSHOT_MAX_BYTES = env.int("SCREENSHOT_MAX_BYTES", default=8 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+
+# ---------------------------------------------------------------------------------------------
+# Celery: a broker turns on workers; without one, `manage.py track` runs the same services.
+# ---------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# ---------------------------------------------------------------------------------------------
+# Internationalisation, static files
+# ---------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+DEFAULT_GUILD_TIMEZONE = env.str("DEFAULT_GUILD_TIMEZONE", default="UTC")
+if DEFAULT_GUILD_TIMEZONE not in zoneinfo.available_timezones():
+    _fail("DEFAULT_GUILD_TIMEZONE", "must be an IANA time zone name such as Europe/Paris")
+
+# ---------------------------------------------------------------------------------------------
+# Security headers and cookies (production values; DEBUG relaxes what needs HTTPS)
+# ---------------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ---------------------------------------------------------------------------------------------
+# REST framework and OpenAPI
+# ---------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tracking Data API",
+    "DESCRIPTION": "Clipping and UGC campaign tracking for Discord communities.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# ---------------------------------------------------------------------------------------------
+# Logging: JSON lines (structlog), request id on every line of a request, secrets redacted.
+# ---------------------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    _fail("LOG_LEVEL", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+LOG_PATH = env.str("LOG_PATH", default="")
+
+from tracking.logging import configure_logging  # noqa: E402  (needs the values above)
+
+LOGGING_CONFIG = None
+configure_logging(level=LOG_LEVEL, path=LOG_PATH)
+DJANGO_STRUCTLOG_CELERY_ENABLED = False
