@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from guilds.models import BonusRule, Creator, Guild, GuildBudgetConfig
 from metrics.models import VideoMetrics
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
+from tracking.tenancy import rls_bypass
 
 _seq = itertools.count(1)
 
@@ -19,6 +21,18 @@ def _n() -> int:
     return next(_seq)
 
 
+def factory(fn):
+    """Factories write across guilds, so they use the explicit bypass (tests run under RLS on PostgreSQL)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with rls_bypass(reason="test factory"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@factory
 def make_guild(**kw) -> Guild:
     n = _n()
     guild = Guild.objects.create(**{"id": 900000000000000000 + n, "name": f"Guild {n}", **kw})
@@ -26,16 +40,19 @@ def make_guild(**kw) -> Guild:
     return guild
 
 
+@factory
 def make_creator(guild: Guild, **kw) -> Creator:
     n = _n()
     return Creator.objects.create(**{"guild": guild, "discord_user_id": str(800000000000000000 + n),
                                      "username": f"creator{n}", **kw})
 
 
+@factory
 def make_client_account(guild: Guild, **kw) -> ClientAccount:
     return ClientAccount.objects.create(**{"guild": guild, "name": f"Brand {_n()}", **kw})
 
 
+@factory
 def make_profile(guild: Guild, creator: Creator | None = None, **kw) -> Profile:
     creator = creator or make_creator(guild)
     defaults = {"guild": guild, "creator": creator, "platform": Platform.TIKTOK, "handle": f"handle{_n()}",
@@ -43,6 +60,7 @@ def make_profile(guild: Guild, creator: Creator | None = None, **kw) -> Profile:
     return Profile.objects.create(**{**defaults, **kw})
 
 
+@factory
 def make_post(guild: Guild, profile: Profile | None = None, **kw) -> Post:
     profile = profile or make_profile(guild)
     client = kw.pop("client_account", None) or make_client_account(guild)
@@ -55,11 +73,13 @@ def make_post(guild: Guild, profile: Profile | None = None, **kw) -> Post:
     return Post.objects.create(**{**defaults, **kw})
 
 
+@factory
 def make_snapshot(post: Post, *, views: int, at=None, **kw) -> VideoMetrics:
     return VideoMetrics.objects.create(guild_id=post.guild_id, post=post, captured_at=at or timezone.now(), views=views,
                                        provider=kw.pop("provider", VideoMetrics.Provider.APIFY), **kw)
 
 
+@factory
 def make_bonus_rule(guild: Guild, **kw) -> BonusRule:
     defaults = {"guild": guild, "name": f"Rule {_n()}", "kind": BonusRule.Kind.THRESHOLD,
                 "min_views_gained": 10_000, "amount": 25}

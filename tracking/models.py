@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from guilds.models import Creator, Guild, GuildOwned, GuildQuerySet
 from tracking.platforms import Platform
@@ -120,13 +121,16 @@ class Post(GuildOwned):
     posted_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBMITTED)
     status_reason = models.CharField(max_length=500, blank=True)
-    submitted_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
     views = models.PositiveBigIntegerField(null=True, blank=True)
     likes = models.PositiveBigIntegerField(null=True, blank=True)
     comments = models.PositiveBigIntegerField(null=True, blank=True)
     shares = models.PositiveBigIntegerField(null=True, blank=True)
     metrics_updated_at = models.DateTimeField(null=True, blank=True)
-    next_refresh_at = models.DateTimeField(null=True, blank=True, db_index=False)
+    counting_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="End of the client account's counting window; views after it never count."
+    )
+    next_refresh_at = models.DateTimeField(null=True, blank=True)
     failure_count = models.PositiveIntegerField(default=0)
     last_failure_reason = models.CharField(max_length=500, blank=True)
 

@@ -1,5 +1,7 @@
 """Every admin changelist and change page renders for staff; staff find a post by pasting its URL."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
@@ -13,12 +15,12 @@ pytestmark = pytest.mark.django_db
 def populated(guild):
     post = make_post(guild, external_id="7234567890123456789")
     for i in range(60):
-        make_snapshot(post, views=i * 100, at=post.posted_at.replace(microsecond=0) + __import__("datetime").timedelta(hours=i))
+        make_snapshot(post, views=i * 100, at=post.posted_at + timedelta(hours=i))
     make_bonus_rule(guild)
     return post
 
 
-def test_every_changelist_and_change_page_renders(staff_client, populated):
+def test_every_changelist_and_change_page_renders(staff_client, populated, bypass):
     from guilds.models import BotHealth
 
     BotHealth.load()
@@ -27,7 +29,8 @@ def test_every_changelist_and_change_page_renders(staff_client, populated):
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         r = staff_client.get(url)
         assert r.status_code == 200, url
-        obj = model_admin.get_queryset(r.wsgi_request).first()
+        with bypass():
+            obj = model_admin.get_queryset(r.wsgi_request).first()
         if obj is not None:
             change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
             assert staff_client.get(change).status_code == 200, change

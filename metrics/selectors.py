@@ -1,0 +1,161 @@
+"""Reads that shape numbers across models. The leaderboard here is THE number: the dashboard, the
+API, the CSV export, daily reports and weekly bonuses all call it, so they agree everywhere.
+
+Views gained by a post inside [start, end) is ``as_of(end) - baseline``:
+
+- ``as_of(t)`` is the views of the newest snapshot captured before ``t`` (clamped to the end of the
+  post's counting window: views after the window never count);
+- ``baseline`` is ``as_of(start)`` when we measured the post before the period; otherwise 0 if the
+  post went up inside the period (all its views are new), else its first measurement inside the
+  period (views an old post had before we first saw it were not gained in the period).
+
+Gains are never negative (a platform that recounts downwards does not take views away). Each value
+is one correlated subquery per post on the (post, captured_at) index: a constant number of queries,
+never a scan of the snapshot table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import (
+    Case,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Least
+
+from guilds.models import Guild
+from metrics.models import VideoMetrics
+from tracking.models import Post
+
+COUNTED_STATUSES = (Post.Status.SUBMITTED, Post.Status.TRACKING, Post.Status.FLAGGED, Post.Status.UNAVAILABLE,
+                    Post.Status.FINALIZED)
+
+
+def _views_before(moment) -> Subquery:
+    return Subquery(
+        VideoMetrics.objects.filter(post=OuterRef("pk"), captured_at__lt=moment, views__isnull=False)
+        .order_by("-captured_at")
+        .values("views")[:1]
+    )
+
+
+def _first_views_from(moment) -> Subquery:
+    return Subquery(
+        VideoMetrics.objects.filter(post=OuterRef("pk"), captured_at__gte=moment, views__isnull=False)
+        .order_by("captured_at")
+        .values("views")[:1]
+    )
+
+
+def posts_with_gains(*, guild: Guild | int, start: datetime, end: datetime):
+    """The guild's counted posts, annotated with ``views_start``, ``views_end`` and ``views_gained``
+    for [start, end). Posts untouched since before ``start`` are left out (they gained nothing)."""
+    guild_id = getattr(guild, "pk", guild)
+    return (
+        Post.objects.for_guild(guild_id)
+        .filter(status__in=COUNTED_STATUSES, submitted_at__lt=end, metrics_updated_at__gte=start)
+        .annotate(counted_until=Least(Coalesce("counting_ends_at", Value(end)), Value(end)))
+        .annotate(
+            views_end=Coalesce(_views_before(OuterRef("counted_until")), 0),
+            views_before=_views_before(start),
+        )
+        .annotate(
+            baseline=Case(
+                When(views_before__isnull=False, then=F("views_before")),
+                # went up inside the period: all its views are new
+                When(Q(posted_at__gte=start) | Q(posted_at__isnull=True, submitted_at__gte=start), then=Value(0)),
+                # an old post first seen inside the period: from its first measurement
+                default=Coalesce(_first_views_from(start), 0),
+            )
+        )
+        .select_related("creator", "client_account")
+    )
+
+
+@dataclass(frozen=True)
+class PostGain:
+    post_id: int
+    creator_id: int
+    creator_name: str
+    platform: str
+    url: str
+    client_account: str
+    views_start: int
+    views_end: int
+    views_gained: int
+
+
+@dataclass(frozen=True)
+class CreatorGain:
+    creator_id: int
+    creator_name: str
+    discord_user_id: str
+    posts: int
+    views_gained: int
+    rank: int
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    start: datetime
+    end: datetime
+    creators: list[CreatorGain]
+    posts: list[PostGain]
+
+    @property
+    def total_views_gained(self) -> int:
+        return sum(p.views_gained for p in self.posts)
+
+
+def leaderboard(*, guild: Guild | int, start: datetime, end: datetime, creator_id: int | None = None) -> Leaderboard:
+    """Views gained inside [start, end) per post and per creator, best first (ties: lower id first)."""
+    posts = []
+    names: dict[int, tuple[str, str]] = {}
+    rows = posts_with_gains(guild=guild, start=start, end=end)
+    if creator_id is not None:
+        rows = rows.filter(creator_id=creator_id)
+    for p in rows:
+        gained = max(0, p.views_end - (p.baseline or 0))
+        names[p.creator_id] = (p.creator.username, p.creator.discord_user_id)
+        posts.append(PostGain(p.pk, p.creator_id, p.creator.username, p.platform, p.canonical_url,
+                              p.client_account.name, p.baseline or 0, p.views_end, gained))
+    posts.sort(key=lambda g: (-g.views_gained, g.post_id))
+    per_creator: dict[int, list[PostGain]] = defaultdict(list)
+    for g in posts:
+        per_creator[g.creator_id].append(g)
+    ordered = sorted(per_creator.items(), key=lambda kv: (-sum(g.views_gained for g in kv[1]), kv[0]))
+    creators = [
+        CreatorGain(cid, names[cid][0], names[cid][1], len(gs), sum(g.views_gained for g in gs), rank)
+        for rank, (cid, gs) in enumerate(ordered, start=1)
+    ]
+    return Leaderboard(start=start, end=end, creators=creators, posts=posts)
+
+
+def period_bounds(*, period: str, now: datetime, tz) -> tuple[datetime, datetime]:
+    """[start, end) of a named period in the guild's time zone: day, yesterday, week (Monday-based),
+    last_week, month, all (since 2000)."""
+    local = now.astimezone(tz)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        return midnight, now
+    if period == "yesterday":
+        return midnight - timedelta(days=1), midnight
+    monday = midnight - timedelta(days=midnight.weekday())
+    if period == "week":
+        return monday, now
+    if period == "last_week":
+        return monday - timedelta(days=7), monday
+    if period == "month":
+        return midnight.replace(day=1), now
+    if period == "all":
+        return datetime(2000, 1, 1, tzinfo=tz), now
+    raise ValueError("period must be one of day, yesterday, week, last_week, month, all")
+
