@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dashboard_auth.models import DashboardAuditLog, DashboardSession, SecurityEvent
+from dashboard_auth.models import DashboardAuditLog, DashboardSession, RevokedServiceKey, SecurityEvent
 from tracking.admin_base import ReadOnlyAdmin
 
 
@@ -26,3 +26,9 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "source", "reason", "ip")
     list_filter = ("kind", "source")
     search_fields = ("reason", "=ip")
+
+
+@admin.register(RevokedServiceKey)
+class RevokedServiceKeyAdmin(ReadOnlyAdmin):
+    list_display = ("name", "revoked_at", "revoked_by", "reason")
+    search_fields = ("name",)

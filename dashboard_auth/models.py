@@ -102,3 +102,15 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.reason}"
+
+
+class RevokedServiceKey(models.Model):
+    """An API service key (from API_SERVICE_KEYS, by name) that an admin revoked at run time."""
+
+    name = models.CharField(max_length=60, unique=True)
+    revoked_at = models.DateTimeField(auto_now_add=True)
+    revoked_by = models.CharField(max_length=120)
+    reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (revoked {self.revoked_at:%Y-%m-%d})"

@@ -43,6 +43,16 @@ class Guild(models.Model):
     logs_channel_id = models.CharField(max_length=21, blank=True, validators=[snowflake_validator])
     updates_channel_id = models.CharField(max_length=21, blank=True, validators=[snowflake_validator])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    logs_webhook_url = models.URLField(
+        max_length=300, blank=True, help_text="Optional channel webhook for the logs channel (instead of the bot)."
+    )
+    updates_webhook_url = models.URLField(max_length=300, blank=True)
+    logs_destination_gone_at = models.DateTimeField(
+        null=True, blank=True, help_text="Discord said the logs destination no longer exists; set a new one."
+    )
+    updates_destination_gone_at = models.DateTimeField(null=True, blank=True)
+    daily_report_hour = models.PositiveSmallIntegerField(default=9, help_text="Local hour of the daily report.")
+    last_daily_report_on = models.DateField(null=True, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

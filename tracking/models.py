@@ -113,6 +113,9 @@ class Post(GuildOwned):
     )
     submitted_url = models.URLField(max_length=2048)
     canonical_url = models.URLField(max_length=2048)
+    needs_resolution = models.BooleanField(
+        default=False, help_text="A short link: the first scrape tells us the post id."
+    )
     caption = models.TextField(blank=True)
     caption_verdict = models.CharField(max_length=10, choices=CaptionVerdict.choices, default=CaptionVerdict.UNCHECKED)
     caption_reasons = models.JSONField(default=list, blank=True)
@@ -127,6 +130,7 @@ class Post(GuildOwned):
     comments = models.PositiveBigIntegerField(null=True, blank=True)
     shares = models.PositiveBigIntegerField(null=True, blank=True)
     metrics_updated_at = models.DateTimeField(null=True, blank=True)
+    growth_per_hour = models.FloatField(default=0, help_text="Recent views gained per hour (the scheduler's heat).")
     counting_ends_at = models.DateTimeField(
         null=True, blank=True, help_text="End of the client account's counting window; views after it never count."
     )

@@ -283,6 +283,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Task modules outside an app's tasks.py (autodiscovery finds those).
+CELERY_IMPORTS = ["integrations.discord.tasks"]
 
 # ---------------------------------------------------------------------------------------------
 # Internationalisation, static files
@@ -339,6 +341,21 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# ---------------------------------------------------------------------------------------------
+# Area settings. Each area adds its own block here (keep blocks separate to avoid edit clashes).
+# ---------------------------------------------------------------------------------------------
+# [ingestion settings]
+
+# [api settings]
+
+# [scheduler settings]
+
+# [discord settings]
+
+# [ops settings]
+
+# [submissions settings]
 
 # ---------------------------------------------------------------------------------------------
 # Logging: JSON lines (structlog), request id on every line of a request, secrets redacted.

@@ -1,7 +1,7 @@
-"""URL map. Each app contributes its own urls module as it grows."""
+"""URL map. Each area contributes its own urls module."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from tracking import health
 
@@ -12,4 +12,14 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # Apify run and verification webhooks
+    path("api/webhooks/", include("integrations.urls")),
+    # Discord interactions and bot callbacks
+    path("", include("integrations.discord.urls")),
+    # REST API: auth, bot, guilds, schema
+    path("api/", include("tracking.api_urls")),
+    # operations: /metrics, security dashboard API
+    path("", include("tracking.ops_urls")),
+    # server-rendered dashboard pages and Login with Discord
+    path("", include("dashboard_auth.urls")),
 ]

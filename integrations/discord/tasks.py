@@ -1,0 +1,1 @@
+"""Celery tasks for Discord: notifications, reports, bonuses, bot callbacks."""

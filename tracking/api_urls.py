@@ -1,0 +1,3 @@
+"""URL patterns (filled in as the area is built)."""
+
+urlpatterns: list = []
