@@ -157,6 +157,7 @@ class Post(GuildOwned):
             models.Index(fields=["guild", "submitted_at"], name="post_guild_submitted"),
             models.Index(fields=["guild", "creator", "submitted_at"], name="post_guild_creator"),
             models.Index(fields=["guild", "canonical_url"], name="post_guild_url"),
+            models.Index(fields=["guild", "metrics_updated_at"], name="post_guild_updated"),
         ]
 
     def __str__(self) -> str:
