@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/", include("tracking.api_urls")),
     # operations: /metrics, security dashboard API
     path("", include("tracking.ops_urls")),
-    # server-rendered dashboard pages and Login with Discord
+    # Login with Discord
     path("", include("dashboard_auth.urls")),
+    # server-rendered dashboard pages: / and /dashboard/...
+    path("", include("dashboard.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Dashboard pages (filled in by the pages work)."""
+
+urlpatterns: list = []
