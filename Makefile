@@ -26,7 +26,17 @@ demo: migrate
 ## Set everything up on the embedded default (SQLite, demo data) and serve on http://$(HOST):$(PORT)
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/) — Ctrl-C stops"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}; \
+	if [ -z "$$CELERY_BROKER_URL" ] && [ "$${CELERY_USE_REDIS_BROKER:-false}" != "true" ]; then \
+	  echo "No broker: background jobs run in-process (manage.py track)"; \
+	  $(PY) manage.py track & track_pid=$$!; \
+	  trap 'kill $$track_pid 2>/dev/null; wait $$track_pid 2>/dev/null' EXIT INT TERM; \
+	fi; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Background jobs in-process (no broker): refresh planning, run expiry, reports, bonuses, callbacks
+track: migrate
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py track
 
 ## The whole suite (SQLite by default; DATABASE_URL / REDIS_URL for PostgreSQL and Redis)
 test: install

@@ -1,3 +1,25 @@
-"""Dashboard pages (filled in by the pages work)."""
+"""Dashboard pages: / (landing) and /dashboard/... Guild pages carry ``guild_id`` so that
+GuildScopeMiddleware scopes them to that guild."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from dashboard import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("dashboard/", views.guild_picker, name="picker"),
+    path("dashboard/logout/", views.logout, name="logout"),
+    path("dashboard/<int:guild_id>/", views.overview, name="overview"),
+    path("dashboard/<int:guild_id>/posts/", views.post_list, name="posts"),
+    path("dashboard/<int:guild_id>/posts/<int:post_id>/", views.post_detail, name="post-detail"),
+    path("dashboard/<int:guild_id>/posts/<int:post_id>/review/", views.post_review, name="post-review"),
+    path("dashboard/<int:guild_id>/creators/", views.creator_list, name="creators"),
+    path("dashboard/<int:guild_id>/leaderboard/", views.leaderboard_page, name="leaderboard"),
+    path("dashboard/<int:guild_id>/leaderboard.csv", views.leaderboard_csv, name="leaderboard-csv"),
+    path("dashboard/<int:guild_id>/clients/", views.client_list, name="clients"),
+    path("dashboard/<int:guild_id>/bonus-rules/", views.bonus_rules, name="bonus-rules"),
+    path("dashboard/<int:guild_id>/budget/", views.budget_settings, name="budget"),
+    path("dashboard/<int:guild_id>/audit/", views.audit_log, name="audit"),
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import structlog
@@ -22,7 +22,7 @@ _DAILY_LIMIT = {"apify_runs": "daily_apify_run_limit", "youtube_units": "daily_y
 
 def usage_day(now: datetime | None = None) -> date:
     """Budgets reset at midnight UTC (YouTube's own quota resets at midnight Pacific; see youtube)."""
-    return (now or timezone.now()).astimezone(timezone.UTC).date()
+    return (now or timezone.now()).astimezone(UTC).date()
 
 
 def budget_for(guild: Guild | int) -> GuildBudgetConfig:

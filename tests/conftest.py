@@ -34,6 +34,15 @@ def pytest_collection_modifyitems(config, items):
 APP_ROLE = "tracking_app"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache (rate limits, guild lists, replay ids)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _app_role_exists(django_db_setup, django_db_blocker):
     """On PostgreSQL, make sure the restricted role exists and may use the test database's tables."""

@@ -17,6 +17,13 @@ CELERY_BROKER_URL = ""
 SCREENSHOT_STORAGE_PATH = BASE_DIR / "var" / "test-screenshots"  # noqa: F405
 SECURE_SSL_REDIRECT = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+if REDIS_URL:  # noqa: F405
+    # One Redis database per xdist worker (10, 11, ...): each worker's test database numbers its
+    # users from 1, so a shared cache would hand one worker's cached guild lists to another.
+    import re as _re
+
+    _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    CACHES["default"]["LOCATION"] = _re.sub(r"/\d*$", f"/{10 + _worker}", REDIS_URL.rstrip("/"))  # noqa: F405
 if DATABASE_IS_POSTGRES:  # noqa: F405
     # pytest-django creates and drops the test database; a pool would keep connections open to it.
     DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 
 from tracking.admin_base import ReadOnlyInline
+from tracking.lifecycle import TransitionRefused
 from tracking.models import ClientAccount, Post, PostStatusChange, Profile, ScreenshotUpload
+from tracking.services import ReviewRefused, review_post
+from tracking.verification import staff_actor, staff_revoke_profile, staff_verify_profile
 
 SNAPSHOTS_PER_PAGE = 50
 
@@ -27,6 +30,29 @@ class ProfileAdmin(admin.ModelAdmin):
     autocomplete_fields = ("guild", "creator")
     list_select_related = ("guild", "creator")
     readonly_fields = ("verified_at", "verified_by", "created_at")
+    actions = ["verify_selected", "revoke_selected"]
+
+    @admin.action(description="Verify selected profiles (staff vouches; audited)")
+    def verify_selected(self, request, queryset):
+        changed = [p for p in queryset if not p.is_verified]
+        for profile in changed:
+            staff_verify_profile(profile=profile, staff_user=request.user, request=request)
+        _report(self, request, done=len(changed), verb="verified", skipped=queryset.count() - len(changed))
+
+    @admin.action(description="Revoke verification of selected profiles (audited)")
+    def revoke_selected(self, request, queryset):
+        changed = [p for p in queryset if p.verification_status != Profile.Verification.REVOKED]
+        for profile in changed:
+            staff_revoke_profile(profile=profile, staff_user=request.user, reason="revoked by staff", request=request)
+        _report(self, request, done=len(changed), verb="revoked", skipped=queryset.count() - len(changed))
+
+
+def _report(model_admin, request, *, done: int, verb: str, skipped: int = 0, refused: list[str] | None = None) -> None:
+    """One message per action: how many changed, how many needed nothing, and each refusal."""
+    text = f"{done} {verb}." + (f" {skipped} already {verb} or unchanged." if skipped else "")
+    model_admin.message_user(request, text, messages.SUCCESS if done or not refused else messages.WARNING)
+    for line in refused or []:
+        model_admin.message_user(request, line, messages.ERROR)
 
 
 class StatusChangeInline(ReadOnlyInline):
@@ -65,6 +91,33 @@ class PostAdmin(admin.ModelAdmin):
     list_select_related = ("guild", "creator")
     readonly_fields = ("submitted_at", "metrics_updated_at")
     inlines = [StatusChangeInline, ScreenshotInline]
+    actions = ["approve_selected", "reject_selected", "finalize_selected"]
+
+    def _review(self, request, queryset, *, action: str, reason: str, verb: str) -> None:
+        done, refused = 0, []
+        for post in queryset:
+            before = post.status
+            try:
+                after = review_post(
+                    post=post, action=action, reason=reason, actor=staff_actor(request.user), request=request
+                )
+            except (TransitionRefused, ReviewRefused) as error:
+                refused.append(f"{post}: {error}")
+                continue
+            done += after.status != before
+        _report(self, request, done=done, verb=verb, skipped=queryset.count() - done - len(refused), refused=refused)
+
+    @admin.action(description="Approve selected posts (back to tracking; resolves their signals)")
+    def approve_selected(self, request, queryset):
+        self._review(request, queryset, action="approve", reason="approved by staff", verb="approved")
+
+    @admin.action(description="Reject selected posts")
+    def reject_selected(self, request, queryset):
+        self._review(request, queryset, action="reject", reason="rejected by staff", verb="rejected")
+
+    @admin.action(description="Finalize selected posts (stop refreshing)")
+    def finalize_selected(self, request, queryset):
+        self._review(request, queryset, action="finalize", reason="finalized by staff", verb="finalized")
 
     def get_search_results(self, request, queryset, search_term):
         from tracking.post_urls import PostUrlError, parse_post_url

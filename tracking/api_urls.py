@@ -1,3 +1,104 @@
-"""URL patterns (filled in as the area is built)."""
+"""The REST API (included at /api/): auth, the guild API, the bot API, the OpenAPI schema and docs.
 
-urlpatterns: list = []
+Ids in paths use the ``id`` converter (1-18 digits): anything else, or a value that would overflow
+PostgreSQL's bigint (and with it the row-level-security cast), simply does not match → 404.
+"""
+
+from django.urls import include, path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from dashboard_auth import api as auth_api
+from guilds import api as guilds_api
+from metrics import api as metrics_api
+from tracking import api as tracking_api
+
+
+class IdConverter:
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number < 1:
+            raise ValueError("ids are positive")
+        return number
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+
+class SnowflakeConverter:
+    regex = "[0-9]{15,21}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(SnowflakeConverter, "snowflake")
+
+router = SimpleRouter(trailing_slash=False)
+router.register("creators", guilds_api.CreatorViewSet, basename="creator")
+router.register("usage", guilds_api.UsageViewSet, basename="usage")
+router.register("bonus-rules", guilds_api.BonusRuleViewSet, basename="bonus-rule")
+router.register("audit-log", guilds_api.AuditLogViewSet, basename="audit-log")
+router.register("client-accounts", tracking_api.ClientAccountViewSet, basename="client-account")
+router.register("profiles", tracking_api.ProfileViewSet, basename="profile")
+router.register("posts", tracking_api.PostViewSet, basename="post")
+# The router's own lookup regex is \d+; tighten it to the id converter's range.
+for viewset in (
+    guilds_api.CreatorViewSet,
+    guilds_api.BonusRuleViewSet,
+    tracking_api.ClientAccountViewSet,
+    tracking_api.ProfileViewSet,
+    tracking_api.PostViewSet,
+):
+    viewset.lookup_value_regex = "[0-9]{1,18}"
+
+auth_patterns = [
+    path("discord/login", auth_api.discord_login, name="api-auth-login"),
+    path("discord/callback", auth_api.discord_callback, name="api-auth-callback"),
+    path("refresh", auth_api.RefreshView.as_view(), name="api-auth-refresh"),
+    path("logout", auth_api.LogoutView.as_view(), name="api-auth-logout"),
+    path("me", auth_api.MeView.as_view(), name="api-auth-me"),
+    path("sessions", auth_api.SessionListView.as_view(), name="api-auth-sessions"),
+    path("sessions/<id:session_id>", auth_api.SessionDetailView.as_view(), name="api-auth-session"),
+]
+
+guild_patterns = [
+    path("", guilds_api.GuildSettingsView.as_view(), name="api-guild"),
+    path("budget", guilds_api.BudgetView.as_view(), name="api-guild-budget"),
+    path("leaderboard", metrics_api.LeaderboardView.as_view(), name="api-guild-leaderboard"),
+    path("exports/leaderboard.csv", metrics_api.LeaderboardExportView.as_view(), name="api-guild-leaderboard-csv"),
+    path("exports/posts.csv", tracking_api.PostsExportView.as_view(), name="api-guild-posts-csv"),
+    path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
+    path("", include(router.urls)),
+]
+
+bot_patterns = [
+    path("heartbeat", guilds_api.BotHeartbeatView.as_view(), name="api-bot-heartbeat"),
+    path("guilds/<id:guild_id>", guilds_api.BotGuildView.as_view(), name="api-bot-guild"),
+    path("guilds/<id:guild_id>/creators", guilds_api.BotCreatorView.as_view(), name="api-bot-creators"),
+    path(
+        "guilds/<id:guild_id>/creators/<snowflake:discord_user_id>/stats",
+        metrics_api.BotCreatorStatsView.as_view(),
+        name="api-bot-creator-stats",
+    ),
+    path("guilds/<id:guild_id>/profiles", tracking_api.BotProfileView.as_view(), name="api-bot-profiles"),
+    path("guilds/<id:guild_id>/posts", tracking_api.BotPostView.as_view(), name="api-bot-posts"),
+    path("guilds/<id:guild_id>/leaderboard", metrics_api.BotLeaderboardView.as_view(), name="api-bot-leaderboard"),
+]
+
+urlpatterns = [
+    path("v1/auth/", include(auth_patterns)),
+    path("v1/guilds", guilds_api.GuildListView.as_view(), name="api-guilds"),
+    path("v1/guilds/<id:guild_id>/", include(guild_patterns)),
+    path("v1/bot/", include(bot_patterns)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -19,7 +19,7 @@ class TrackingConfig(AppConfig):
     verbose_name = "Tracking"
 
     def ready(self) -> None:
-        from tracking import checks  # noqa: F401  (registers the system checks)
+        from tracking import checks, observability  # noqa: F401  (system checks; metrics and log receivers)
 
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="tracking.rls.install")
         checks.announce_disabled_features()

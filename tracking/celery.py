@@ -1,4 +1,11 @@
-"""The Celery app. Without CELERY_BROKER_URL tasks run eagerly, in-process (see settings)."""
+"""The Celery app: broker from CELERY_BROKER_URL (or REDIS_URL with CELERY_USE_REDIS_BROKER=true).
+
+Acks late, rejects on worker loss, prefetches one task, JSON only (settings CELERY_*). Without a broker
+tasks run eagerly, in-process, and ``manage.py track`` runs the periodic jobs instead of beat.
+
+    celery -A tracking worker -l info
+    celery -A tracking beat -l info      # schedules: django-celery-beat (admin → Periodic tasks)
+"""
 
 import os
 

@@ -186,6 +186,8 @@ def _demo_post(guild, creator, profile, client, rng: random.Random, now: datetim
             "submitted_url": url,
             "canonical_url": url,
             "posted_at": posted,
+            "submitted_at": posted + timedelta(minutes=20),
+            "counting_ends_at": posted + timedelta(minutes=20, days=client.counting_window_days),
             "status": Post.Status.TRACKING,
             "caption": f"New drop with {client.required_tags[0]} 🔥",
             "author_handle": profile.handle,

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 _SECRET_KEY = re.compile(
-    r"(secret|token|password|passwd|authorization|cookie|api[_-]?key|signature|session|code_verifier|^code$)",
+    r"(secret|token|password|passwd|authorization|cookie|api[_-]?key|signature|session|code_verifier)",
     re.IGNORECASE,
 )
 _SECRET_QUERY = re.compile(

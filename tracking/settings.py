@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "metrics",
     "integrations",
     "dashboard_auth",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +296,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # vendored, pinned front-end files (static/vendor/)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -346,16 +348,220 @@ SPECTACULAR_SETTINGS = {
 # Area settings. Each area adds its own block here (keep blocks separate to avoid edit clashes).
 # ---------------------------------------------------------------------------------------------
 # [ingestion settings]
+# Apify calls: per-attempt timeout, retries after the first attempt (the SDK backs off exponentially
+# from APIFY_RETRY_DELAY_MS). Profile-verification actors default to the metrics actors (actors.py).
+APIFY_HTTP_TIMEOUT_MS = env.int("APIFY_HTTP_TIMEOUT_MS", default=30_000)
+APIFY_MAX_RETRIES = env.int("APIFY_MAX_RETRIES", default=3)
+APIFY_RETRY_DELAY_MS = env.int("APIFY_RETRY_DELAY_MS", default=500)
+if APIFY_HTTP_TIMEOUT_MS < 1 or APIFY_MAX_RETRIES < 0 or APIFY_RETRY_DELAY_MS < 0:
+    _fail("APIFY_HTTP_TIMEOUT_MS/APIFY_MAX_RETRIES/APIFY_RETRY_DELAY_MS", "must be positive numbers")
+APIFY_TIKTOK_PROFILE_ACTOR_ID = env.str("APIFY_TIKTOK_PROFILE_ACTOR_ID", default="clockworks/tiktok-scraper")
+APIFY_INSTAGRAM_PROFILE_ACTOR_ID = env.str("APIFY_INSTAGRAM_PROFILE_ACTOR_ID", default="apify/instagram-scraper")
 
 # [api settings]
+# Dashboard tokens (dashboard_auth/tokens.py): HS256 only; issuer and audience are checked on every request.
+JWT_ISSUER = env.str("JWT_ISSUER", default="tracking-data")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="tracking-data-dashboard")
+if JWT_ACCESS_TTL_SECONDS < 30 or JWT_ACCESS_TTL_SECONDS > 3600:
+    _fail("JWT_ACCESS_TTL_SECONDS", "must be between 30 and 3600 seconds")
+if REFRESH_TOKEN_TTL_SECONDS < 300:
+    _fail("REFRESH_TOKEN_TTL_SECONDS", "must be at least 300 seconds")
+# Where "Login with Discord" ends (the dashboard page) and where a failed login is sent.
+DASHBOARD_HOME_URL = env.str("DASHBOARD_HOME_URL", default="/dashboard/")
+DASHBOARD_LOGIN_ERROR_URL = env.str("DASHBOARD_LOGIN_ERROR_URL", default="/")
+# How long a user's manageable-guild list is cached (re-checked with Discord on every refresh).
+DASHBOARD_GUILDS_CACHE_SECONDS = env.int("DASHBOARD_GUILDS_CACHE_SECONDS", default=REFRESH_TOKEN_TTL_SECONDS)
+
+
+def _rate(name: str, default: str) -> str:
+    value = env.str(name, default=default)
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in ("s", "m", "h", "d"):
+        _fail(name, "must look like 10/m (a count per s, m, h or d)")
+    return value
+
+
+# Rate limits (django-ratelimit on the shared cache): per client IP, and per service key.
+RATE_LIMIT_LOGIN = _rate("RATE_LIMIT_LOGIN", "10/m")
+RATE_LIMIT_REFRESH = _rate("RATE_LIMIT_REFRESH", "30/m")
+RATE_LIMIT_BOT_PER_KEY = _rate("RATE_LIMIT_BOT_PER_KEY", "600/m")
+RATE_LIMIT_BOT_PER_IP = _rate("RATE_LIMIT_BOT_PER_IP", "600/m")
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "dashboard_auth.pipeline.load_manageable_guilds",
+)
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = DASHBOARD_HOME_URL
+SOCIAL_AUTH_LOGIN_ERROR_URL = DASHBOARD_LOGIN_ERROR_URL
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = not DEBUG
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "tracking.api_common.api_exception_handler"
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "tracking.api_common.ApiAutoSchema"
+SPECTACULAR_SETTINGS.update(
+    {
+        "COMPONENT_SPLIT_REQUEST": True,
+        "SCHEMA_PATH_PREFIX": r"/api/v1",
+        "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+        "SERVE_AUTHENTICATION": [],
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "tracking.api_common.postprocess_id_parameters",
+        ],
+        "ENUM_NAME_OVERRIDES": {"PostStatusEnum": "tracking.models.Post.Status"},
+        # Login with Discord is two plain redirects (not DRF views); documented here.
+        "APPEND_PATHS": {
+            "/api/v1/auth/discord/login": {
+                "get": {
+                    "operationId": "auth_discord_login",
+                    "tags": ["auth"],
+                    "summary": "Start Login with Discord (302 to Discord's consent screen).",
+                    "security": [{}],
+                    "responses": {
+                        "302": {"description": "To Discord (scopes identify, guilds)."},
+                        "429": {"description": "Too many login attempts from this IP; see Retry-After."},
+                    },
+                }
+            },
+            "/api/v1/auth/discord/callback": {
+                "get": {
+                    "operationId": "auth_discord_callback",
+                    "tags": ["auth"],
+                    "summary": "Discord's redirect back: sets the token cookies, 302 to /dashboard/.",
+                    "description": "A failed login (denied, state mismatch, OAuth error) redirects to "
+                    "/?login_error=<code> and is recorded as a login_failed security event.",
+                    "security": [{}],
+                    "parameters": [
+                        {"name": "code", "in": "query", "schema": {"type": "string"}},
+                        {"name": "state", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "302": {"description": "To /dashboard/, or to /?login_error=<code>."},
+                        "429": {"description": "Too many login attempts from this IP; see Retry-After."},
+                    },
+                }
+            },
+        },
+    }
+)
 
 # [scheduler settings]
+# Broker: CELERY_BROKER_URL, or REDIS_URL when CELERY_USE_REDIS_BROKER=true. A Redis cache alone does
+# not switch workers on: queued tasks with no worker would never run, while `manage.py track` would.
+if not CELERY_BROKER_URL and env.bool("CELERY_USE_REDIS_BROKER", default=False):
+    if not REDIS_URL:
+        _fail("CELERY_USE_REDIS_BROKER", "needs REDIS_URL (or VALKEY_URL) to be set")
+    CELERY_BROKER_URL = REDIS_URL
+if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://", "sqs://")):
+    _fail("CELERY_BROKER_URL", "must be a redis://, rediss://, amqp://, amqps:// or sqs:// URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+
+
+def _scheduler_int(name: str, default: int, low: int, high: int) -> int:
+    value = env.int(name, default=default)
+    if not low <= value <= high:
+        _fail(name, f"must be between {low} and {high}")
+    return value
+
+
+def _scheduler_float(name: str, default: float, low: float, high: float) -> float:
+    value = env.float(name, default=default)
+    if not low <= value <= high:
+        _fail(name, f"must be between {low} and {high}")
+    return value
+
+
+# How often `manage.py track` plans refreshes (beat runs tracking.tasks.plan_refreshes every 5 minutes).
+SCHEDULER_CYCLE_SECONDS = _scheduler_int("SCHEDULER_CYCLE_SECONDS", 300, 10, 3600)
+# Most posts one cycle sends to vendors, over all guilds (and most due posts read per guild).
+SCHEDULER_MAX_POSTS_PER_CYCLE = _scheduler_int("SCHEDULER_MAX_POSTS_PER_CYCLE", 5000, 1, 1_000_000)
+# Most Apify runs / YouTube calls one guild gets per cycle (fairness between guilds).
+SCHEDULER_MAX_BATCHES_PER_GUILD_PER_CYCLE = _scheduler_int("SCHEDULER_MAX_BATCHES_PER_GUILD_PER_CYCLE", 10, 1, 1000)
+# A post in a run that was just started is not due again before this (the run's results reset it).
+SCHEDULER_INFLIGHT_GRACE_MINUTES = _scheduler_int("SCHEDULER_INFLIGHT_GRACE_MINUTES", 30, 1, 24 * 60)
+# Coalescing: a post may wait this share of its interval for a batch, and be fetched this share early.
+SCHEDULER_MAX_DELAY_FRACTION = _scheduler_float("SCHEDULER_MAX_DELAY_FRACTION", 0.25, 0.0, 1.0)
+SCHEDULER_LOOKAHEAD_FRACTION = _scheduler_float("SCHEDULER_LOOKAHEAD_FRACTION", 0.25, 0.0, 1.0)
+SCHEDULER_LOOKAHEAD_MAX_MINUTES = _scheduler_int("SCHEDULER_LOOKAHEAD_MAX_MINUTES", 30, 0, 24 * 60)
+# Pacing: keep this share of the daily budget for the rest of the UTC day (0 = spend as needed).
+SCHEDULER_BUDGET_RESERVE_SHARE = _scheduler_float("SCHEDULER_BUDGET_RESERVE_SHARE", 0.5, 0.0, 1.0)
+# Heat: views gained per hour as a share of max(views, SCHEDULER_GROWTH_VIEWS_FLOOR).
+SCHEDULER_GROWTH_VIEWS_FLOOR = _scheduler_int("SCHEDULER_GROWTH_VIEWS_FLOOR", 1000, 1, 10**9)
+SCHEDULER_HOT_GROWTH_RATE = _scheduler_float("SCHEDULER_HOT_GROWTH_RATE", 0.02, 0.0, 10.0)
+SCHEDULER_GROWING_GROWTH_RATE = _scheduler_float("SCHEDULER_GROWING_GROWTH_RATE", 0.0025, 0.0, 10.0)
+SCHEDULER_FLAT_GROWTH_RATE = _scheduler_float("SCHEDULER_FLAT_GROWTH_RATE", 0.0002, 0.0, 10.0)
 
 # [discord settings]
+# Guild that `discord_register_commands` registers to when --guild is not given (instant updates
+# while developing); empty = global commands (Discord takes up to an hour to show changes).
+DISCORD_COMMANDS_GUILD_ID = env.str("DISCORD_COMMANDS_GUILD_ID", default="")
+if DISCORD_COMMANDS_GUILD_ID and not DISCORD_COMMANDS_GUILD_ID.isdigit():
+    _fail("DISCORD_COMMANDS_GUILD_ID", "must be a Discord guild id (digits)")
+# Channel notifications: attempts before a transiently failing message is marked failed.
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+if NOTIFY_MAX_ATTEMPTS < 1:
+    _fail("NOTIFY_MAX_ATTEMPTS", "must be at least 1")
+# Daily reports: how many top posts and creators are listed.
+DAILY_REPORT_TOP_N = env.int("DAILY_REPORT_TOP_N", default=5)
+# Security alerts (SECURITY_ALERT_WEBHOOK_URL): a burst is THRESHOLD events of one kind within
+# WINDOW seconds; at most one alert per kind per COOLDOWN seconds. Refresh-token reuse always alerts.
+SECURITY_ALERT_BURST_THRESHOLD = env.int("SECURITY_ALERT_BURST_THRESHOLD", default=10)
+SECURITY_ALERT_BURST_WINDOW_SECONDS = env.int("SECURITY_ALERT_BURST_WINDOW_SECONDS", default=300)
+SECURITY_ALERT_COOLDOWN_SECONDS = env.int("SECURITY_ALERT_COOLDOWN_SECONDS", default=900)
+if SECURITY_ALERT_BURST_THRESHOLD < 1 or SECURITY_ALERT_BURST_WINDOW_SECONDS < 1 or SECURITY_ALERT_COOLDOWN_SECONDS < 1:
+    _fail("SECURITY_ALERT_BURST_THRESHOLD/WINDOW_SECONDS/COOLDOWN_SECONDS", "must be positive integers")
+# Bot callbacks: first retry after BASE seconds, doubling up to MAX, until WEBHOOK_DISPATCH_TTL_SECONDS.
+BOT_CALLBACK_RETRY_BASE_SECONDS = env.int("BOT_CALLBACK_RETRY_BASE_SECONDS", default=30)
+BOT_CALLBACK_RETRY_MAX_SECONDS = env.int("BOT_CALLBACK_RETRY_MAX_SECONDS", default=3600)
+if not 1 <= BOT_CALLBACK_RETRY_BASE_SECONDS <= BOT_CALLBACK_RETRY_MAX_SECONDS:
+    _fail("BOT_CALLBACK_RETRY_BASE_SECONDS", "must be at least 1 and at most BOT_CALLBACK_RETRY_MAX_SECONDS")
 
 # [ops settings]
+# Request body limit, checked from Content-Length before anything reads the body (413 with JSON).
+# DATA_UPLOAD_MAX_MEMORY_SIZE above reads the same variable, for chunked bodies.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+if REQUEST_MAX_BODY_BYTES < 1024:
+    _fail("REQUEST_MAX_BODY_BYTES", "must be at least 1024 bytes")
+# multipart/form-data (screenshot uploads) may be larger: the screenshot limit plus form overhead.
+REQUEST_MAX_UPLOAD_BYTES = env.int("REQUEST_MAX_UPLOAD_BYTES", default=SCREENSHOT_MAX_BYTES + 64 * 1024)
+# Content-Security-Policy overrides (empty: the strict defaults in tracking/middleware.py).
+CSP_DEFAULT = env.str("CSP_DEFAULT", default="")
+CSP_ADMIN = env.str("CSP_ADMIN", default="")
+CSP_DOCS = env.str("CSP_DOCS", default="")
+PERMISSIONS_POLICY = env.str("PERMISSIONS_POLICY", default="")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# prometheus_client reads PROMETHEUS_MULTIPROC_DIR from the process environment itself; checked here
+# so that a missing directory stops start-up instead of failing the first request.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    _fail("PROMETHEUS_MULTIPROC_DIR", "must be an existing directory (gunicorn.conf.py creates it)")
+# django-structlog would take the IP from any X-Forwarded-For (ipware); tracking.observability binds
+# the one tracking.client_ip trusts instead.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+_after = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE.insert(_after, "tracking.middleware.SecurityHeadersMiddleware")
+_after = MIDDLEWARE.index("django_structlog.middlewares.RequestMiddleware") + 1
+MIDDLEWARE[_after:_after] = [
+    "tracking.observability.MetricsMiddleware",
+    "tracking.middleware.RequestBodyLimitMiddleware",
+]
+
+# [dashboard settings]
+# How long a finished day's bar of the overview chart is cached (0 = off).
+DASHBOARD_CHART_CACHE_SECONDS = env.int("DASHBOARD_CHART_CACHE_SECONDS", default=300)
 
 # [submissions settings]
+PROFILE_VERIFICATION_CODE_TTL_MINUTES = env.int("PROFILE_VERIFICATION_CODE_TTL_MINUTES", default=60)
+if not 1 <= PROFILE_VERIFICATION_CODE_TTL_MINUTES <= 7 * 24 * 60:
+    _fail("PROFILE_VERIFICATION_CODE_TTL_MINUTES", "must be between 1 and 10080 minutes (one week)")
 
 # ---------------------------------------------------------------------------------------------
 # Logging: JSON lines (structlog), request id on every line of a request, secrets redacted.

@@ -25,3 +25,7 @@ urlpatterns = [
     # server-rendered dashboard pages: / and /dashboard/...
     path("", include("dashboard.urls")),
 ]
+
+# JSON errors for /api/ paths (one error shape everywhere), Django's pages elsewhere.
+handler404 = "tracking.api_common.handler404"
+handler500 = "tracking.api_common.handler500"

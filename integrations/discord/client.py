@@ -30,6 +30,7 @@ from integrations.discord.messages import (
 from integrations.errors import IntegrationError
 
 __all__ = [
+    "Attachment",
     "DestinationGone",
     "DiscordClient",
     "DiscordGuild",
@@ -55,6 +56,9 @@ _WEBHOOK_HOSTS = frozenset(
 _WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([A-Za-z0-9_-]+)/?$")
 _WEBHOOK_URL_IN_TEXT = re.compile(r"https?://[^\s/]+/api(?:/v\d+)?/webhooks/(\d+)/[^\s/?#]+")
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
+# Where Discord serves message attachments; nothing else is fetched (no SSRF through a crafted URL).
+_ATTACHMENT_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+_DOWNLOAD_CHUNK = 64 * 1024
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
@@ -63,6 +67,20 @@ class DestinationGone(IntegrationError):
 
     def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message, permanent=True, code=code)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A downloaded Discord attachment. ``content_type`` is what the CDN said, without parameters."""
+
+    content: bytes = field(repr=False)
+    content_type: str
+    filename: str
+    url: str
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
 
 
 @dataclass(frozen=True)
@@ -265,6 +283,43 @@ class DiscordClient:
         )
         return [RegisteredCommand(id=str(_field(c, "id")), name=str(_field(c, "name"))) for c in _items(data)]
 
+    # --- attachments ------------------------------------------------------------------------------
+
+    def download_attachment(self, *, url: str, max_bytes: int, filename: str = "") -> Attachment:
+        """Fetch a message attachment from Discord's CDN, at most ``max_bytes``, within the timeout.
+
+        Only https URLs on cdn.discordapp.com / media.discordapp.net are fetched (others: permanent,
+        code ``invalid_attachment_url``). A file over the cap is permanent, code ``too_large``, and
+        is never read past the cap. The URL's signed query string is not put in any message.
+        """
+        parts = urlsplit(url or "")
+        if parts.scheme != "https" or parts.hostname not in _ATTACHMENT_HOSTS:
+            raise IntegrationError(
+                "attachments are only fetched from Discord's CDN", permanent=True, code="invalid_attachment_url"
+            )
+        label = f"downloading attachment {parts.path.rsplit('/', 1)[-1][:80]}"
+        try:
+            with self._session.get(
+                url, headers={"User-Agent": USER_AGENT}, timeout=self._timeout_s, stream=True
+            ) as response:
+                if not response.ok:
+                    raise IntegrationError(
+                        f"Discord's CDN answered {response.status_code} while {label}",
+                        permanent=response.status_code < 500 and response.status_code != 429,
+                        code=f"http_{response.status_code}",
+                    )
+                content = _read_capped(response, max_bytes=max_bytes)
+                content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        except requests.Timeout:
+            raise IntegrationError(f"Discord timed out while {label}", permanent=False, code="timeout") from None
+        except requests.RequestException as exc:
+            raise IntegrationError(
+                f"request to Discord failed while {label} ({type(exc).__name__})",
+                permanent=False,
+                code="transport_error",
+            ) from None
+        return Attachment(content=content, content_type=content_type, filename=filename, url=url)
+
     # --- OAuth2 (dashboard login) ---------------------------------------------------------------
 
     def exchange_code(self, *, client_id: str, client_secret: str, code: str, redirect_uri: str) -> TokenSet:
@@ -402,6 +457,22 @@ class DiscordClient:
         if self._bot_token:
             text = text.replace(self._bot_token, "***")
         return _WEBHOOK_URL_IN_TEXT.sub(lambda m: _redacted(m.group(1)), text)
+
+
+def _read_capped(response: requests.Response, *, max_bytes: int) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise IntegrationError(f"the attachment is larger than {max_bytes} bytes", permanent=True, code="too_large")
+    chunks: list[bytes] = []
+    received = 0
+    for chunk in response.iter_content(chunk_size=_DOWNLOAD_CHUNK):
+        received += len(chunk)
+        if received > max_bytes:
+            raise IntegrationError(
+                f"the attachment is larger than {max_bytes} bytes", permanent=True, code="too_large"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _bearer(access_token: str) -> dict[str, str]:

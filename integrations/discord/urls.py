@@ -1,3 +1,10 @@
-"""URL patterns (filled in as the area is built)."""
+"""Discord interactions and inbound bot callbacks (included at the site root)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from integrations.discord import views
+
+urlpatterns = [
+    path("discord/interactions", views.interactions, name="discord-interactions"),
+    path("api/callbacks", views.bot_callbacks, name="bot-callbacks"),
+]

@@ -1,0 +1,195 @@
+"""Ingestion throughput against raw COPY into the same table, side by side, on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ingest .venv/bin/python bench/ingest.py --items 20000
+
+Creates a throwaway database next to DATABASE_URL's (``bench_ingest_<pid>``; the role needs CREATEDB),
+migrates it, writes one guild with N TikTok posts, then times:
+
+1. ingest: N synthetic clockworks/tiktok-scraper items (shaped like tests/fixtures/apify/tiktok_item.json)
+   through normalization and metrics.services.ingest_items (snapshots upserted, posts' latest numbers,
+   status, growth, next_refresh_at, status history and fraud signals written) — first measurement, then a
+   second measurement an hour later (the steady state);
+2. COPY: the same N rows, already normalized, straight into metrics_videometrics with psycopg's
+   cursor.copy — the floor no application code can beat.
+
+Prints rows per second for each and ingest/COPY (the goal in DESIGN.md §10: at least 0.25), then drops
+the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "fixtures" / "apify" / "tiktok_item.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=20_000, help="Dataset items (and posts) to ingest.")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        print("bench/ingest.py needs DATABASE_URL=postgres://... (PostgreSQL)", file=sys.stderr)
+        return 2
+    import psycopg
+
+    name = f"bench_ingest_{os.getpid()}"
+    parts = urlsplit(base)
+    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))  # the maintenance db
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+        return run(args.items)
+    finally:
+        _close_django()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _close_django() -> None:
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:  # noqa: BLE001 - Django may not be set up if creation failed
+        pass
+
+
+def run(n: int) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracking.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "true")
+    os.environ["LOG_LEVEL"] = "ERROR"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    guild_id, posts = _setup(n)
+    items = _items(posts)
+    t1 = datetime(2030, 1, 1, tzinfo=UTC)
+    first = _time_ingest(guild_id, items, t1)
+    for item in items:  # an hour later, organic growth
+        item["playCount"] += 1000
+        item["diggCount"] += 80
+    second = _time_ingest(guild_id, items, t1 + timedelta(hours=1))
+    copied = _time_copy(guild_id, posts, items, t1 + timedelta(hours=2))
+    print(f"items: {n}")
+    print(f"ingest (first measurement):  {n / first:>10,.0f} rows/s  ({first:.3f} s)")
+    print(f"ingest (steady state):       {n / second:>10,.0f} rows/s  ({second:.3f} s)")
+    print(f"raw COPY:                    {n / copied:>10,.0f} rows/s  ({copied:.3f} s)")
+    print(f"ratio ingest/COPY: first {copied / first:.2f}, steady {copied / second:.2f} (goal >= 0.25)")
+    return 0
+
+
+def _setup(n: int):
+    from guilds.models import Creator, Guild, GuildBudgetConfig
+    from tracking.models import ClientAccount, Post, Profile
+    from tracking.tenancy import rls_bypass
+
+    with rls_bypass(reason="bench setup"):
+        guild = Guild.objects.create(id=123456789012345678, name="Bench")
+        GuildBudgetConfig.objects.create(guild=guild)
+        creator = Creator.objects.create(guild=guild, discord_user_id="123456789012345679", username="bench")
+        profile = Profile.objects.create(guild=guild, creator=creator, platform="tiktok", handle="ohmyshop.store")
+        client = ClientAccount.objects.create(guild=guild, name="Brand")
+        rows = []
+        for i in range(n):
+            ext = str(7_600_000_000_000_000_000 + i)
+            url = f"https://www.tiktok.com/@ohmyshop.store/video/{ext}"
+            rows.append(
+                Post(
+                    guild=guild,
+                    creator=creator,
+                    profile=profile,
+                    client_account=client,
+                    platform="tiktok",
+                    external_id=ext,
+                    submitted_url=url,
+                    canonical_url=url,
+                    status="submitted",
+                )
+            )
+        posts = Post.objects.bulk_create(rows, batch_size=2000)
+    return guild.id, posts
+
+
+def _items(posts) -> list[dict]:
+    sample = json.loads(SAMPLE.read_text())
+    sample.pop("_note", None)
+    items = []
+    for i, post in enumerate(posts):
+        item = copy.deepcopy(sample)
+        item.update(
+            id=post.external_id,
+            webVideoUrl=post.canonical_url,
+            submittedVideoUrl=post.submitted_url,
+            playCount=10_000 + i,
+            diggCount=800 + i % 100,
+            commentCount=20,
+            shareCount=3,
+        )
+        items.append(item)
+    return items
+
+
+def _time_ingest(guild_id: int, items: list[dict], at: datetime) -> float:
+    from metrics.services import ingest_dataset
+
+    raw = copy.deepcopy(items)  # what json.loads of the dataset page would give
+    start = time.perf_counter()
+    result = ingest_dataset(
+        guild_id=guild_id, platform="tiktok", raw_items=raw, captured_at=at, provider="apify", run_id="benchrun"
+    )
+    elapsed = time.perf_counter() - start
+    assert result.inserted == len(items), result
+    return elapsed
+
+
+def _time_copy(guild_id: int, posts, items: list[dict], at: datetime) -> float:
+    from django.db import connection
+
+    rows = [
+        (
+            guild_id,
+            post.pk,
+            at,
+            item["playCount"],
+            item["diggCount"],
+            item["commentCount"],
+            item["shareCount"],
+            item["collectCount"],
+            "apify",
+            "benchrun",
+            "playCount",
+            False,
+        )
+        for post, item in zip(posts, items, strict=True)
+    ]
+    sql = (
+        "COPY metrics_videometrics (guild_id, post_id, captured_at, views, likes, comments, shares, saves, "
+        "provider, apify_run_id, source_field, rounded) FROM STDIN"
+    )
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        start = time.perf_counter()
+        with raw.copy(sql) as copy_:
+            for row in rows:
+                copy_.write_row(row)
+        elapsed = time.perf_counter() - start
+    return elapsed
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""Reads that shape the dashboard pages. Every number of views gained comes from
+``metrics.selectors.leaderboard`` (THE number shared with the API, the CSV, reports and bonuses);
+this module only arranges it per page. Each function runs a constant number of queries, whatever the
+guild's size, and must be called inside the guild's scope (the pages run in GuildScopeMiddleware's).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet, Sum
+
+from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
+from guilds.services import budget_for, remaining_budget, usage_day
+from metrics.selectors import Leaderboard, leaderboard, period_bounds
+from tracking import scheduling
+from tracking.models import ClientAccount, Post
+from tracking.post_urls import PostUrlError, parse_post_url
+
+PERIODS = {
+    "day": "Today",
+    "yesterday": "Yesterday",
+    "week": "This week",
+    "last_week": "Last week",
+    "month": "This month",
+}
+CHART_DAYS = 30
+
+
+@dataclass(frozen=True)
+class PeriodChange:
+    """Views gained in a period so far, and in the same stretch of the period before."""
+
+    label: str
+    gained: int
+    previous: int
+    previous_label: str
+
+    @property
+    def change_pct(self) -> float | None:
+        if not self.previous:
+            return None
+        return round((self.gained - self.previous) / self.previous * 100, 1)
+
+    @property
+    def direction(self) -> str:
+        return "up" if self.gained > self.previous else "down" if self.gained < self.previous else "flat"
+
+
+def period_change(*, guild: Guild, period: str, now: datetime) -> tuple[PeriodChange, Leaderboard]:
+    """``period`` ("day" or "week") so far against the same length of time one period earlier
+    (today until now vs yesterday until this time), with the period's leaderboard."""
+    start, end = period_bounds(period=period, now=now, tz=guild.tz)
+    shift = timedelta(days=1 if period == "day" else 7)
+    board = leaderboard(guild=guild, start=start, end=end)
+    before = leaderboard(guild=guild, start=start - shift, end=end - shift)
+    labels = {"day": ("Today", "same time yesterday"), "week": ("This week", "same time last week")}
+    label, previous_label = labels[period]
+    return PeriodChange(label, board.total_views_gained, before.total_views_gained, previous_label), board
+
+
+def daily_gains(
+    *, guild: Guild, now: datetime, days: int = CHART_DAYS, today_gained: int | None = None
+) -> list[tuple[str, int]]:
+    """Views gained per guild-local day for the last ``days`` days (today so far last): one
+    leaderboard per day, so each bar is exactly what the leaderboard says for that day.
+
+    At most ``days`` queries, whatever the guild's size. Finished days are cached for
+    DASHBOARD_CHART_CACHE_SECONDS (default 300; 0 = off): their numbers only move when a post is
+    rejected or re-counted, and a few minutes' lag on a past bar buys a fast overview.
+    ``today_gained``: today's total when the caller already has it.
+    """
+    today, _ = period_bounds(period="day", now=now, tz=guild.tz)
+    # Aware arithmetic with a ZoneInfo is wall-clock arithmetic: local midnights, DST-safe.
+    starts = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    ttl = getattr(settings, "DASHBOARD_CHART_CACHE_SECONDS", 300)
+    # created_at in the key: a guild removed and added again never sees its old numbers.
+    prefix = f"dashboard:daily-gain:{guild.pk}:{guild.created_at.timestamp():.6f}"
+    keys = {start: f"{prefix}:{start.isoformat()}" for start in starts[:-1]}
+    cached = cache.get_many(list(keys.values())) if ttl else {}
+    fresh: dict[str, int] = {}
+    series = []
+    for start in starts:
+        key = keys.get(start)
+        if key is None:  # today, until now
+            gained = today_gained
+            if gained is None:
+                gained = leaderboard(guild=guild, start=start, end=now).total_views_gained
+        elif key in cached:
+            gained = cached[key]
+        else:
+            gained = leaderboard(guild=guild, start=start, end=start + timedelta(days=1)).total_views_gained
+            fresh[key] = gained
+        series.append((start.date().isoformat(), gained))
+    if ttl and fresh:
+        cache.set_many(fresh, ttl)
+    return series
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One daily budget: today's use against the limit, and the month's forecast."""
+
+    name: str
+    unit: str
+    daily_limit: int
+    used_today: int
+    used_month: int
+    forecast_month: int
+    limit_month: int
+
+    @property
+    def forecast_pct(self) -> int:
+        return round(self.forecast_month / self.limit_month * 100) if self.limit_month else 0
+
+    @property
+    def over(self) -> bool:
+        return self.forecast_month > self.limit_month
+
+    @property
+    def warn_at(self) -> int:
+        """Where a meter turns amber (75 % of the daily limit) and red (90 %)."""
+        return round(self.daily_limit * 0.75)
+
+    @property
+    def danger_at(self) -> int:
+        return round(self.daily_limit * 0.9)
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    lines: list[BudgetLine]
+    openai_limit_week: int
+    openai_used_week: int
+    days_in_month: int
+    day_of_month: int
+
+
+def guild_budget(guild: Guild) -> GuildBudgetConfig:
+    """The guild's budget row: the one loaded with the guild when there is one (no query)."""
+    try:
+        return guild.budget
+    except GuildBudgetConfig.DoesNotExist:
+        return budget_for(guild)
+
+
+def budget_summary(*, guild: Guild, now: datetime) -> BudgetSummary:
+    """Budget used against its limit today, and the month so far extrapolated to month end against
+    daily limit × days in the month. Budgets reset at midnight UTC, so the month is the UTC month."""
+    config = guild_budget(guild)
+    remaining = remaining_budget(guild=guild, now=now)
+    today = usage_day(now)
+    month_start = today.replace(day=1)
+    month = GuildApiUsage.objects.for_guild(guild).filter(day__gte=month_start, day__lte=today)
+    totals = month.aggregate(apify=Sum("apify_run_count"), youtube=Sum("youtube_quota_used"))
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    start_utc = datetime(month_start.year, month_start.month, 1, tzinfo=UTC)
+    elapsed_days = max((now - start_utc).total_seconds() / 86400, 1 / 24)  # at least an hour: no wild forecasts
+
+    def line(name: str, unit: str, limit: int, left: int, used_month: int | None) -> BudgetLine:
+        used_month = used_month or 0
+        forecast = round(used_month / elapsed_days * days_in_month)
+        return BudgetLine(name, unit, limit, limit - left, used_month, forecast, limit * days_in_month)
+
+    lines = [
+        line("Apify runs", "runs", config.daily_apify_run_limit, remaining.apify_runs, totals["apify"]),
+        line("YouTube quota", "units", config.daily_youtube_quota_units, remaining.youtube_units, totals["youtube"]),
+    ]
+    used_week = config.weekly_openai_call_limit - remaining.openai_calls_this_week
+    return BudgetSummary(lines, config.weekly_openai_call_limit, used_week, days_in_month, today.day)
+
+
+def recent_usage(*, guild: Guild, now: datetime, days: int = 14) -> list[GuildApiUsage]:
+    return list(GuildApiUsage.objects.for_guild(guild).filter(day__gt=usage_day(now) - timedelta(days=days)))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    fresh: int
+    tracked: int
+
+    @property
+    def pct(self) -> int | None:
+        return round(self.fresh / self.tracked * 100) if self.tracked else None
+
+
+_FRESHNESS_FIELDS = (
+    "id", "guild_id", "platform", "status", "posted_at", "submitted_at", "views", "growth_per_hour",
+    "failure_count", "counting_ends_at", "next_refresh_at", "metrics_updated_at",
+)  # fmt: skip
+
+
+def freshness(*, guild: Guild, now: datetime, budget: GuildBudgetConfig | None = None) -> Freshness:
+    """The share of tracked posts (refreshable, inside their counting window) measured within their
+    expected interval: fresh when ``metrics_updated_at >= now - refresh_interval`` — the scheduler's
+    own cadence for the post (tracking.scheduling) with the guild's GuildBudgetConfig intervals."""
+    cadence = scheduling.Cadence.of(budget or guild_budget(guild))
+    posts = (
+        Post.objects.for_guild(guild)
+        .filter(status__in=Post.REFRESHABLE)
+        .filter(Q(counting_ends_at__isnull=True) | Q(counting_ends_at__gt=now))
+        .only(*_FRESHNESS_FIELDS)
+    )
+    fresh = tracked = 0
+    for post in posts.iterator(chunk_size=2000):
+        tracked += 1
+        if post.metrics_updated_at and post.metrics_updated_at >= now - scheduling.refresh_interval(post, now, cadence):
+            fresh += 1
+    return Freshness(fresh, tracked)
+
+
+# --- posts ------------------------------------------------------------------------------------
+
+
+def search_posts(
+    *,
+    guild: Guild,
+    status: str = "",
+    platform: str = "",
+    creator_id: int | None = None,
+    client_account_id: int | None = None,
+    q: str = "",
+) -> QuerySet[Post]:
+    """The guild's posts, newest first, filtered. ``q`` is a post link (matched by platform and post id,
+    or its canonical URL for short links) or text (caption, URL, creator or author handle)."""
+    posts = Post.objects.for_guild(guild).select_related("creator", "client_account")
+    if status:
+        posts = posts.filter(status=status)
+    if platform:
+        posts = posts.filter(platform=platform)
+    if creator_id:
+        posts = posts.filter(creator_id=creator_id)
+    if client_account_id:
+        posts = posts.filter(client_account_id=client_account_id)
+    q = q.strip()
+    if q:
+        posts = posts.filter(_search_filter(q))
+    return posts.order_by("-submitted_at", "-pk")
+
+
+def _search_filter(q: str) -> Q:
+    try:
+        parsed = parse_post_url(q)
+    except PostUrlError:
+        parsed = None
+    if parsed is not None:
+        if parsed.external_id:
+            return Q(platform=parsed.platform, external_id=parsed.external_id)
+        return Q(canonical_url=parsed.canonical_url) | Q(submitted_url=q)
+    return (
+        Q(caption__icontains=q)
+        | Q(canonical_url__icontains=q)
+        | Q(creator__username__icontains=q)
+        | Q(author_handle__icontains=q)
+    )
+
+
+def post_series(*, post: Post, limit: int = 2000) -> list[tuple[int, int | None, int | None]]:
+    """The post's snapshots as (unix seconds, views, likes), oldest first: the newest ``limit``."""
+    rows = list(
+        post.snapshots.filter(guild_id=post.guild_id)
+        .order_by("-captured_at")
+        .values_list("captured_at", "views", "likes")[:limit]
+    )
+    return [(int(at.timestamp()), views, likes) for at, views, likes in reversed(rows)]
+
+
+# --- creators and clients ------------------------------------------------------------------------
+
+
+def creators_with_totals(*, guild: Guild) -> QuerySet[Creator]:
+    """Creators with their post count, tracked-post count, latest total views and verified profiles."""
+    return (
+        Creator.objects.for_guild(guild)
+        .annotate(
+            post_count=Count("posts", distinct=True),
+            tracking_count=Count("posts", filter=Q(posts__status__in=Post.REFRESHABLE), distinct=True),
+            total_views=Sum("posts__views"),
+        )
+        .order_by("username", "pk")
+    )
+
+
+def profiles_by_creator(*, guild: Guild, creator_ids: list[int]) -> dict[int, list]:
+    from tracking.models import Profile
+
+    found: dict[int, list] = {}
+    rows = Profile.objects.for_guild(guild).filter(creator_id__in=creator_ids).order_by("platform", "handle")
+    for profile in rows:
+        found.setdefault(profile.creator_id, []).append(profile)
+    return found
+
+
+def client_accounts_with_counts(*, guild: Guild) -> QuerySet[ClientAccount]:
+    return (
+        ClientAccount.objects.for_guild(guild)
+        .annotate(
+            post_count=Count("posts"),
+            tracking_count=Count("posts", filter=Q(posts__status__in=Post.REFRESHABLE)),
+            total_views=Sum("posts__views"),
+        )
+        .order_by("-active", "name")
+    )

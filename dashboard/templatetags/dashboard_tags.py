@@ -1,0 +1,57 @@
+"""Number formatting and small helpers for the dashboard templates."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.http import urlencode
+
+from tracking.platforms import Platform
+
+register = template.Library()
+
+
+@register.filter
+def num(value) -> str:
+    """12345 → "12,345"; None → "—"."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def compact(value) -> str:
+    """1234 → "1.2K", 3400000 → "3.4M" (for tiles and charts)."""
+    if value is None:
+        return "—"
+    n = float(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= limit:
+            text = f"{n / limit:.1f}".rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    return f"{int(n):,}"
+
+
+@register.filter
+def platform_label(value: str) -> str:
+    """ "tiktok" → "TikTok" (the Platform choice label)."""
+    try:
+        return Platform(value).label
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def signed_pct(value) -> str:
+    if value is None:  # nothing to compare with
+        return "–"
+    return f"{'+' if value > 0 else ''}{value:g}%"
+
+
+@register.simple_tag
+def page_url(query: str, number: int) -> str:
+    """``?<filters>&page=N`` for the paginator links (filters kept)."""
+    extra = urlencode({"page": number})
+    return f"?{query}&{extra}" if query else f"?{extra}"

@@ -1,0 +1,318 @@
+"""Server-rendered dashboard pages for guild admins.
+
+Every guild page has ``guild_id`` in its URL, so GuildScopeMiddleware runs it inside that guild's
+scope; ``guild_page`` then checks the logged-in user may open the guild (else 404) and, for changes,
+that they are its owner or an administrator (else the 403 page). Numbers of views gained come from
+metrics.selectors.leaderboard (see dashboard/selectors.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dashboard import selectors
+from dashboard.access import guild_page
+from dashboard.forms import BudgetForm, PeriodForm, PostFilterForm, ReviewForm
+from dashboard.services import update_budget_config
+from dashboard_auth.auth import (
+    clear_auth_cookies,
+    dashboard_login_required,
+    dashboard_user_from_request,
+    guilds_for,
+)
+from dashboard_auth.models import DashboardAuditLog
+from dashboard_auth.sessions import revoke_session
+from guilds.models import BonusRule, Creator
+from metrics.models import BonusAward, FraudSignal
+from metrics.selectors import leaderboard, period_bounds
+from tracking.models import ClientAccount, Post
+from tracking.services import ReviewRefused, review_post
+
+LOGIN_URL_NAMES = ("api-auth-login", "auth-discord-login", "discord-login")
+LOGIN_URL_FALLBACK = "/api/v1/auth/discord/login"
+POSTS_PER_PAGE = 25
+AUDIT_PER_PAGE = 50
+CREATORS_PER_PAGE = 50
+
+
+def login_url() -> str:
+    """The "Login with Discord" URL the auth app defines (by name), or its documented path."""
+    for name in LOGIN_URL_NAMES:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return LOGIN_URL_FALLBACK
+
+
+LOGIN_ERRORS = {
+    "not_configured": "Login with Discord is not configured on this server yet.",
+    "inactive_user": "This account cannot log in.",
+}
+
+
+@require_GET
+def landing(request):
+    """/: what the product is, and "Login with Discord" (or a link back to the dashboard)."""
+    error = request.GET.get("login_error", "")
+    context = {
+        "login_url": login_url(),
+        "logged_in": dashboard_user_from_request(request) is not None,
+        "login_error": LOGIN_ERRORS.get(error, "Login with Discord did not complete; please try again.")
+        if error
+        else "",
+    }
+    return render(request, "landing.html", context)
+
+
+@require_GET
+@dashboard_login_required
+def guild_picker(request):
+    """/dashboard/: the guilds this user manages."""
+    guilds = guilds_for(request.dashboard_user)
+    return render(request, "dashboard/picker.html", {"guilds": guilds})
+
+
+@require_POST
+@dashboard_login_required
+def logout(request):
+    """End this login (its whole refresh-token family) and go back to the landing page."""
+    me = request.dashboard_user
+    revoke_session(user_id=me.user_id, session_id=me.session_id, reason="logout")
+    return clear_auth_cookies(HttpResponseRedirect(reverse("dashboard:landing")))
+
+
+# --- overview ---------------------------------------------------------------------------------
+
+
+@require_GET
+@guild_page
+def overview(request, guild_id: int):
+    guild, now = request.guild, timezone.now()
+    today, _ = selectors.period_change(guild=guild, period="day", now=now)
+    week, week_board = selectors.period_change(guild=guild, period="week", now=now)
+    series = selectors.daily_gains(guild=guild, now=now, today_gained=today.gained)
+    context = {
+        "today": today,
+        "week": week,
+        "top_posts": week_board.posts[:5],
+        "top_creators": week_board.creators[:5],
+        "chart": {"days": [d for d, _ in series], "views": [v for _, v in series]},
+        "chart_total": sum(v for _, v in series),
+        "budget": selectors.budget_summary(guild=guild, now=now),
+        "freshness": selectors.freshness(guild=guild, now=now),
+        "open_flags": FraudSignal.objects.for_guild(guild).filter(resolved_at__isnull=True).count(),
+        "nav": "overview",
+    }
+    return render(request, "dashboard/overview.html", context)
+
+
+# --- posts ------------------------------------------------------------------------------------
+
+
+@require_GET
+@guild_page
+def post_list(request, guild_id: int):
+    guild = request.guild
+    creators = list(Creator.objects.for_guild(guild).only("pk", "username").order_by("username"))
+    clients = list(ClientAccount.objects.for_guild(guild).only("pk", "name").order_by("name"))
+    form = PostFilterForm(request.GET, creators=creators, clients=clients)
+    posts = selectors.search_posts(guild=guild, **form.filters())
+    page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "nav": "posts"}
+    return render(request, "dashboard/posts.html", context)
+
+
+def _post_or_404(guild, post_id: int) -> Post:
+    return get_object_or_404(
+        Post.objects.for_guild(guild).select_related("creator", "client_account", "profile"), pk=post_id
+    )
+
+
+@require_GET
+@guild_page
+def post_detail(request, guild_id: int, post_id: int):
+    return _render_post(request, _post_or_404(request.guild, post_id), ReviewForm())
+
+
+def _render_post(request, post: Post, form: ReviewForm, status: int = 200):
+    guild = request.guild
+    series = selectors.post_series(post=post)
+    context = {
+        "post": post,
+        "form": form,
+        "chart": {
+            "t": [t for t, _, _ in series],
+            "views": [v for _, v, _ in series],
+            "likes": [lk for _, _, lk in series],
+        },
+        "snapshot_count": len(series),
+        "history": list(post.status_changes.filter(guild_id=guild.pk).order_by("-created_at", "-pk")),
+        "signals": list(FraudSignal.objects.for_guild(guild).filter(post=post).order_by("-detected_at", "-pk")),
+        "nav": "posts",
+    }
+    return render(request, "dashboard/post_detail.html", context, status=status)
+
+
+@require_POST
+@guild_page
+def post_review(request, guild_id: int, post_id: int):
+    """Approve, reject or flag a post (tracking.services.review_post writes the history and audit)."""
+    post = _post_or_404(request.guild, post_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _render_post(request, post, form, status=400)
+    action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
+    try:
+        review_post(post=post, action=action, reason=reason, actor=request.dashboard_user.actor, request=request)
+    except ReviewRefused as refused:
+        form.add_error(None, str(refused))
+        return _render_post(request, post, form, status=400)
+    done = {"approve": "approved", "reject": "rejected", "flag": "flagged for review"}[action]
+    messages.success(request, f"Post {done}.")
+    return redirect("dashboard:post-detail", guild_id=guild_id, post_id=post.pk)
+
+
+# --- creators, leaderboard --------------------------------------------------------------------
+
+
+@require_GET
+@guild_page
+def creator_list(request, guild_id: int):
+    guild, now = request.guild, timezone.now()
+    page = Paginator(selectors.creators_with_totals(guild=guild), CREATORS_PER_PAGE).get_page(request.GET.get("page"))
+    start, end = period_bounds(period="week", now=now, tz=guild.tz)
+    week = {c.creator_id: c for c in leaderboard(guild=guild, start=start, end=end).creators}
+    profiles = selectors.profiles_by_creator(guild=guild, creator_ids=[c.pk for c in page])
+    rows = [(c, week.get(c.pk), profiles.get(c.pk, [])) for c in page]
+    return render(request, "dashboard/creators.html", {"page": page, "rows": rows, "nav": "creators"})
+
+
+def _board(request):
+    form = PeriodForm(request.GET or None)
+    period = form.chosen()
+    start, end = period_bounds(period=period, now=timezone.now(), tz=request.guild.tz)
+    return period, leaderboard(guild=request.guild, start=start, end=end)
+
+
+@require_GET
+@guild_page
+def leaderboard_page(request, guild_id: int):
+    period, board = _board(request)
+    context = {
+        "period": period,
+        "periods": selectors.PERIODS,
+        "board": board,
+        "top_posts": board.posts[:20],
+        "nav": "leaderboard",
+    }
+    return render(request, "dashboard/leaderboard.html", context)
+
+
+def _cell(value) -> str:
+    """Spreadsheet-safe text: a leading = + - @ would make Excel evaluate a username as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@require_GET
+@guild_page
+def leaderboard_csv(request, guild_id: int):
+    """The leaderboard as CSV, from the same selector as the page."""
+    period, board = _board(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"leaderboard-{guild_id}-{period}-{board.start:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(["rank", "creator", "discord_user_id", "posts", "views_gained", "period_start", "period_end"])
+    for c in board.creators:
+        writer.writerow(
+            [
+                c.rank,
+                _cell(c.creator_name),
+                c.discord_user_id,
+                c.posts,
+                c.views_gained,
+                board.start.isoformat(),
+                board.end.isoformat(),
+            ]
+        )
+    return response
+
+
+# --- client accounts, bonus rules --------------------------------------------------------------
+
+
+@require_GET
+@guild_page
+def client_list(request, guild_id: int):
+    clients = list(selectors.client_accounts_with_counts(guild=request.guild))
+    return render(request, "dashboard/clients.html", {"clients": clients, "nav": "clients"})
+
+
+@require_GET
+@guild_page
+def bonus_rules(request, guild_id: int):
+    guild = request.guild
+    rules = list(BonusRule.objects.for_guild(guild).order_by("-active", "kind", "place", "-min_views_gained"))
+    awards = list(
+        BonusAward.objects.for_guild(guild).select_related("creator", "rule").order_by("-week_start", "place")[:50]
+    )
+    return render(request, "dashboard/bonus_rules.html", {"rules": rules, "awards": awards, "nav": "bonus"})
+
+
+# --- budget settings ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin=True)
+def budget_settings(request, guild_id: int):
+    """Budgets and refresh cadence (GuildBudgetConfig). Changing them needs owner or ADMINISTRATOR;
+    every change is audited with before/after."""
+    guild, now = request.guild, timezone.now()
+    budget = selectors.guild_budget(guild)
+    # A ModelForm writes cleaned values onto its instance while validating: give it a copy, so the
+    # service still sees the stored values and audits a true before/after.
+    form = BudgetForm(request.POST or None, instance=copy.copy(budget))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            changed = update_budget_config(
+                budget=budget, changes=changes, identity=request.dashboard_user, request=request
+            )
+            messages.success(request, "Budget saved." if changed else "Nothing changed.")
+            return redirect("dashboard:budget", guild_id=guild_id)
+        status = 400
+    if not request.guild_access.can_admin:
+        for field in form.fields.values():
+            field.disabled = True
+    context = {
+        "form": form,
+        "summary": selectors.budget_summary(guild=guild, now=now),
+        "usage": selectors.recent_usage(guild=guild, now=now),
+        "nav": "budget",
+    }
+    return render(request, "dashboard/budget.html", context, status=status)
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+
+@require_GET
+@guild_page
+def audit_log(request, guild_id: int):
+    entries = DashboardAuditLog.objects.filter(guild_id=request.guild.pk).order_by("-created_at", "-pk")
+    page = Paginator(entries, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "dashboard/audit.html", {"page": page, "nav": "audit"})

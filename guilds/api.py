@@ -1,0 +1,621 @@
+"""REST API about guilds: the guild list and settings, creators, budgets, usage, bonus rules, audit log
+(under /api/v1/guilds/{guild_id}/), and the bot's guild registration, creator upsert and heartbeat
+(under /api/v1/bot/).
+
+Every view with ``guild_id`` in its URL runs inside that guild's scope (GuildScopeMiddleware) and
+reads through ``for_guild``; the permission classes decide whether the caller may see the guild at
+all (404 when not). Every change writes a DashboardAuditLog entry with before and after.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dashboard_auth.auth import DashboardIdentity, guilds_for
+from dashboard_auth.service_keys import ServicePrincipal
+from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
+from guilds.services import budget_for
+from tracking.api_common import (
+    DEFAULT_AUTHENTICATION,
+    SERVICE_AUTHENTICATION,
+    ApiPagination,
+    BotIPThrottle,
+    BotKeyThrottle,
+    Conflict,
+    HasGuildAccess,
+    HasScope,
+    IsGuildAdmin,
+    audit,
+    snapshot,
+)
+from tracking.tenancy import rls_bypass
+
+# ---------------------------------------------------------------------------------------------
+# Shared bases
+# ---------------------------------------------------------------------------------------------
+
+
+class GuildScopedMixin:
+    """Querysets of the URL's guild only (the middleware's RLS scope is the second layer)."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [HasGuildAccess]
+    pagination_class = ApiPagination
+    model = None
+
+    @property
+    def guild_id(self) -> int:
+        return int(self.kwargs["guild_id"])
+
+    def get_queryset(self):
+        return self.model.objects.for_guild(self.guild_id)
+
+
+class AuditedWritesMixin:
+    """create/update/destroy with one audit entry each, in one transaction."""
+
+    audit_target = ""
+    audit_fields: tuple[str, ...] = ()
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            instance = serializer.save(guild_id=self.guild_id)
+            audit(
+                self.request,
+                guild_id=self.guild_id,
+                action=f"{self.audit_target}.create",
+                target_type=self.audit_target,
+                target_id=instance.pk,
+                after=snapshot(instance, self.audit_fields),
+            )
+
+    def perform_update(self, serializer):
+        before = snapshot(serializer.instance, self.audit_fields)
+        with transaction.atomic():
+            instance = serializer.save()
+            audit(
+                self.request,
+                guild_id=self.guild_id,
+                action=f"{self.audit_target}.update",
+                target_type=self.audit_target,
+                target_id=instance.pk,
+                before=before,
+                after=snapshot(instance, self.audit_fields),
+            )
+
+    def perform_destroy(self, instance):
+        before = snapshot(instance, self.audit_fields)
+        pk = instance.pk
+        try:
+            with transaction.atomic():
+                instance.delete()
+                audit(
+                    self.request,
+                    guild_id=self.guild_id,
+                    action=f"{self.audit_target}.delete",
+                    target_type=self.audit_target,
+                    target_id=pk,
+                    before=before,
+                )
+        except ProtectedError:
+            raise Conflict(f"This {self.audit_target.replace('_', ' ')} is in use; deactivate it instead.") from None
+
+
+def _guild_or_404(guild_id: int) -> Guild:
+    guild = Guild.objects.filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound("No such guild.")
+    return guild
+
+
+# ---------------------------------------------------------------------------------------------
+# Guilds
+# ---------------------------------------------------------------------------------------------
+
+
+class GuildSummarySerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Discord guild id (a string: snowflakes exceed 2^53).")
+    name = serializers.CharField()
+    is_owner = serializers.BooleanField()
+    can_admin = serializers.BooleanField()
+
+
+class GuildListView(APIView):
+    """The guilds the caller may open: for a dashboard user, those they own, administer or manage
+    (and we know); for a service key with guilds.read, every active guild."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = []
+
+    @extend_schema(responses={200: GuildSummarySerializer(many=True)}, tags=["guilds"])
+    def get(self, request):
+        user = request.user
+        if isinstance(user, DashboardIdentity):
+            rows = [
+                {"id": str(g.guild_id), "name": g.name, "is_owner": g.is_owner, "can_admin": g.can_admin}
+                for g in guilds_for(user)
+            ]
+        elif isinstance(user, ServicePrincipal):
+            HasGuildAccess().has_permission(request, self)
+            with rls_bypass(reason=f"guild list for service key {user.name}"):
+                rows = [
+                    {"id": str(gid), "name": name, "is_owner": False, "can_admin": True}
+                    for gid, name in Guild.objects.filter(active=True).values_list("id", "name")[:1000]
+                ]
+        else:
+            from rest_framework.exceptions import NotAuthenticated
+
+            raise NotAuthenticated()
+        return Response(GuildSummarySerializer(rows, many=True).data)
+
+
+class GuildSettingsSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Guild
+        fields = [
+            "id",
+            "name",
+            "icon",
+            "logs_channel_id",
+            "updates_channel_id",
+            "timezone",
+            "daily_report_hour",
+            "active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["name", "icon", "active", "created_at", "updated_at"]
+        extra_kwargs = {"daily_report_hour": {"max_value": 23}}
+
+
+GUILD_SETTINGS_AUDITED = ("logs_channel_id", "updates_channel_id", "timezone", "daily_report_hour")
+
+
+class GuildSettingsView(GenericAPIView):
+    """A guild's settings: channels, time zone, daily report hour. Changing them needs owner or ADMINISTRATOR."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [IsGuildAdmin]
+    serializer_class = GuildSettingsSerializer
+
+    @extend_schema(tags=["guilds"])
+    def get(self, request, guild_id: int):
+        return Response(self.get_serializer(_guild_or_404(guild_id)).data)
+
+    @extend_schema(tags=["guilds"])
+    def patch(self, request, guild_id: int):
+        guild = _guild_or_404(guild_id)
+        serializer = self.get_serializer(guild, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        before = snapshot(guild, GUILD_SETTINGS_AUDITED)
+        with transaction.atomic():
+            serializer.save()
+            audit(
+                request,
+                guild_id=guild.pk,
+                action="guild.update",
+                target_type="guild",
+                target_id=guild.pk,
+                before=before,
+                after=snapshot(guild, GUILD_SETTINGS_AUDITED),
+            )
+        return Response(serializer.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Creators
+# ---------------------------------------------------------------------------------------------
+
+
+class CreatorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Creator
+        fields = ["id", "discord_user_id", "username", "created_at"]
+        read_only_fields = fields
+
+
+@extend_schema(tags=["creators"])
+@extend_schema(
+    methods=["GET"],
+    parameters=[OpenApiParameter("search", str, description="Part of the username (case-insensitive).")],
+)
+class CreatorViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
+    model = Creator
+    serializer_class = CreatorSerializer
+
+    def get_queryset(self):
+        qs = super().get_queryset().order_by("username", "pk")
+        search = self.request.query_params.get("search", "").strip()[:100]
+        if self.action == "list" and search:
+            qs = qs.filter(username__icontains=search)
+        return qs
+
+
+# ---------------------------------------------------------------------------------------------
+# Budget and usage
+# ---------------------------------------------------------------------------------------------
+
+BUDGET_FIELDS = (
+    "daily_apify_run_limit",
+    "daily_youtube_quota_units",
+    "weekly_openai_call_limit",
+    "apify_max_items_per_run",
+    "young_post_hours",
+    "young_interval_minutes",
+    "growing_interval_minutes",
+    "flat_interval_hours",
+    "dormant_interval_hours",
+    "max_backoff_hours",
+)
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GuildBudgetConfig
+        fields = [*BUDGET_FIELDS, "youtube_paused_until", "updated_at"]
+        read_only_fields = ["youtube_paused_until", "updated_at"]
+        extra_kwargs = {
+            "apify_max_items_per_run": {"min_value": 1, "max_value": 10_000},
+            **{f: {"max_value": 1_000_000} for f in BUDGET_FIELDS if f != "apify_max_items_per_run"},
+            "young_interval_minutes": {"min_value": 1, "max_value": 1_000_000},
+            "growing_interval_minutes": {"min_value": 1, "max_value": 1_000_000},
+            "flat_interval_hours": {"min_value": 1, "max_value": 1_000_000},
+            "dormant_interval_hours": {"min_value": 1, "max_value": 1_000_000},
+            "max_backoff_hours": {"min_value": 1, "max_value": 1_000_000},
+        }
+
+
+class BudgetView(GuildScopedMixin, GenericAPIView):
+    """The guild's API budgets and refresh cadence. Changing them needs owner or ADMINISTRATOR."""
+
+    permission_classes = [IsGuildAdmin]
+    serializer_class = BudgetSerializer
+
+    def _budget(self):
+        _guild_or_404(self.guild_id)
+        return budget_for(self.guild_id)
+
+    @extend_schema(tags=["budget"])
+    def get(self, request, guild_id: int):
+        return Response(self.get_serializer(self._budget()).data)
+
+    @extend_schema(tags=["budget"])
+    def patch(self, request, guild_id: int):
+        budget = self._budget()
+        serializer = self.get_serializer(budget, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        before = snapshot(budget, BUDGET_FIELDS)
+        with transaction.atomic():
+            serializer.save()
+            audit(
+                request,
+                guild_id=self.guild_id,
+                action="budget.update",
+                target_type="budget",
+                target_id=budget.pk,
+                before=before,
+                after=snapshot(budget, BUDGET_FIELDS),
+            )
+        return Response(serializer.data)
+
+
+class UsageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GuildApiUsage
+        fields = [
+            "day",
+            "apify_run_count",
+            "apify_runs_skipped",
+            "youtube_quota_used",
+            "openai_call_count",
+            "openai_tokens_used",
+        ]
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day (UTC, inclusive); default 30 days ago.")
+    end = serializers.DateField(required=False, help_text="Last day (UTC, inclusive); default today.")
+
+
+@extend_schema(tags=["budget"], parameters=[UsageQuerySerializer])
+class UsageViewSet(GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """What the guild spent per UTC day, newest first."""
+
+    model = GuildApiUsage
+    serializer_class = UsageSerializer
+
+    def get_queryset(self):
+        params = UsageQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        today = timezone.now().date()
+        end = params.validated_data.get("end", today)
+        start = params.validated_data.get("start", end - timedelta(days=30))
+        return super().get_queryset().filter(day__gte=start, day__lte=end).order_by("-day")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bonus rules
+# ---------------------------------------------------------------------------------------------
+
+BONUS_RULE_FIELDS = ("name", "kind", "min_views_gained", "place", "amount", "currency", "active")
+
+
+class BonusRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BonusRule
+        fields = ["id", *BONUS_RULE_FIELDS, "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            "min_views_gained": {"max_value": 10**15},
+            "place": {"min_value": 1, "max_value": 1000},
+            "amount": {"min_value": 0},
+            "name": {"validators": []},
+        }
+
+    def validate_currency(self, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("Use a three-letter currency code such as USD.")
+        return value.upper()
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        merged = {f: attrs.get(f, getattr(self.instance, f, None)) for f in ("min_views_gained", "place")}
+        if kind == BonusRule.Kind.THRESHOLD and merged["min_views_gained"] is None:
+            raise serializers.ValidationError({"min_views_gained": "A threshold rule needs min_views_gained."})
+        if kind == BonusRule.Kind.TOP_N and not merged["place"]:
+            raise serializers.ValidationError({"place": "A top-N rule needs place (1 = first)."})
+        guild_id = self.context["view"].guild_id
+        name = attrs.get("name")
+        if name is not None:
+            clash = BonusRule.objects.for_guild(guild_id).filter(name=name)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError({"name": "Another bonus rule already has this name."})
+        return attrs
+
+
+@extend_schema(tags=["bonus rules"])
+class BonusRuleViewSet(GuildScopedMixin, AuditedWritesMixin, viewsets.ModelViewSet):
+    """Weekly bonus rules. Changing them needs owner or ADMINISTRATOR; a rule with awards cannot be
+    deleted (409) - deactivate it."""
+
+    model = BonusRule
+    serializer_class = BonusRuleSerializer
+    permission_classes = [IsGuildAdmin]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    audit_target = "bonus_rule"
+    audit_fields = BONUS_RULE_FIELDS
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("kind", "place", "-min_views_gained", "pk")
+
+    def perform_create(self, serializer):
+        try:
+            super().perform_create(serializer)
+        except IntegrityError:
+            raise Conflict("Another bonus rule already has this name.") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit log
+# ---------------------------------------------------------------------------------------------
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField()
+    action = serializers.CharField()
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+
+
+@extend_schema(
+    tags=["audit"],
+    parameters=[
+        OpenApiParameter("action", str, description="Exact action, e.g. post.reject."),
+        OpenApiParameter("target_type", str, description="post, budget, bonus_rule, guild, ..."),
+    ],
+)
+class AuditLogViewSet(GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Who changed what in this guild, newest first."""
+
+    serializer_class = AuditEntrySerializer
+
+    def get_queryset(self):
+        from dashboard_auth.models import DashboardAuditLog
+
+        qs = DashboardAuditLog.objects.filter(guild_id=self.guild_id).order_by("-created_at", "-pk")
+        for name in ("action", "target_type"):
+            value = self.request.query_params.get(name, "").strip()[:60]
+            if value:
+                qs = qs.filter(**{name: value})
+        return qs
+
+
+# ---------------------------------------------------------------------------------------------
+# Bot API
+# ---------------------------------------------------------------------------------------------
+
+
+class BotBase(APIView):
+    authentication_classes = SERVICE_AUTHENTICATION
+    permission_classes = [HasScope]
+    throttle_classes = [BotIPThrottle, BotKeyThrottle]
+    required_scopes = {"GET": "bot.read", "*": "bot.write"}
+
+
+GUILD_REGISTRATION_FIELDS = ("name", "icon", "logs_channel_id", "updates_channel_id", "timezone", "active")
+
+
+class GuildRegistrationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Guild
+        fields = list(GUILD_REGISTRATION_FIELDS)
+        extra_kwargs = {"name": {"required": True}, "active": {"required": False}}
+
+
+class GuildRegisteredSerializer(GuildRegistrationSerializer):
+    id = serializers.CharField()
+    created = serializers.BooleanField()
+
+    class Meta(GuildRegistrationSerializer.Meta):
+        fields = ["id", *GUILD_REGISTRATION_FIELDS, "created"]
+
+
+def register_guild(*, guild_id: int, data: dict, request) -> tuple[Guild, bool]:
+    """Create or update a guild and its channels (and its budget row). Audited when something changed;
+    idempotent: the same data again writes nothing."""
+    with rls_bypass(reason=f"bot registers guild {guild_id}"), transaction.atomic():
+        guild = Guild.objects.select_for_update().filter(pk=guild_id).first()
+        created = guild is None
+        before = None if created else snapshot(guild, GUILD_REGISTRATION_FIELDS)
+        guild = guild or Guild(pk=guild_id)
+        for key, value in data.items():
+            setattr(guild, key, value)
+        guild.full_clean(validate_unique=False)
+        after = snapshot(guild, GUILD_REGISTRATION_FIELDS)
+        if after == before:  # the bot re-registers on every start: nothing to write or audit
+            return guild, False
+        guild.save()
+        GuildBudgetConfig.objects.get_or_create(guild=guild)
+        audit(
+            request,
+            guild_id=guild.pk,
+            action="guild.register" if created else "guild.update",
+            target_type="guild",
+            target_id=guild.pk,
+            before=before,
+            after=after,
+        )
+    return guild, created
+
+
+class BotGuildView(BotBase):
+    """Register a guild (or update its name, icon, channels, time zone). Scope bot.write."""
+
+    @extend_schema(
+        request=GuildRegistrationSerializer,
+        responses={200: GuildRegisteredSerializer, 201: GuildRegisteredSerializer},
+        tags=["bot"],
+    )
+    def put(self, request, guild_id: int):
+        serializer = GuildRegistrationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        guild, created = register_guild(guild_id=guild_id, data=serializer.validated_data, request=request)
+        body = {**GuildRegistrationSerializer(guild).data, "id": str(guild.pk), "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class CreatorUpsertSerializer(serializers.Serializer):
+    discord_user_id = serializers.RegexField(r"^\d{15,21}$", help_text="The member's Discord id.")
+    username = serializers.CharField(max_length=100)
+
+
+class CreatorUpsertedSerializer(CreatorSerializer):
+    created = serializers.BooleanField()
+
+    class Meta(CreatorSerializer.Meta):
+        fields = [*CreatorSerializer.Meta.fields, "created"]
+
+
+def active_guild_or_404(guild_id: int) -> Guild:
+    guild = Guild.objects.filter(pk=guild_id, active=True).first()
+    if guild is None:
+        raise NotFound("This guild is not registered (or not active).")
+    return guild
+
+
+def upsert_creator(*, guild_id: int, discord_user_id: str, username: str, request) -> tuple[Creator, bool]:
+    """Create the guild member, or update their username. Audited when something changed."""
+    with transaction.atomic():
+        creator = (
+            Creator.objects.for_guild(guild_id).select_for_update().filter(discord_user_id=discord_user_id).first()
+        )
+        if creator is not None and creator.username == username:
+            return creator, False
+        before = snapshot(creator, ("username",)) if creator else None
+        created = creator is None
+        if created:
+            creator = Creator.objects.create(guild_id=guild_id, discord_user_id=discord_user_id, username=username)
+        else:
+            creator.username = username
+            creator.save(update_fields=["username"])
+        audit(
+            request,
+            guild_id=guild_id,
+            action="creator.create" if created else "creator.update",
+            target_type="creator",
+            target_id=creator.pk,
+            before=before,
+            after=snapshot(creator, ("username",)),
+        )
+    return creator, created
+
+
+class BotCreatorView(BotBase):
+    """Create or update a tracked member. Scope bot.write."""
+
+    @extend_schema(
+        request=CreatorUpsertSerializer,
+        responses={200: CreatorUpsertedSerializer, 201: CreatorUpsertedSerializer},
+        tags=["bot"],
+    )
+    def post(self, request, guild_id: int):
+        serializer = CreatorUpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        active_guild_or_404(guild_id)
+        try:
+            creator, created = upsert_creator(guild_id=guild_id, request=request, **serializer.validated_data)
+        except IntegrityError:
+            raise Conflict("This member was created by another request at the same moment; retry.") from None
+        body = {**CreatorSerializer(creator).data, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class HeartbeatSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BotHealth
+        fields = ["status", "shard_count", "guild_count", "memory_mb", "uptime_seconds", "last_heartbeat_at"]
+        read_only_fields = ["last_heartbeat_at"]
+        extra_kwargs = {
+            "status": {"required": False},
+            "shard_count": {"max_value": 100_000},
+            "guild_count": {"max_value": 10_000_000},
+            "memory_mb": {"max_value": 10_000_000},
+            "uptime_seconds": {"max_value": 10**12},
+        }
+
+
+class BotHeartbeatView(BotBase):
+    """The bot says it is alive (BotHealth singleton). Scope bot.write."""
+
+    @extend_schema(request=HeartbeatSerializer, responses={200: HeartbeatSerializer}, tags=["bot"])
+    def post(self, request):
+        serializer = HeartbeatSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = {"status": BotHealth.Status.ONLINE, **serializer.validated_data}
+        with transaction.atomic():
+            health = BotHealth.objects.select_for_update().filter(pk=1).first() or BotHealth(pk=1)
+            for key, value in data.items():
+                setattr(health, key, value)
+            health.last_heartbeat_at = timezone.now()
+            health.save()
+        return Response(HeartbeatSerializer(health).data)

@@ -1,0 +1,58 @@
+"""Apify run webhooks. Apify retries any non-2xx, so only a failed proof gets a 4xx — never a 5xx.
+
+The per-run token is the authentication (integrations.apify.tokens); the body is read raw, proven,
+and only then parsed. Processing happens after commit, in a task.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from dashboard_auth.services import record_security_event
+from integrations.services import WebhookRejected, accept_apify_delivery, verify_apify_delivery
+from tracking.client_ip import client_ip
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ApifyWebhookView(View):
+    """POST /api/webhooks/apify (metrics runs) and /api/webhooks/verify (verification runs)."""
+
+    http_method_names = ["post"]
+    purpose = "metrics"
+    source = "apify"
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        ip = client_ip(request)
+        try:
+            body = _read_body(request)
+            delivery = verify_apify_delivery(headers=request.headers, body=body, purpose=self.purpose)
+        except WebhookRejected as exc:
+            record_security_event(kind="webhook_rejected", source=self.source, reason=exc.message, ip=ip)
+            return _error(exc.status, exc.code, exc.message)
+        if not accept_apify_delivery(delivery=delivery, source=self.source, ip=ip):
+            return JsonResponse({"status": "duplicate", "message": "This dispatch was already accepted."}, status=200)
+        return JsonResponse({"status": "accepted"}, status=202)
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    """The raw body, refused past WEBHOOK_MAX_BODY_BYTES by Content-Length and by what was read."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    too_large = WebhookRejected(413, "too_large", f"The body is over {limit} bytes.")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise WebhookRejected(400, "bad_length", "Content-Length is not a number.") from None
+    if declared > limit:
+        raise too_large
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise too_large
+    return body

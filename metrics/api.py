@@ -1,0 +1,223 @@
+"""REST API about numbers: a post's metric series, the leaderboard (JSON and CSV) under
+/api/v1/guilds/{guild_id}/, and the bot's creator stats and leaderboard under /api/v1/bot/.
+
+Every number of views gained comes from ``metrics.selectors.leaderboard`` - the same query behind the
+dashboard, the CSV export, reports and bonuses - so they agree everywhere.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from guilds.api import BotBase, GuildScopedMixin, active_guild_or_404
+from guilds.models import Creator, Guild
+from metrics.models import VideoMetrics
+from metrics.selectors import leaderboard, period_bounds
+from tracking.api import CSVExportMixin, csv_response
+from tracking.api_common import (
+    DEFAULT_AUTHENTICATION,
+    ErrorSerializer,
+    HasGuildAccess,
+    PeriodQuerySerializer,
+    period_window,
+)
+from tracking.models import Post
+
+# ---------------------------------------------------------------------------------------------
+# Series
+# ---------------------------------------------------------------------------------------------
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VideoMetrics
+        fields = ["captured_at", "views", "likes", "comments", "shares", "saves", "provider", "rounded"]
+
+
+class SeriesQuerySerializer(serializers.Serializer):
+    start = serializers.DateTimeField(required=False, help_text="From this moment (inclusive).")
+    end = serializers.DateTimeField(required=False, help_text="Until this moment (exclusive).")
+
+
+@extend_schema(tags=["posts"], parameters=[SeriesQuerySerializer])
+class PostSeriesViewSet(GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A post's measurements over time, oldest first (read through the (guild, post, captured_at) index)."""
+
+    serializer_class = SnapshotSerializer
+
+    def get_queryset(self):
+        post_id = int(self.kwargs["post_id"])
+        if not Post.objects.for_guild(self.guild_id).filter(pk=post_id).exists():
+            raise NotFound("No such post.")
+        params = SeriesQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        qs = VideoMetrics.objects.for_guild(self.guild_id).filter(post_id=post_id)
+        if "start" in params.validated_data:
+            qs = qs.filter(captured_at__gte=params.validated_data["start"])
+        if "end" in params.validated_data:
+            qs = qs.filter(captured_at__lt=params.validated_data["end"])
+        return qs.order_by("captured_at")
+
+
+# ---------------------------------------------------------------------------------------------
+# Leaderboard
+# ---------------------------------------------------------------------------------------------
+
+
+class CreatorGainSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    creator_id = serializers.IntegerField()
+    creator_name = serializers.CharField()
+    discord_user_id = serializers.CharField()
+    posts = serializers.IntegerField()
+    views_gained = serializers.IntegerField()
+
+
+class PostGainSerializer(serializers.Serializer):
+    post_id = serializers.IntegerField()
+    creator_id = serializers.IntegerField()
+    creator_name = serializers.CharField()
+    platform = serializers.CharField()
+    url = serializers.CharField()
+    client_account = serializers.CharField()
+    views_start = serializers.IntegerField()
+    views_end = serializers.IntegerField()
+    views_gained = serializers.IntegerField()
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="day, yesterday, week, last_week, month, all or custom.")
+    timezone = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    total_views_gained = serializers.IntegerField()
+    creators = CreatorGainSerializer(many=True)
+    posts = PostGainSerializer(many=True)
+
+
+def leaderboard_payload(*, guild: Guild, params: dict, default: str = "week") -> tuple[str, object]:
+    label, start, end = period_window(params, tz=guild.tz, default=default)
+    board = leaderboard(guild=guild.pk, start=start, end=end)
+    return label, board
+
+
+def _board_json(guild: Guild, label: str, board) -> dict:
+    return LeaderboardSerializer(
+        {
+            "period": label,
+            "timezone": guild.timezone,
+            "start": board.start,
+            "end": board.end,
+            "total_views_gained": board.total_views_gained,
+            "creators": board.creators,
+            "posts": board.posts,
+        }
+    ).data
+
+
+def _guild_or_404(guild_id: int) -> Guild:
+    guild = Guild.objects.filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound("No such guild.")
+    return guild
+
+
+class LeaderboardView(APIView):
+    """Views gained inside the period, per creator and per post, best first. Default period: week."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [HasGuildAccess]
+
+    @extend_schema(parameters=[PeriodQuerySerializer], responses={200: LeaderboardSerializer}, tags=["leaderboard"])
+    def get(self, request, guild_id: int):
+        params = PeriodQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        guild = _guild_or_404(guild_id)
+        label, board = leaderboard_payload(guild=guild, params=params.validated_data)
+        return Response(_board_json(guild, label, board))
+
+
+LEADERBOARD_CSV_HEADER = ["rank", "creator_id", "creator", "discord_user_id", "posts", "views_gained"]
+
+
+class LeaderboardExportView(CSVExportMixin, APIView):
+    """The leaderboard per creator as CSV (same numbers as the JSON leaderboard)."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [HasGuildAccess]
+
+    @extend_schema(
+        parameters=[PeriodQuerySerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one creator per row."),
+            (400, "application/json"): ErrorSerializer,
+        },
+        tags=["exports"],
+    )
+    def get(self, request, guild_id: int):
+        params = PeriodQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        guild = _guild_or_404(guild_id)
+        label, board = leaderboard_payload(guild=guild, params=params.validated_data)
+        rows = [
+            [c.rank, c.creator_id, c.creator_name, c.discord_user_id, c.posts, c.views_gained] for c in board.creators
+        ]
+        return csv_response(f"leaderboard-{guild_id}-{label}-{board.start:%Y%m%d}.csv", LEADERBOARD_CSV_HEADER, rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bot API
+# ---------------------------------------------------------------------------------------------
+
+
+class CreatorStatsSerializer(serializers.Serializer):
+    discord_user_id = serializers.CharField()
+    username = serializers.CharField()
+    posts = serializers.IntegerField(help_text="Posts submitted (every status).")
+    views_gained_week = serializers.IntegerField(help_text="Views gained this week (guild time zone).")
+    views_gained_all = serializers.IntegerField(help_text="Views gained in all time.")
+    rank_week = serializers.IntegerField(allow_null=True)
+
+
+class BotCreatorStatsView(BotBase):
+    """A creator's numbers: posts, views gained this week and in all. Scope bot.read."""
+
+    @extend_schema(responses={200: CreatorStatsSerializer}, tags=["bot"])
+    def get(self, request, guild_id: int, discord_user_id: str):
+        guild = active_guild_or_404(guild_id)
+        creator = Creator.objects.for_guild(guild_id).filter(discord_user_id=discord_user_id).first()
+        if creator is None:
+            raise NotFound("This member is not tracked in this guild.")
+        now = timezone.now()
+        week_start, week_end = period_bounds(period="week", now=now, tz=guild.tz)
+        all_start, all_end = period_bounds(period="all", now=now, tz=guild.tz)
+        week = leaderboard(guild=guild_id, start=week_start, end=week_end)
+        all_time = leaderboard(guild=guild_id, start=all_start, end=all_end, creator_id=creator.pk)
+        mine = next((c for c in week.creators if c.creator_id == creator.pk), None)
+        data = {
+            "discord_user_id": creator.discord_user_id,
+            "username": creator.username,
+            "posts": Post.objects.for_guild(guild_id).filter(creator=creator).count(),
+            "views_gained_week": mine.views_gained if mine else 0,
+            "views_gained_all": all_time.total_views_gained,
+            "rank_week": mine.rank if mine else None,
+        }
+        return Response(CreatorStatsSerializer(data).data)
+
+
+class BotLeaderboardView(BotBase):
+    """The leaderboard for a period (default week). Scope bot.read."""
+
+    @extend_schema(parameters=[PeriodQuerySerializer], responses={200: LeaderboardSerializer}, tags=["bot"])
+    def get(self, request, guild_id: int):
+        params = PeriodQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        guild = active_guild_or_404(guild_id)
+        label, board = leaderboard_payload(guild=guild, params=params.validated_data)
+        return Response(_board_json(guild, label, board))

@@ -1,0 +1,190 @@
+"""Weekly bonuses: each guild's active BonusRules applied to the views gained inside one week.
+
+The week runs from Monday 00:00 to the next Monday 00:00 in the guild's time zone; views gained are
+``as_of(week end) - as_of(week start)`` per post, summed per creator — exactly the number of
+``metrics.selectors.leaderboard`` for that range, so the dashboard shows what was paid.
+
+- threshold rule: every creator whose week's gain is at least ``min_views_gained`` (and above 0);
+- top-N rule: the creator ranked ``place`` (ties: lower creator id first), if they gained anything.
+
+Awards are BonusAward rows, unique per (guild, creator, week, rule): rerunning a week changes
+nothing already awarded. New awards are announced once to the updates channel (a GuildNotification
+queued in the same transaction that sets ``announced_at``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from guilds.models import BonusRule, Guild
+from integrations.notifications import notify
+from metrics.models import BonusAward
+from metrics.reports import active_guild_ids
+from metrics.selectors import CreatorGain, leaderboard, period_bounds
+from tracking.tenancy import guild_scope
+
+
+class WeekNotOver(ValueError):
+    """Bonuses are only awarded for a week that has ended."""
+
+
+@dataclass(frozen=True)
+class AwardLine:
+    creator_id: int
+    creator_name: str
+    discord_user_id: str
+    rule_id: int
+    rule_name: str
+    views_gained: int
+    place: int
+    amount: str
+    currency: str
+
+
+@dataclass
+class BonusOutcome:
+    guild_id: int
+    week_start: date
+    awards: list[AwardLine] = field(default_factory=list)
+    created: int = 0
+    announced: int = 0
+    dry_run: bool = False
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_bounds(*, week_start: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[Monday 00:00, next Monday 00:00) local time of the week containing ``week_start``."""
+    monday = monday_of(week_start)
+    return datetime.combine(monday, time(0), tzinfo=tz), datetime.combine(
+        monday + timedelta(days=7), time(0), tzinfo=tz
+    )
+
+
+def last_complete_week(*, now: datetime, tz: ZoneInfo) -> date:
+    """The Monday of the last week that has ended in ``tz``."""
+    return period_bounds(period="last_week", now=now, tz=tz)[0].date()
+
+
+def eligible_awards(*, creators: list[CreatorGain], rules: list[BonusRule]) -> list[AwardLine]:
+    """The awards the rules give for a week's per-creator gains (pure: no database)."""
+    lines = []
+    for rule in rules:
+        if rule.kind == BonusRule.Kind.THRESHOLD:
+            winners = [c for c in creators if c.views_gained > 0 and c.views_gained >= (rule.min_views_gained or 0)]
+        else:
+            winners = [c for c in creators if c.rank == rule.place and c.views_gained > 0]
+        lines += [
+            AwardLine(
+                c.creator_id,
+                c.creator_name,
+                c.discord_user_id,
+                rule.pk,
+                rule.name,
+                c.views_gained,
+                c.rank,
+                f"{rule.amount:.2f}",
+                rule.currency,
+            )
+            for c in winners
+        ]
+    return lines
+
+
+def award_week(*, guild_id: int, week_start: date, now: datetime | None = None, dry_run: bool = False) -> BonusOutcome:
+    """Award (and announce) one guild's bonuses for the week containing ``week_start``.
+
+    Idempotent: existing awards are never changed; only missing ones are created and only
+    unannounced ones announced. Raises ``WeekNotOver`` for a week that has not ended yet.
+    """
+    now = now or timezone.now()
+    with guild_scope(guild_id):
+        guild = Guild.objects.get(pk=guild_id)
+        start, end = week_bounds(week_start=week_start, tz=guild.tz)
+        if end > now:
+            raise WeekNotOver(f"the week of {start.date():%Y-%m-%d} ends {end.isoformat()}; it is not over yet")
+        board = leaderboard(guild=guild, start=start, end=end)
+        rules = list(BonusRule.objects.for_guild(guild).filter(active=True).order_by("pk"))
+        outcome = BonusOutcome(
+            guild_id, start.date(), eligible_awards(creators=board.creators, rules=rules), dry_run=dry_run
+        )
+        if dry_run:
+            return outcome
+        outcome.created = _create_missing(guild, start.date(), outcome.awards)
+        outcome.announced = _announce(guild, start.date(), now)
+        return outcome
+
+
+def _create_missing(guild: Guild, week_start: date, lines: list[AwardLine]) -> int:
+    week = BonusAward.objects.for_guild(guild).filter(week_start=week_start)
+    have = set(week.values_list("creator_id", "rule_id"))
+    new = [
+        BonusAward(
+            guild=guild,
+            creator_id=a.creator_id,
+            rule_id=a.rule_id,
+            week_start=week_start,
+            views_gained=a.views_gained,
+            place=a.place,
+            amount=a.amount,
+        )
+        for a in lines
+        if (a.creator_id, a.rule_id) not in have
+    ]
+    BonusAward.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent run's rows win
+    return len(new)
+
+
+def _announce(guild: Guild, week_start: date, now: datetime) -> int:
+    pending: QuerySet[BonusAward] = (
+        BonusAward.objects.for_guild(guild)
+        .filter(week_start=week_start, announced_at__isnull=True)
+        .select_related("creator", "rule")
+        .order_by("rule__kind", "place", "pk")
+    )
+    awards = list(pending.select_for_update(of=("self",)))
+    if not awards:
+        return 0
+    ids = ",".join(str(a.pk) for a in awards)
+    key = f"bonus:{week_start:%Y-%m-%d}:{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
+    lines = [
+        f"<@{a.creator.discord_user_id}> — **{a.rule.name}**: {a.amount} {a.rule.currency} "
+        f"({a.views_gained:,} views gained" + (f", #{a.place}" if a.place else "") + ")"
+        for a in awards
+    ]
+    notify(
+        guild_id=guild.pk,
+        kind="bonus",
+        event_key=key,
+        title=f"Weekly bonuses — week of {week_start:%d %B %Y}",
+        body="\n".join(lines),
+        channel="updates",
+    )
+    return BonusAward.objects.for_guild(guild).filter(pk__in=[a.pk for a in awards]).update(announced_at=now)
+
+
+def award_weekly_bonuses(
+    *, now: datetime | None = None, guild_id: int | None = None, week: date | None = None, dry_run: bool = False
+) -> list[BonusOutcome]:
+    """Award the bonuses of every active guild (or one) for ``week`` (default: each guild's last
+    complete week in its own time zone). Raises ``WeekNotOver`` only for an explicit ``week``."""
+    now = now or timezone.now()
+    outcomes = []
+    for gid in active_guild_ids(guild_id):
+        if week is None:
+            with guild_scope(gid):
+                tz = Guild.objects.get(pk=gid).tz
+            outcomes.append(
+                award_week(guild_id=gid, week_start=last_complete_week(now=now, tz=tz), now=now, dry_run=dry_run)
+            )
+        else:
+            outcomes.append(award_week(guild_id=gid, week_start=week, now=now, dry_run=dry_run))
+    return outcomes

@@ -1,0 +1,58 @@
+"""`manage.py award_weekly_bonuses [--guild ID] [--week YYYY-MM-DD] [--dry-run]`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from metrics.bonuses import WeekNotOver, award_weekly_bonuses
+
+
+def _week(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--week must be a date such as 2026-11-16, not {value[:20]!r}.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Award each active guild's weekly bonuses (its active bonus rules: view-gain thresholds and top-N "
+        "places) from the views gained inside a week — Monday 00:00 to the next Monday 00:00 in the guild's "
+        "time zone, the same numbers as the dashboard's leaderboard — and announce new awards once in the "
+        "guild's updates channel. Rerunning a week changes nothing already awarded."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--guild", metavar="ID", type=int, default=None, help="Only this guild (its Discord id).")
+        parser.add_argument(
+            "--week",
+            metavar="YYYY-MM-DD",
+            default=None,
+            help="Any day of the week to award (its Monday is used). Default: each guild's last complete week. "
+            "A week that has not ended yet is refused.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print the awards that would be made; write and send nothing."
+        )
+
+    def handle(self, *args: Any, guild: int | None, week: str | None, dry_run: bool, **options: Any) -> None:
+        try:
+            outcomes = award_weekly_bonuses(guild_id=guild, week=_week(week) if week else None, dry_run=dry_run)
+        except WeekNotOver as error:
+            raise CommandError(f"Refused: {error}.") from None
+        if guild is not None and not outcomes:
+            raise CommandError(f"No active guild with id {guild}.")
+        for o in outcomes:
+            verb = "would award" if dry_run else f"{o.created} new, {o.announced} announced of"
+            self.stdout.write(f"guild {o.guild_id}, week of {o.week_start}: {verb} {len(o.awards)} awards")
+            for a in o.awards:
+                self.stdout.write(
+                    f"  {a.creator_name}: {a.rule_name} {a.amount} {a.currency} ({a.views_gained} views, #{a.place})"
+                )
+        if not dry_run and any(o.announced for o in outcomes):
+            from integrations.discord.notifier import send_pending_notifications
+
+            send_pending_notifications(guild_id=guild)

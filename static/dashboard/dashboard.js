@@ -1,0 +1,124 @@
+/* Tracking Data dashboard: the phone menu and the charts (uPlot, vendored in static/vendor/).
+   Data comes from <script type="application/json"> blocks (json_script): no inline script, so the
+   pages run under a strict Content-Security-Policy. */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.remove("no-js");
+  root.classList.add("js");
+
+  function setupNav() {
+    var toggle = document.querySelector("[data-nav-toggle]");
+    var nav = document.getElementById("guild-nav");
+    if (!toggle || !nav) return;
+    toggle.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  function readData(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  var fmt = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+  var full = new Intl.NumberFormat();
+  function compact(n) { return n == null ? "—" : fmt.format(n); }
+  function exact(n) { return n == null ? "—" : full.format(n); }
+
+  function chartWidth(el) { return Math.max(260, el.clientWidth); }
+  function chartHeight(el) { return el.clientWidth < 500 ? 220 : 280; }
+
+  var axisStyle = {
+    stroke: "#667085",
+    grid: { stroke: "#eef0f4", width: 1 },
+    ticks: { stroke: "#e3e8ef", width: 1 },
+    font: "12px system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+  };
+
+  var dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", timeZone: "UTC" });
+
+  function barsChart(el, data) {
+    var xs = data.days.map(function (d) { return Date.parse(d + "T00:00:00Z") / 1000; });
+    var readout = document.querySelector('[data-readout-for="' + el.getAttribute("data-source") + '"]');
+    var idle = readout ? readout.textContent : "";
+    function showDay(u) {
+      if (!readout) return;
+      var i = u.cursor.idx;
+      readout.textContent = i == null ? idle : dayFmt.format(new Date(xs[i] * 1000)) + " · " + exact(data.views[i]) + " views gained";
+    }
+    var opts = {
+      width: chartWidth(el),
+      height: chartHeight(el),
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } },
+      legend: { show: false },
+      cursor: { points: { show: false }, drag: { x: false, y: false } },
+      hooks: { setCursor: [showDay] },
+      series: [
+        { value: "{MMM} {D}" },
+        {
+          label: "Views gained",
+          fill: "rgba(79, 70, 229, 0.85)",
+          stroke: "#4f46e5",
+          width: 0,
+          paths: uPlot.paths.bars({ size: [0.72, 40], align: 0 }),
+          points: { show: false },
+          value: function (u, v) { return exact(v); },
+        },
+      ],
+      axes: [
+        Object.assign({}, axisStyle, { values: "{MMM} {D}", space: 60 }),
+        Object.assign({}, axisStyle, { size: 56, values: function (u, vals) { return vals.map(compact); } }),
+      ],
+    };
+    return new uPlot(opts, [xs, data.views], el);
+  }
+
+  function seriesChart(el, data) {
+    var opts = {
+      width: chartWidth(el),
+      height: chartHeight(el),
+      scales: { x: { time: true }, likes: { auto: true } },
+      cursor: { drag: { x: true, y: false } },
+      series: [
+        { label: "Measured", value: "{MMM} {D}, {HH}:{mm}" },
+        { label: "Views", stroke: "#4f46e5", width: 2, fill: "rgba(79, 70, 229, 0.08)", spanGaps: true,
+          value: function (u, v) { return exact(v); } },
+        { label: "Likes", stroke: "#db2777", width: 1.5, scale: "likes", spanGaps: true,
+          value: function (u, v) { return exact(v); } },
+      ],
+      axes: [
+        Object.assign({}, axisStyle, { space: 70 }),
+        Object.assign({}, axisStyle, { size: 56, values: function (u, vals) { return vals.map(compact); } }),
+        Object.assign({}, axisStyle, { scale: "likes", side: 1, size: 50, grid: { show: false },
+          values: function (u, vals) { return vals.map(compact); } }),
+      ],
+    };
+    return new uPlot(opts, [data.t, data.views, data.likes], el);
+  }
+
+  var charts = [];
+  function setupCharts() {
+    if (typeof uPlot === "undefined") return;
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var data = readData(el.getAttribute("data-source"));
+      if (!data) return;
+      var make = el.getAttribute("data-chart") === "bars" ? barsChart : seriesChart;
+      charts.push({ el: el, plot: make(el, data) });
+      el.setAttribute("data-rendered", "true");
+    });
+    var pending = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(pending);
+      pending = setTimeout(function () {
+        charts.forEach(function (c) { c.plot.setSize({ width: chartWidth(c.el), height: chartHeight(c.el) }); });
+      }, 120);
+    });
+  }
+
+  function start() { setupNav(); setupCharts(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

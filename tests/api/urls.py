@@ -1,0 +1,6 @@
+"""The root URLconf with the API's JSON 404/500 handlers wired (as tracking/urls.py should do)."""
+
+from tracking.urls import urlpatterns  # noqa: F401
+
+handler404 = "tracking.api_common.handler404"
+handler500 = "tracking.api_common.handler500"

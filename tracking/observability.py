@@ -1,0 +1,285 @@
+"""Prometheus metrics: what the process counts, what a scrape computes, and who may scrape.
+
+Counted in the process (cheap, on every request):
+
+- ``td_http_requests_total{method,route,status}`` and ``td_http_request_duration_seconds{method,route}``,
+  labelled by the URL *pattern* (``request.resolver_match.route``), never the raw path; a request no
+  pattern matched is ``route="unmatched"``.
+- ``td_webhooks_total{source,outcome,reason}``: webhook code calls :func:`count_webhook` for accepted
+  deliveries; rejections recorded with ``record_security_event(kind="webhook_rejected", ...)`` are
+  counted automatically (a ``post_save`` receiver on SecurityEvent), so do not count those twice.
+
+Computed at scrape time from the database (a few constant queries, under an explicit RLS bypass):
+Apify runs by status, today's budget use per guild, scheduler lag, and the Celery queue depth
+(``LLEN celery`` when CELERY_BROKER_URL is a Redis URL). A collector that fails reports
+``td_collector_up{collector=...} 0`` instead of failing the whole scrape.
+
+Every label value goes through :class:`LabelCap`: at most 300 routes and 200 values of any other
+label; the overflow is reported under ``"other"``, so a scanner or a free-text reason cannot blow up
+the number of series.
+
+Several gunicorn workers: each worker counts its own requests. With ``PROMETHEUS_MULTIPROC_DIR`` set
+(an empty directory, wiped by gunicorn.conf.py at start) prometheus_client's multiprocess mode sums
+the workers' counters at scrape time; without it a scrape sees only the worker that answered.
+The label caps are per process, so in multiprocess mode the summed series can exceed a cap (at most
+workers x cap).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+
+import structlog
+from django.conf import settings
+from django.db.models import Count, Min
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django_structlog import signals as structlog_signals
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from dashboard_auth.models import SecurityEvent
+from tracking.client_ip import client_ip
+
+log = structlog.get_logger(__name__)
+
+OTHER = "other"
+ROUTE_LABEL_LIMIT = 300
+LABEL_LIMIT = 200
+
+
+class LabelCap:
+    """Admits at most ``limit`` distinct values of one label; any further value becomes ``"other"``.
+
+    Values already admitted stay admitted, so a series never changes its label mid-life.
+    Thread-safe (gunicorn threads, the scrape thread).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        value = str(value)
+        if value in self._seen:
+            return value
+        with self._lock:
+            if value in self._seen or len(self._seen) < self.limit:
+                self._seen.add(value)
+                return value
+        return OTHER
+
+
+# prometheus_client decides at import time whether values live in memory or in the multiprocess
+# directory (PROMETHEUS_MULTIPROC_DIR); the metric objects are the same either way.
+_REGISTRY = CollectorRegistry(auto_describe=True)
+_caps = {
+    "route": LabelCap(ROUTE_LABEL_LIMIT),
+    "method": LabelCap(LABEL_LIMIT),
+    "status": LabelCap(LABEL_LIMIT),
+    "webhook_source": LabelCap(LABEL_LIMIT),
+    "webhook_outcome": LabelCap(LABEL_LIMIT),
+    "webhook_reason": LabelCap(LABEL_LIMIT),
+}
+
+HTTP_REQUESTS = Counter(
+    "td_http_requests",
+    "HTTP requests answered, by route pattern, method and status code.",
+    ["method", "route", "status"],
+    registry=_REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "td_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route pattern and method.",
+    ["method", "route"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=_REGISTRY,
+)
+WEBHOOKS = Counter(
+    "td_webhooks",
+    "Inbound webhook deliveries, by source and outcome (accepted | rejected) with the rejection reason.",
+    ["source", "outcome", "reason"],
+    registry=_REGISTRY,
+)
+
+_DIGITS = re.compile(r"\b\w*\d\w*\b")
+
+
+def _reason_label(reason: str) -> str:
+    """A short, low-cardinality form of a reason: words holding digits (ids, counts) become '#'."""
+    return _DIGITS.sub("#", reason.strip())[:80]
+
+
+def count_webhook(source: str, outcome: str, reason: str = "") -> None:
+    """Count one webhook delivery. ``outcome`` is "accepted" or "rejected".
+
+    Rejections stored through ``record_security_event(kind="webhook_rejected")`` are counted
+    already; call this for accepted deliveries (and rejections that are not security events).
+    Never raises.
+    """
+    try:
+        WEBHOOKS.labels(
+            source=_caps["webhook_source"](source or "unknown"),
+            outcome=_caps["webhook_outcome"](outcome),
+            reason=_caps["webhook_reason"](_reason_label(reason)),
+        ).inc()
+    except Exception:  # metrics must never break a webhook
+        log.warning("metrics_count_webhook_failed", exc_info=True)
+
+
+@receiver(post_save, sender=SecurityEvent, dispatch_uid="tracking.observability.webhook_rejected")
+def _count_rejected_webhook(sender, instance: SecurityEvent, created: bool, **kwargs) -> None:
+    if created and instance.kind == SecurityEvent.Kind.WEBHOOK_REJECTED:
+        count_webhook(instance.source, "rejected", instance.reason)
+
+
+@receiver(structlog_signals.bind_extra_request_metadata, dispatch_uid="tracking.observability.client_ip")
+def _bind_client_ip(request, logger, log_kwargs, **kwargs) -> None:
+    """Log the client IP as rate limits and audits see it (X-Forwarded-For only from our proxies)."""
+    structlog.contextvars.bind_contextvars(ip=client_ip(request))
+
+
+class MetricsMiddleware:
+    """Counts every request and its latency by route pattern. Sits right after django-structlog's."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        try:
+            match = getattr(request, "resolver_match", None)
+            route = _caps["route"](match.route if match is not None and match.route else "unmatched")
+            method = _caps["method"](request.method or "")
+            HTTP_REQUESTS.labels(method=method, route=route, status=_caps["status"](response.status_code)).inc()
+            HTTP_LATENCY.labels(method=method, route=route).observe(elapsed)
+        except Exception:  # never let a metric turn a good response into a 500
+            log.warning("metrics_count_request_failed", exc_info=True)
+        return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Scrape-time collectors
+# ---------------------------------------------------------------------------------------------
+def _apify_runs() -> Iterator[Metric]:
+    from integrations.models import ApifyRunRegistry
+    from tracking.tenancy import rls_bypass
+
+    with rls_bypass(reason="metrics scrape: apify runs"):
+        counts = dict(ApifyRunRegistry.objects.values_list("status").annotate(n=Count("id")).order_by())
+    family = GaugeMetricFamily("td_apify_runs", "Apify runs in the registry, by status.", labels=["status"])
+    cap = LabelCap(LABEL_LIMIT)
+    for status in sorted({*ApifyRunRegistry.Status.values, *counts}):
+        family.add_metric([cap(status)], counts.get(status, 0))
+    yield family
+
+
+def _budget_use() -> Iterator[Metric]:
+    from guilds.models import GuildApiUsage
+    from guilds.services import usage_day
+    from tracking.tenancy import rls_bypass
+
+    with rls_bypass(reason="metrics scrape: budget use"):
+        rows = list(
+            GuildApiUsage.objects.filter(day=usage_day())
+            .order_by("-apify_run_count", "-youtube_quota_used", "guild_id")
+            .values_list("guild_id", "apify_run_count", "youtube_quota_used")
+        )
+    runs = GaugeMetricFamily("td_guild_apify_runs_today", "Apify runs started today, per guild.", labels=["guild"])
+    units = GaugeMetricFamily(
+        "td_guild_youtube_quota_used_today", "YouTube quota units used today, per guild.", labels=["guild"]
+    )
+    cap, totals = LabelCap(LABEL_LIMIT), {}  # busiest guilds first: they keep their own label
+    for guild_id, apify, youtube in rows:
+        label = cap(str(guild_id))
+        previous = totals.get(label, (0, 0))
+        totals[label] = (previous[0] + apify, previous[1] + youtube)
+    for label, (apify, youtube) in totals.items():
+        runs.add_metric([label], apify)
+        units.add_metric([label], youtube)
+    yield runs
+    yield units
+
+
+def _scheduler_lag() -> Iterator[Metric]:
+    from tracking.models import Post
+    from tracking.tenancy import rls_bypass
+
+    now = timezone.now()
+    with rls_bypass(reason="metrics scrape: scheduler lag"):
+        oldest = Post.objects.due_for_refresh(now).aggregate(oldest=Min("next_refresh_at"))["oldest"]
+    lag = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+    yield GaugeMetricFamily(
+        "td_scheduler_lag_seconds", "Seconds since the oldest post due for a refresh became due (0: none due).", lag
+    )
+
+
+def _celery_queue_depth() -> Iterator[Metric]:
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return  # no broker (in-process mode) or not Redis: nothing to measure
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        depth = client.llen("celery")
+    finally:
+        client.close()
+    family = GaugeMetricFamily("td_celery_queue_depth", "Tasks waiting in a Celery queue.", labels=["queue"])
+    family.add_metric(["celery"], depth)
+    yield family
+
+
+SCRAPE_COLLECTORS = {
+    "apify_runs": _apify_runs,
+    "budget_use": _budget_use,
+    "scheduler_lag": _scheduler_lag,
+    "celery_queue": _celery_queue_depth,
+}
+
+
+class _ScrapeTimeCollector:
+    """Runs each scrape-time collector; one that fails is reported as down, the others still count."""
+
+    def collect(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily("td_collector_up", "1 when a scrape-time collector worked.", labels=["collector"])
+        for name, collect in SCRAPE_COLLECTORS.items():
+            try:
+                families = list(collect())
+            except Exception:
+                log.warning("metrics_collector_failed", collector=name, exc_info=True)
+                up.add_metric([name], 0)
+                continue
+            up.add_metric([name], 1)
+            yield from families
+        yield up
+
+
+class _ProcessCollector:
+    def collect(self) -> Iterable[Metric]:
+        return _REGISTRY.collect()
+
+
+def scrape_registry() -> CollectorRegistry:
+    """A registry for one scrape: this process's counters (or every worker's, in multiprocess mode)
+    plus the scrape-time collectors."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_ProcessCollector())
+    registry.register(_ScrapeTimeCollector())
+    return registry
+
+
+__all__ = ["LabelCap", "MetricsMiddleware", "count_webhook", "scrape_registry"]

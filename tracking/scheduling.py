@@ -1,0 +1,666 @@
+"""The refresh scheduler: when each post is measured next, and what each planning cycle fetches.
+
+Two layers. The *pure* layer (``Cadence``, ``next_refresh_at``, ``priority``, ``spendable``,
+``plan_cycle``) works on any object with a Post's fields and a clock you pass in, so the simulator
+(tracking/simulation.py) runs exactly the code production runs. The *database* layer
+(``run_refresh_cycle``) reads due posts across guilds under ``rls_bypass``, plans, and then, per guild
+under ``guild_scope``, claims the posts and calls the vendor services.
+
+Cadence (per-guild values from GuildBudgetConfig; growth rate = views gained per hour divided by
+max(views, SCHEDULER_GROWTH_VIEWS_FLOOR)):
+
+    never measured                      due now
+    younger than young_post_hours       young_interval_minutes     (48 h → every 60 min)
+    hot      (rate >= 2 %/h)            young_interval_minutes     (60 min, whatever the age)
+    growing  (rate >= 0.25 %/h)         growing_interval_minutes   (180 min)
+    flat     (rate >= 0.02 %/h)         flat_interval_hours        (24 h)
+    dormant  (below)                    dormant_interval_hours     (168 h)
+
+Failures back off: delay = max(interval, min(interval × 2^failure_count, max_backoff_hours)); an
+unavailable post counts as at least one failure.
+Never after the counting window (the last refresh is clamped to counting_ends_at), never once the
+post is finalized or rejected.
+
+Priority when the budget is short: ``(1 + hours overdue) × (1 + growth_per_hour)`` — roughly the
+views we are missing, so a hot post waits less than a cold one overdue by the same time; a post
+never measured comes first (its heat is unknown and the creator is waiting for a first number).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+from django.conf import settings
+
+log = structlog.get_logger(__name__)
+
+YOUTUBE = "youtube"
+YOUTUBE_IDS_PER_UNIT = 50  # videos.list takes up to 50 ids per call, 1 quota unit per call
+FINAL_STATUSES = frozenset({"finalized", "rejected"})
+REFRESHABLE_STATUSES = frozenset({"submitted", "tracking", "flagged", "unavailable"})
+_MAX_BACKOFF_EXPONENT = 20  # 2**20 intervals is far past any cap; keeps the arithmetic small
+
+
+class PostLike(Protocol):
+    """The Post fields the scheduler reads (a model instance or the simulator's in-memory post)."""
+
+    id: int
+    guild_id: int
+    platform: str
+    status: str
+    posted_at: datetime | None
+    submitted_at: datetime
+    views: int | None
+    growth_per_hour: float
+    failure_count: int
+    counting_ends_at: datetime | None
+    next_refresh_at: datetime | None
+    metrics_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """A guild's refresh intervals (GuildBudgetConfig) and the growth thresholds (settings)."""
+
+    young_post_hours: int = 48
+    young_interval_minutes: int = 60
+    growing_interval_minutes: int = 180
+    flat_interval_hours: int = 24
+    dormant_interval_hours: int = 168
+    max_backoff_hours: int = 24
+    views_floor: int = 1000
+    hot_rate: float = 0.02
+    growing_rate: float = 0.0025
+    flat_rate: float = 0.0002
+
+    @classmethod
+    def of(cls, budget: Any = None) -> Cadence:
+        """The cadence of a GuildBudgetConfig (or defaults for None); a Cadence is returned as is."""
+        if isinstance(budget, Cadence):
+            return budget
+        thresholds = {
+            "views_floor": settings.SCHEDULER_GROWTH_VIEWS_FLOOR,
+            "hot_rate": settings.SCHEDULER_HOT_GROWTH_RATE,
+            "growing_rate": settings.SCHEDULER_GROWING_GROWTH_RATE,
+            "flat_rate": settings.SCHEDULER_FLAT_GROWTH_RATE,
+        }
+        if budget is None:
+            return cls(**thresholds)
+        names = ("young_post_hours", "young_interval_minutes", "growing_interval_minutes")
+        names += ("flat_interval_hours", "dormant_interval_hours", "max_backoff_hours")
+        return cls(**{name: getattr(budget, name) for name in names}, **thresholds)
+
+
+def post_age(post: PostLike, now: datetime) -> timedelta:
+    """Time since the post went up (posted_at when the platform told us, else submitted_at)."""
+    return now - (post.posted_at or post.submitted_at)
+
+
+def growth_rate(post: PostLike, cadence: Cadence) -> float:
+    """Views gained per hour as a share of the post's views (floored, so tiny posts are not 'hot')."""
+    return max(0.0, post.growth_per_hour or 0.0) / max(post.views or 0, cadence.views_floor)
+
+
+def classify(post: PostLike, now: datetime, cadence: Cadence) -> str:
+    """The post's cadence class: new, young, hot, growing, flat or dormant (see the module table)."""
+    if post.metrics_updated_at is None and not post.failure_count:
+        return "new"
+    if post_age(post, now) < timedelta(hours=cadence.young_post_hours):
+        return "young"
+    rate = growth_rate(post, cadence)
+    if rate >= cadence.hot_rate:
+        return "hot"
+    if rate >= cadence.growing_rate:
+        return "growing"
+    return "flat" if rate >= cadence.flat_rate else "dormant"
+
+
+def refresh_interval(post: PostLike, now: datetime, cadence: Cadence) -> timedelta:
+    """The normal time between two measurements of the post, before any failure backoff."""
+    kind = classify(post, now, cadence)
+    if kind in ("new", "young", "hot"):
+        return timedelta(minutes=cadence.young_interval_minutes)
+    if kind == "growing":
+        return timedelta(minutes=cadence.growing_interval_minutes)
+    if kind == "flat":
+        return timedelta(hours=cadence.flat_interval_hours)
+    return timedelta(hours=cadence.dormant_interval_hours)
+
+
+def backoff_delay(interval: timedelta, failure_count: int, max_backoff_hours: int) -> timedelta:
+    """``max(interval, min(interval × 2^failures, max_backoff))``: failures never refresh sooner."""
+    if failure_count <= 0:
+        return interval
+    grown = interval * (2 ** min(failure_count, _MAX_BACKOFF_EXPONENT))
+    return max(interval, min(grown, timedelta(hours=max_backoff_hours)))
+
+
+def next_refresh_at(*, post: PostLike, now: datetime, budget: Any = None) -> datetime | None:
+    """When ``post`` should be measured next, or None for never again.
+
+    Pure: reads the post's fields (status, posted_at/submitted_at, views, growth_per_hour,
+    failure_count, counting_ends_at, metrics_updated_at) and ``now``; ``budget`` is the guild's
+    GuildBudgetConfig (or a Cadence; None = defaults). Call it after new numbers (or a failure) are
+    recorded. None when the post is finalized or rejected or its counting window has ended.
+    """
+    if post.status in FINAL_STATUSES:
+        return None
+    if post.counting_ends_at is not None and now >= post.counting_ends_at:
+        return None
+    cadence = Cadence.of(budget)
+    if classify(post, now, cadence) == "new":
+        due = now
+    else:
+        interval = refresh_interval(post, now, cadence)
+        failures = post.failure_count or 0
+        if post.status == "unavailable":
+            failures = max(failures, 1)  # deleted or private: look again, but less and less often
+        due = now + backoff_delay(interval, failures, cadence.max_backoff_hours)
+    if post.counting_ends_at is not None:
+        due = min(due, post.counting_ends_at)  # one last measurement exactly when counting stops
+    return due
+
+
+def priority(post: PostLike, now: datetime) -> float:
+    """``(1 + hours overdue) × (1 + growth_per_hour)``; infinity for a post never measured."""
+    if post.metrics_updated_at is None and not post.failure_count:
+        return math.inf
+    overdue_h = max(0.0, (now - (post.next_refresh_at or now)).total_seconds() / 3600)
+    return (1 + overdue_h) * (1 + max(0.0, post.growth_per_hour or 0.0))
+
+
+def spendable(*, limit: int, remaining: int, now: datetime, reserve_share: float) -> int:
+    """What may be spent now out of ``remaining``, keeping ``reserve_share`` of the daily ``limit``
+    for the rest of the UTC day in proportion to the time left (so a backlog cannot burn the whole
+    budget in the morning). With reserve_share 0 everything remaining is spendable."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day_left = 1 - (now - midnight).total_seconds() / 86400
+    reserve = math.floor(limit * reserve_share * day_left)
+    return max(0, remaining - reserve)
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: pure, over in-memory posts and a clock.
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Allowance:
+    """What one guild may spend this cycle and how its runs are sized."""
+
+    guild_id: int
+    apify_runs: int
+    youtube_units: int
+    max_items_per_run: int
+    cadence: Cadence = field(default_factory=Cadence)
+    youtube_paused: bool = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Cycle-wide limits (settings SCHEDULER_*)."""
+
+    max_posts_per_cycle: int = 5000
+    max_batches_per_guild: int = 10
+    max_delay_fraction: float = 0.25
+    lookahead_fraction: float = 0.25
+    lookahead_max: timedelta = timedelta(minutes=30)
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            max_posts_per_cycle=settings.SCHEDULER_MAX_POSTS_PER_CYCLE,
+            max_batches_per_guild=settings.SCHEDULER_MAX_BATCHES_PER_GUILD_PER_CYCLE,
+            max_delay_fraction=settings.SCHEDULER_MAX_DELAY_FRACTION,
+            lookahead_fraction=settings.SCHEDULER_LOOKAHEAD_FRACTION,
+            lookahead_max=timedelta(minutes=settings.SCHEDULER_LOOKAHEAD_MAX_MINUTES),
+        )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One vendor call: an Apify run (any size up to the guild's max) or one YouTube videos.list."""
+
+    guild_id: int
+    platform: str
+    post_ids: tuple[int, ...]
+    top_priority: float = 0.0
+
+    @property
+    def is_youtube(self) -> bool:
+        return self.platform == YOUTUBE
+
+    @property
+    def cost(self) -> int:
+        """Apify runs, or YouTube units."""
+        return math.ceil(len(self.post_ids) / YOUTUBE_IDS_PER_UNIT) if self.is_youtube else 1
+
+
+@dataclass
+class Plan:
+    """The batches to start, in order, and how many due posts wait (per guild and platform)."""
+
+    batches: list[Batch] = field(default_factory=list)
+    waiting: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    post: Any
+    due: bool
+    must_go: bool
+    score: float
+
+
+def _candidates(posts: Iterable[PostLike], now: datetime, cadence: Cadence, limits: Limits) -> list[_Candidate]:
+    """Due posts (priority order) then early ones (soonest first) — early ones only fill room."""
+    due, early = [], []
+    for post in posts:
+        if post.status not in REFRESHABLE_STATUSES or post.next_refresh_at is None:
+            continue
+        interval = refresh_interval(post, now, cadence)
+        if post.next_refresh_at <= now:
+            waited = now - post.next_refresh_at
+            must_go = waited >= interval * limits.max_delay_fraction
+            due.append(_Candidate(post, True, must_go, priority(post, now)))
+        elif post.next_refresh_at <= now + min(interval * limits.lookahead_fraction, limits.lookahead_max):
+            early.append(_Candidate(post, False, False, 0.0))
+    due.sort(key=lambda c: (-c.score, c.post.next_refresh_at, c.post.id))
+    early.sort(key=lambda c: (c.post.next_refresh_at, c.post.id))
+    return due + early
+
+
+def _group_batches(guild_id: int, platform: str, cands: list[_Candidate], size: int) -> tuple[list[Batch], int]:
+    """Chunks worth starting: those holding a post that has waited long enough, or full of due posts.
+    Returns them and the number of due posts left waiting."""
+    batches, waiting = [], 0
+    for start in range(0, len(cands), size):
+        chunk = cands[start : start + size]
+        go = any(c.must_go for c in chunk) or (len(chunk) == size and all(c.due for c in chunk))
+        if go:
+            ids = tuple(c.post.id for c in chunk)
+            batches.append(Batch(guild_id, platform, ids, max(c.score for c in chunk)))
+        else:
+            waiting += sum(1 for c in chunk if c.due)
+    return batches, waiting
+
+
+def _guild_batches(guild_posts: Sequence[PostLike], allowance: Allowance, now: datetime, limits: Limits, plan: Plan):
+    """The guild's affordable batches, hottest first; what it cannot afford is counted as waiting."""
+    by_platform: dict[str, list[PostLike]] = defaultdict(list)
+    for post in guild_posts:
+        by_platform[post.platform].append(post)
+    batches: list[Batch] = []
+    for platform in sorted(by_platform):
+        cands = _candidates(by_platform[platform], now, allowance.cadence, limits)
+        size = YOUTUBE_IDS_PER_UNIT if platform == YOUTUBE else max(1, allowance.max_items_per_run)
+        chosen, waiting = _group_batches(allowance.guild_id, platform, cands, size)
+        batches += chosen
+        if waiting:
+            plan.waiting[(allowance.guild_id, platform)] = waiting
+    batches.sort(key=lambda b: (-b.top_priority, b.platform))
+    runs, units, affordable = allowance.apify_runs, allowance.youtube_units, []
+    for batch in batches:
+        fits = (not allowance.youtube_paused and batch.cost <= units) if batch.is_youtube else runs >= 1
+        if fits and len(affordable) < limits.max_batches_per_guild:
+            affordable.append(batch)
+            units, runs = (units - batch.cost, runs) if batch.is_youtube else (units, runs - 1)
+        else:
+            key = (allowance.guild_id, batch.platform)
+            plan.waiting[key] = plan.waiting.get(key, 0) + _due_count(batch, guild_posts, now)
+    return affordable
+
+
+def _due_count(batch: Batch, posts: Sequence[PostLike], now: datetime) -> int:
+    ids = set(batch.post_ids)
+    return sum(1 for p in posts if p.id in ids and p.next_refresh_at is not None and p.next_refresh_at <= now)
+
+
+def plan_cycle(
+    *, posts: Iterable[PostLike], allowances: Mapping[int, Allowance], now: datetime, limits: Limits | None = None
+) -> Plan:
+    """Decide which batches to start now. Pure: no database, no clock but ``now``.
+
+    ``posts`` are the candidates (due, or due within the lookahead), already without posts covered by
+    a run in flight; ``allowances`` say what each guild may spend. Per guild and platform, due posts
+    are sorted by ``priority`` and cut into runs of the guild's ``max_items_per_run`` (YouTube: 50 ids
+    per unit); a run starts when a post in it has waited ``max_delay_fraction`` of its interval or it
+    is full, and posts due within ``lookahead_fraction`` of their interval fill its spare room. A guild
+    never gets more than its allowance; guilds take turns, one batch each per round, until
+    ``max_posts_per_cycle`` posts are planned — one guild's backlog cannot starve another.
+    """
+    limits = limits or Limits()
+    plan = Plan()
+    by_guild: dict[int, list[PostLike]] = defaultdict(list)
+    for post in posts:
+        if post.guild_id in allowances:
+            by_guild[post.guild_id].append(post)
+    queues = {gid: _guild_batches(by_guild[gid], allowances[gid], now, limits, plan) for gid in sorted(by_guild)}
+    budget_posts = limits.max_posts_per_cycle
+    for round_no in range(limits.max_batches_per_guild):
+        for gid, queue in queues.items():
+            if round_no >= len(queue):
+                continue
+            batch = queue[round_no]
+            if len(batch.post_ids) <= budget_posts:
+                plan.batches.append(batch)
+                budget_posts -= len(batch.post_ids)
+            else:
+                key = (gid, batch.platform)
+                plan.waiting[key] = plan.waiting.get(key, 0) + _due_count(batch, by_guild[gid], now)
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# The database cycle: read across guilds, plan, then act per guild.
+# ---------------------------------------------------------------------------------------------
+POST_FIELDS = (
+    "id",
+    "guild_id",
+    "platform",
+    "status",
+    "posted_at",
+    "submitted_at",
+    "views",
+    "growth_per_hour",
+    "failure_count",
+    "counting_ends_at",
+    "next_refresh_at",
+    "metrics_updated_at",
+)
+_missing_services: set[str] = set()
+
+
+class UnknownGuild(ValueError):
+    """No active guild has that id."""
+
+
+@dataclass
+class CycleLine:
+    """One guild and platform in a cycle: what was (or, in a dry run, would be) fetched and its cost."""
+
+    guild_id: int
+    platform: str
+    posts: int = 0
+    runs: int = 0
+    youtube_units: int = 0
+    waiting: int = 0
+    remaining_apify_runs: int = 0
+    remaining_youtube_units: int = 0
+
+
+@dataclass
+class CycleReport:
+    """What a cycle did: runs started, YouTube calls made, posts sent, batches not started and why."""
+
+    now: datetime
+    dry_run: bool
+    lines: list[CycleLine] = field(default_factory=list)
+    runs_started: int = 0
+    youtube_calls: int = 0
+    posts_sent: int = 0
+    not_started: dict[str, int] = field(default_factory=dict)
+
+
+def _service(name: str) -> Callable[..., Any] | None:
+    """integrations.services.<name>, or None (said once) while that module or function is missing."""
+    try:
+        from integrations import services
+    except ImportError:
+        services = None
+    fn = getattr(services, name, None)
+    if fn is None and name not in _missing_services:
+        _missing_services.add(name)
+        log.warning("scheduler_service_missing", service=f"integrations.services.{name}")
+    return fn
+
+
+def _load(now: datetime, guild_id: int | None, platform: str | None, limits: Limits):
+    """Guild allowances and candidate posts (due or due within the lookahead, not in flight)."""
+    from guilds.models import Guild, GuildApiUsage, GuildBudgetConfig
+    from guilds.services import usage_day
+    from integrations.models import ApifyRunRegistry
+    from tracking.models import Post
+
+    guilds = Guild.objects.filter(active=True)
+    if guild_id is not None:
+        guilds = guilds.filter(id=guild_id)
+    ids = list(guilds.values_list("id", flat=True))
+    if guild_id is not None and not ids:
+        raise UnknownGuild(f"No active guild with id {guild_id}.")
+    budgets = {b.guild_id: b for b in GuildBudgetConfig.objects.filter(guild_id__in=ids)}
+    usage = {u.guild_id: u for u in GuildApiUsage.objects.filter(guild_id__in=ids, day=usage_day(now))}
+    in_flight: set[int] = set()
+    runs = ApifyRunRegistry.objects.filter(
+        guild_id__in=ids, purpose="metrics", status="initiated", expires_at__gt=now
+    ).values_list("post_ids", flat=True)
+    for post_ids in runs:
+        in_flight.update(int(i) for i in post_ids or ())
+    horizon = now + limits.lookahead_max
+    posts, allowances, remaining = [], {}, {}
+    for gid in ids:
+        budget = budgets.get(gid) or GuildBudgetConfig(guild_id=gid)  # defaults; a dry run writes nothing
+        today = usage.get(gid)
+        left_runs = max(0, budget.daily_apify_run_limit - (today.apify_run_count if today else 0))
+        left_units = max(0, budget.daily_youtube_quota_units - (today.youtube_quota_used if today else 0))
+        remaining[gid] = (left_runs, left_units)
+        allowances[gid] = _allowance(budget, left_runs, left_units, now)
+        qs = Post.objects.for_guild(gid).filter(status__in=Post.REFRESHABLE, next_refresh_at__lte=horizon)
+        if platform:
+            qs = qs.filter(platform=platform)
+        qs = qs.only(*POST_FIELDS).order_by("next_refresh_at")[: limits.max_posts_per_cycle]
+        posts += [p for p in qs if p.id not in in_flight]
+    return posts, allowances, remaining
+
+
+def _allowance(budget: Any, left_runs: int, left_units: int, now: datetime) -> Allowance:
+    share = settings.SCHEDULER_BUDGET_RESERVE_SHARE
+    paused = budget.youtube_paused_until is not None and budget.youtube_paused_until > now
+    return Allowance(
+        guild_id=budget.guild_id,
+        apify_runs=spendable(limit=budget.daily_apify_run_limit, remaining=left_runs, now=now, reserve_share=share),
+        youtube_units=spendable(
+            limit=budget.daily_youtube_quota_units, remaining=left_units, now=now, reserve_share=share
+        ),
+        max_items_per_run=budget.apify_max_items_per_run,
+        cadence=Cadence.of(budget),
+        youtube_paused=paused,
+    )
+
+
+def plan_due_refreshes(
+    *,
+    now: datetime | None = None,
+    guild_id: int | None = None,
+    platform: str | None = None,
+    limits: Limits | None = None,
+) -> tuple[Plan, list[Any], dict[int, tuple[int, int]]]:
+    """Read (under a logged RLS bypass) and plan one cycle. Writes nothing.
+
+    Returns the plan, the candidate posts it was made from and each guild's remaining
+    (apify runs, youtube units) today. Raises UnknownGuild for an unknown or inactive ``guild_id``.
+    """
+    from django.utils import timezone
+
+    from tracking.tenancy import rls_bypass
+
+    now = now or timezone.now()
+    limits = limits or Limits.from_settings()
+    with rls_bypass(reason="scheduler plan"):
+        posts, allowances, remaining = _load(now, guild_id, platform, limits)
+    return plan_cycle(posts=posts, allowances=allowances, now=now, limits=limits), posts, remaining
+
+
+def run_refresh_cycle(
+    *,
+    now: datetime | None = None,
+    guild_id: int | None = None,
+    platform: str | None = None,
+    dry_run: bool = False,
+    start_metrics_run: Callable[..., Any] | None = None,
+    refresh_youtube: Callable[..., Any] | None = None,
+) -> CycleReport:
+    """One planning cycle: plan the due refreshes, then start the Apify runs and YouTube calls.
+
+    Idempotent and safe to run concurrently or again after a crash: each batch first *claims* its
+    posts (compare-and-set on the next_refresh_at we planned from, rows locked; claimed posts move to
+    now + SCHEDULER_INFLIGHT_GRACE_MINUTES) in the same transaction that starts the Apify run, so a
+    post is never put in two runs; posts of a run in flight are not even read. ``dry_run`` writes
+    nothing. The vendor services default to integrations.services (injectable for tests and tools).
+    """
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    plan, posts, remaining = plan_due_refreshes(now=now, guild_id=guild_id, platform=platform)
+    report = CycleReport(now=now, dry_run=dry_run, lines=_lines(plan, remaining))
+    if dry_run:
+        return report
+    start_metrics_run = start_metrics_run or _service("start_metrics_run")
+    refresh_youtube = refresh_youtube or _service("refresh_youtube")
+    planned = {p.id: p.next_refresh_at for p in posts}
+    for batch in plan.batches:
+        service = refresh_youtube if batch.is_youtube else start_metrics_run
+        outcome = _execute(batch, planned, now, service) if service else "service missing"
+        if outcome == "started":
+            report.posts_sent += len(batch.post_ids)
+            report.youtube_calls += batch.cost if batch.is_youtube else 0
+            report.runs_started += 0 if batch.is_youtube else 1
+        else:
+            report.not_started[outcome] = report.not_started.get(outcome, 0) + 1
+    log.info(
+        "refresh_cycle",
+        runs=report.runs_started,
+        youtube_calls=report.youtube_calls,
+        posts=report.posts_sent,
+        not_started=report.not_started,
+    )
+    return report
+
+
+def _lines(plan: Plan, remaining: Mapping[int, tuple[int, int]]) -> list[CycleLine]:
+    lines: dict[tuple[int, str], CycleLine] = {}
+
+    def line(gid: int, platform: str) -> CycleLine:
+        if (gid, platform) not in lines:
+            runs, units = remaining.get(gid, (0, 0))
+            lines[(gid, platform)] = CycleLine(gid, platform, remaining_apify_runs=runs, remaining_youtube_units=units)
+        return lines[(gid, platform)]
+
+    for batch in plan.batches:
+        entry = line(batch.guild_id, batch.platform)
+        entry.posts += len(batch.post_ids)
+        if batch.is_youtube:
+            entry.youtube_units += batch.cost
+        else:
+            entry.runs += 1
+    for (gid, platform), waiting in plan.waiting.items():
+        line(gid, platform).waiting += waiting
+    return sorted(lines.values(), key=lambda entry: (entry.guild_id, entry.platform))
+
+
+class _NotStarted(Exception):
+    def __init__(self, outcome: str):
+        self.outcome = outcome
+
+
+def _execute(batch: Batch, planned: Mapping[int, datetime | None], now: datetime, service: Callable) -> str:
+    """Claim the batch's posts and call the vendor service, in one transaction of the guild's scope
+    (start_metrics_run writes its registry row and debits the budget inside it).
+
+    Returns "started"; "claimed elsewhere" (another planner or new numbers got there first, or the
+    posts stopped being refreshable); "budget exhausted" or "disabled" (nothing claimed: the posts
+    stay due); "vendor error" (the posts back off: failure_count, or the in-flight grace).
+    """
+    from django.db import transaction
+
+    from integrations.errors import IntegrationError
+    from tracking.tenancy import guild_scope
+
+    grace = now + timedelta(minutes=settings.SCHEDULER_INFLIGHT_GRACE_MINUTES)
+    try:
+        with guild_scope(batch.guild_id), transaction.atomic():
+            ids = _claim(batch, planned, grace)
+            if not ids:
+                raise _NotStarted("claimed elsewhere")
+            kwargs = {"guild_id": batch.guild_id, "post_ids": ids, "now": now}
+            result = service(**kwargs) if batch.is_youtube else service(platform=batch.platform, **kwargs)
+            outcome = _outcome(result, batch)
+            if outcome in ("budget exhausted", "disabled"):
+                raise _NotStarted(outcome)  # rolls the claim back: the posts stay due
+            if outcome == "vendor error":
+                _back_off(batch.guild_id, ids, now)
+    except _NotStarted as stop:
+        return stop.outcome
+    except ValueError:
+        return "claimed elsewhere"  # start_metrics_run found none of the posts refreshable any more
+    except IntegrationError as exc:
+        if exc.code == "disabled":
+            _service_off(batch, str(exc))
+            return "disabled"
+        log.warning("refresh_batch_failed", guild_id=batch.guild_id, platform=batch.platform, error=str(exc))
+        _push_back(batch, planned, grace)
+        return "vendor error"
+    return outcome
+
+
+def _outcome(result: Any, batch: Batch) -> str:
+    """Read start_metrics_run's registry row (None = no budget) or refresh_youtube's result."""
+    if batch.is_youtube:
+        stopped = getattr(result, "stopped", "")
+        if not getattr(result, "calls", 1) and stopped in ("budget", "paused"):
+            return "budget exhausted"
+        return "vendor error" if stopped in ("quota", "key", "error") else "started"
+    if result is None:
+        return "budget exhausted"
+    return "vendor error" if getattr(result, "status", "") == "failed" else "started"
+
+
+def _service_off(batch: Batch, message: str) -> None:
+    key = f"off:{batch.platform}"
+    if key not in _missing_services:
+        _missing_services.add(key)
+        log.warning("refresh_service_disabled", platform=batch.platform, reason=message)
+
+
+def _back_off(guild_id: int, ids: Sequence[int], now: datetime) -> None:
+    """After a failed start (failure counts already raised by the service), move each post to its
+    backed-off next_refresh_at instead of the short in-flight grace."""
+    from guilds.models import GuildBudgetConfig
+    from tracking.models import Post
+
+    budget = GuildBudgetConfig.objects.for_guild(guild_id).first()
+    posts = list(Post.objects.for_guild(guild_id).filter(id__in=ids).only(*POST_FIELDS))
+    for post in posts:
+        post.next_refresh_at = next_refresh_at(post=post, now=now, budget=budget)
+    Post.objects.bulk_update(posts, ["next_refresh_at"])
+
+
+def _claim(batch: Batch, planned: Mapping[int, datetime | None], until: datetime) -> list[int]:
+    """Lock the batch's posts; keep those whose next_refresh_at is still the one we planned from
+    (compare-and-set) and move it to ``until``. Returns the claimed ids."""
+    from tracking.models import Post
+
+    rows = (
+        Post.objects.for_guild(batch.guild_id)
+        .select_for_update()
+        .filter(id__in=batch.post_ids, status__in=Post.REFRESHABLE)
+        .values_list("id", "next_refresh_at")
+    )
+    ids = sorted(pk for pk, at in rows if at is not None and at == planned.get(pk))
+    if ids:
+        Post.objects.for_guild(batch.guild_id).filter(id__in=ids).update(next_refresh_at=until)
+    return ids
+
+
+def _push_back(batch: Batch, planned: Mapping[int, datetime | None], until: datetime) -> None:
+    """After a vendor error, wait the in-flight grace before trying the same posts again."""
+    from django.db import transaction
+
+    from tracking.tenancy import guild_scope
+
+    with guild_scope(batch.guild_id), transaction.atomic():
+        _claim(batch, planned, until)
