@@ -5,7 +5,6 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= tracking.settings
 
 .PHONY: run test install migrate demo lint format check-deploy clean track
 
@@ -40,7 +39,7 @@ track: migrate
 
 ## The whole suite (SQLite by default; DATABASE_URL / REDIS_URL for PostgreSQL and Redis)
 test: install
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

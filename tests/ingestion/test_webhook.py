@@ -97,6 +97,9 @@ def test_a_failed_run_is_recorded_once_even_if_told_twice(
         run = ApifyRunRegistry.objects.get(apify_run_id=fake.run_id)
         assert run.status == "failed" and "timed-out" in run.status_message
         assert list(Post.objects.filter(pk__in=[p.pk for p in posts]).values_list("failure_count", flat=True)) == [1, 1]
+        # backed off: not due again at the next cycle, but within the day
+        for due in Post.objects.filter(pk__in=[p.pk for p in posts]).values_list("next_refresh_at", flat=True):
+            assert timezone.now() + timedelta(minutes=30) < due < timezone.now() + timedelta(hours=25)
         notes = GuildNotification.objects.filter(guild=guild, kind="run_failed")
         assert [n.event_key for n in notes] == [f"run_failed:{run.pk}"]
     assert snapshot_count(bypass) == 0
