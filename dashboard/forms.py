@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from dashboard.selectors import PERIODS
 from guilds.models import GuildBudgetConfig
+from guilds.services import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
 from tracking.models import Post
 from tracking.platforms import Platform
 
@@ -60,20 +61,6 @@ class PeriodForm(forms.Form):
         return self.cleaned_data.get("period") or "week"
 
 
-BUDGET_FIELDS = [
-    "daily_apify_run_limit",
-    "daily_youtube_quota_units",
-    "weekly_openai_call_limit",
-    "apify_max_items_per_run",
-    "young_post_hours",
-    "young_interval_minutes",
-    "growing_interval_minutes",
-    "flat_interval_hours",
-    "dormant_interval_hours",
-    "max_backoff_hours",
-]
-
-
 class BudgetForm(forms.ModelForm):
     """The guild's budgets and refresh cadence. Limits are bounded so a typo cannot order a
     million Apify runs, and intervals must grow from young to dormant posts."""
@@ -94,18 +81,7 @@ class BudgetForm(forms.ModelForm):
             "max_backoff_hours": "After failures, wait at most (hours)",
         }
 
-    BOUNDS = {
-        "daily_apify_run_limit": (0, 10_000),
-        "daily_youtube_quota_units": (0, 1_000_000),
-        "weekly_openai_call_limit": (0, 100_000),
-        "apify_max_items_per_run": (1, 1_000),
-        "young_post_hours": (1, 24 * 30),
-        "young_interval_minutes": (5, 24 * 60),
-        "growing_interval_minutes": (5, 7 * 24 * 60),
-        "flat_interval_hours": (1, 24 * 30),
-        "dormant_interval_hours": (1, 24 * 90),
-        "max_backoff_hours": (1, 24 * 30),
-    }
+    BOUNDS = BUDGET_BOUNDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,12 +94,7 @@ class BudgetForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        steps = [
-            ("young_interval_minutes", 1, "growing_interval_minutes", 1),
-            ("growing_interval_minutes", 1, "flat_interval_hours", 60),
-            ("flat_interval_hours", 1, "dormant_interval_hours", 1),
-        ]
-        for faster, f_scale, slower, s_scale in steps:
-            if faster in data and slower in data and data[faster] * f_scale > data[slower] * s_scale:
-                self.add_error(slower, f"Must not be shorter than “{self._meta.labels[faster]}”.")
+        if all(name in data for name in BUDGET_FIELDS):  # bounds already checked per field
+            for name, message in budget_problems(values=data).items():
+                self.add_error(name, message)
         return data

@@ -32,6 +32,7 @@ from dashboard_auth.auth import (
 from dashboard_auth.models import DashboardAuditLog
 from dashboard_auth.sessions import revoke_session
 from guilds.models import BonusRule, Creator
+from guilds.services import BudgetRefused
 from metrics.models import BonusAward, FraudSignal
 from metrics.selectors import leaderboard, period_bounds
 from tracking.models import ClientAccount, Post
@@ -289,11 +290,16 @@ def budget_settings(request, guild_id: int):
     if request.method == "POST":
         if form.is_valid():
             changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
-            changed = update_budget_config(
-                budget=budget, changes=changes, identity=request.dashboard_user, request=request
-            )
-            messages.success(request, "Budget saved." if changed else "Nothing changed.")
-            return redirect("dashboard:budget", guild_id=guild_id)
+            try:
+                changed = update_budget_config(
+                    budget=budget, changes=changes, identity=request.dashboard_user, request=request
+                )
+            except BudgetRefused as refused:  # the form checks the same rules; kept for safety
+                for name, message in refused.fields.items():
+                    form.add_error(name if name in form.fields else None, message)
+            else:
+                messages.success(request, "Budget saved." if changed else "Nothing changed.")
+                return redirect("dashboard:budget", guild_id=guild_id)
         status = 400
     if not request.guild_access.can_admin:
         for field in form.fields.values():

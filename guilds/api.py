@@ -16,7 +16,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from dashboard_auth.auth import DashboardIdentity, guilds_for
 from dashboard_auth.service_keys import ServicePrincipal
 from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
-from guilds.services import budget_for
+from guilds.services import BUDGET_BOUNDS, BUDGET_FIELDS, BudgetRefused, budget_for, update_budget_config
 from tracking.api_common import (
     DEFAULT_AUTHENTICATION,
     SERVICE_AUTHENTICATION,
@@ -35,6 +35,7 @@ from tracking.api_common import (
     HasGuildAccess,
     HasScope,
     IsGuildAdmin,
+    actor_of,
     audit,
     snapshot,
 )
@@ -247,34 +248,13 @@ class CreatorViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
 # Budget and usage
 # ---------------------------------------------------------------------------------------------
 
-BUDGET_FIELDS = (
-    "daily_apify_run_limit",
-    "daily_youtube_quota_units",
-    "weekly_openai_call_limit",
-    "apify_max_items_per_run",
-    "young_post_hours",
-    "young_interval_minutes",
-    "growing_interval_minutes",
-    "flat_interval_hours",
-    "dormant_interval_hours",
-    "max_backoff_hours",
-)
-
 
 class BudgetSerializer(serializers.ModelSerializer):
     class Meta:
         model = GuildBudgetConfig
         fields = [*BUDGET_FIELDS, "youtube_paused_until", "updated_at"]
         read_only_fields = ["youtube_paused_until", "updated_at"]
-        extra_kwargs = {
-            "apify_max_items_per_run": {"min_value": 1, "max_value": 10_000},
-            **{f: {"max_value": 1_000_000} for f in BUDGET_FIELDS if f != "apify_max_items_per_run"},
-            "young_interval_minutes": {"min_value": 1, "max_value": 1_000_000},
-            "growing_interval_minutes": {"min_value": 1, "max_value": 1_000_000},
-            "flat_interval_hours": {"min_value": 1, "max_value": 1_000_000},
-            "dormant_interval_hours": {"min_value": 1, "max_value": 1_000_000},
-            "max_backoff_hours": {"min_value": 1, "max_value": 1_000_000},
-        }
+        extra_kwargs = {name: {"min_value": low, "max_value": high} for name, (low, high) in BUDGET_BOUNDS.items()}
 
 
 class BudgetView(GuildScopedMixin, GenericAPIView):
@@ -296,19 +276,18 @@ class BudgetView(GuildScopedMixin, GenericAPIView):
         budget = self._budget()
         serializer = self.get_serializer(budget, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        before = snapshot(budget, BUDGET_FIELDS)
-        with transaction.atomic():
-            serializer.save()
-            audit(
-                request,
-                guild_id=self.guild_id,
-                action="budget.update",
-                target_type="budget",
-                target_id=budget.pk,
-                before=before,
-                after=snapshot(budget, BUDGET_FIELDS),
+        actor, actor_user = actor_of(request)
+        try:  # the same rules and audit as the dashboard's budget page
+            update_budget_config(
+                budget=budget,
+                changes=dict(serializer.validated_data),
+                actor=actor,
+                actor_user=actor_user,
+                request=request,
             )
-        return Response(serializer.data)
+        except BudgetRefused as refused:
+            raise ValidationError({name: [message] for name, message in refused.fields.items()}) from None
+        return Response(self.get_serializer(budget).data)
 
 
 class UsageSerializer(serializers.ModelSerializer):

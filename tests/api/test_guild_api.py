@@ -88,6 +88,20 @@ def test_budget_change_is_audited_with_before_and_after(admin_client, guild, byp
     assert log["results"][0]["action"] == "budget.update"
 
 
+def test_budget_rules_are_the_dashboards(admin_client, guild, bypass):
+    """Intervals must grow from young to dormant posts, through the API as on the budget page."""
+    r = admin_client.patch(
+        f"/api/v1/guilds/{guild.pk}/budget", {"growing_interval_minutes": 30}, content_type="application/json"
+    )
+    assert r.status_code == 400
+    assert (
+        "Must not be shorter than young interval minutes" in r.json()["error"]["fields"]["growing_interval_minutes"][0]
+    )
+    with bypass():
+        assert GuildBudgetConfig.objects.get(guild=guild).growing_interval_minutes == 180
+        assert not DashboardAuditLog.objects.filter(guild=guild).exists()
+
+
 def test_invalid_budget_is_400_and_changes_nothing(admin_client, guild, bypass):
     r = admin_client.patch(
         f"/api/v1/guilds/{guild.pk}/budget", {"apify_max_items_per_run": 0}, content_type="application/json"
