@@ -2,14 +2,20 @@
 
 ``ingest_items`` is the one write path for numbers, whatever brought them (an Apify run, a YouTube
 ``videos.list`` batch, an imported dataset). A dataset of any size costs a constant number of
-queries: every write is one ``INSERT ... SELECT`` or ``UPDATE ... FROM`` over a JSON row set
-(``jsonb_to_recordset`` on PostgreSQL, ``json_each`` on SQLite), so there are no per-row statements
-and no backend batch limits (Django's SQLite bulk_create splits at 999 parameters).
+queries: every write is one ``INSERT ... SELECT`` or ``UPDATE ... FROM`` over a staged row set, so
+there are no per-row statements and no backend batch limits (Django's SQLite bulk_create splits at
+999 parameters). On PostgreSQL the large row sets (snapshots, post updates, status history) are
+staged with ``COPY`` into temporary tables created ``ON COMMIT DROP`` inside the ingest's
+transaction (COPY cannot write to a table under row-level security, and ``INSERT ... SELECT`` from
+the stage goes through the guild policy's WITH CHECK like any insert); on SQLite they are one JSON
+array read with ``json_each``. Posts are read as plain tuples into a small slotted class, not
+model instances (see bench/ingest.py for the throughput goal).
 """
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +25,7 @@ from typing import Any
 
 import structlog
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, Q
 from django.utils import timezone
 
 from guilds.services import budget_for
@@ -35,29 +41,10 @@ log = structlog.get_logger(__name__)
 
 ACTOR = "system:ingestion"
 S = Post.Status
+_FINAL = frozenset({S.FINALIZED, S.REJECTED})
 # Items per round trip set. Large enough that a normal dataset is one chunk; small enough that the
 # URL/id IN-list stays far below SQLite's 32,766-variable limit.
 CHUNK_SIZE = 5000
-POST_FIELDS = (
-    "views",
-    "likes",
-    "comments",
-    "shares",
-    "metrics_updated_at",
-    "growth_per_hour",
-    "next_refresh_at",
-    "status",
-    "status_reason",
-    "failure_count",
-    "last_failure_reason",
-    "external_id",
-    "canonical_url",
-    "needs_resolution",
-    "author_platform_id",
-    "author_handle",
-    "caption",
-    "posted_at",
-)
 
 
 @dataclass(frozen=True)
@@ -131,7 +118,7 @@ def ingest_dataset(
     )
 
 
-def fallback_next_refresh_at(*, post: Post, now: datetime, budget: Any = None) -> datetime:
+def fallback_next_refresh_at(*, post: Any, now: datetime, budget: Any = None) -> datetime:
     """Stand-in until ``tracking.scheduling.next_refresh_at`` exists: hourly for posts under 48 hours
     old, daily after that. The scheduler's function replaces it automatically once present."""
     born = post.posted_at or post.submitted_at or now
@@ -139,11 +126,21 @@ def fallback_next_refresh_at(*, post: Post, now: datetime, budget: Any = None) -
 
 
 def _next_refresh_function():
+    """``(next_refresh_at, cadence_of)``: the scheduler's function and how it reads a budget, so the
+    guild's cadence is resolved once per batch instead of once per post."""
     try:
         module = importlib.import_module("tracking.scheduling")
     except ImportError:
-        return fallback_next_refresh_at
-    return getattr(module, "next_refresh_at", fallback_next_refresh_at)
+        return fallback_next_refresh_at, _same
+    function = getattr(module, "next_refresh_at", None)
+    if function is None:
+        return fallback_next_refresh_at, _same
+    cadence = getattr(module, "Cadence", None)
+    return function, (cadence.of if cadence is not None else _same)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _url_key(url: str | None) -> str:
@@ -155,17 +152,90 @@ def _url_variants(url: str | None) -> list[str]:
     return [base, base + "/"] if base else []
 
 
+# Columns read per post: what matching, the decisions and tracking.scheduling.next_refresh_at use.
+_POST_READ = (
+    "id",
+    "guild_id",
+    "platform",
+    "external_id",
+    "needs_resolution",
+    "submitted_url",
+    "canonical_url",
+    "status",
+    "status_reason",
+    "posted_at",
+    "submitted_at",
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "metrics_updated_at",
+    "growth_per_hour",
+    "counting_ends_at",
+    "next_refresh_at",
+    "failure_count",
+    "last_failure_reason",
+    "author_platform_id",
+    "author_handle",
+)
+
+
+class _Post:
+    """A post as one ingest reads and changes it: plain attributes, none of a model's machinery
+    (building 20,000 model instances was a third of a large dataset's time). ``extra`` marks a
+    post whose rarely-changing columns (id resolution, author, posted_at, caption) must be written;
+    ``caption`` is None unless a new caption is to be stored (only ``has_caption`` is read)."""
+
+    __slots__ = (*_POST_READ, "profile_handle", "profile_user_id", "has_caption", "caption", "extra")
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        (
+            self.id,
+            self.guild_id,
+            self.platform,
+            self.external_id,
+            self.needs_resolution,
+            self.submitted_url,
+            self.canonical_url,
+            self.status,
+            self.status_reason,
+            self.posted_at,
+            self.submitted_at,
+            self.views,
+            self.likes,
+            self.comments,
+            self.shares,
+            self.metrics_updated_at,
+            self.growth_per_hour,
+            self.counting_ends_at,
+            self.next_refresh_at,
+            self.failure_count,
+            self.last_failure_reason,
+            self.author_platform_id,
+            self.author_handle,
+            self.profile_handle,
+            self.profile_user_id,
+            self.has_caption,
+        ) = row
+        self.caption = None
+        self.extra = False
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 class _Batch:
     """One chunk of one ingest: reads once, decides in memory, writes once per table."""
 
     def __init__(self, guild_id, platform, captured_at, provider, run_id, now):
         self.guild_id, self.platform, self.captured_at = guild_id, platform, captured_at
         self.provider, self.run_id, self.now = provider, run_id, now
-        self.next_refresh = _next_refresh_function()
-        self.budget = budget_for(guild_id)
-        self.snapshots: dict[int, VideoMetrics] = {}
-        self.changed: dict[int, Post] = {}
-        self.status_changes: list[PostStatusChange] = []
+        self.next_refresh, cadence_of = _next_refresh_function()
+        self.budget = cadence_of(budget_for(guild_id))  # resolved once, not once per post
+        self.snapshots: dict[int, tuple] = {}
+        self.changed: dict[int, _Post] = {}
+        self.status_changes: list[tuple] = []
         self.signals: list[FraudSignal] = []
         self.notices: list[GuildNotification] = []
         self.errors = self.unmatched = 0
@@ -182,8 +252,17 @@ class _Batch:
         self.open_signals = set(
             FraudSignal.objects.for_guild(self.guild_id).filter(resolved_at__isnull=True).values_list("post_id", "kind")
         )
+        apply_error, apply_numbers = self._apply_error, self._apply_numbers
+        next_refresh, now, budget = self.next_refresh, self.now, self.budget
+        changed = self.changed
         for post, item in matches.values():
-            self._apply(post, item)
+            changed[post.id] = post
+            if item.error:
+                apply_error(post, item)
+            else:
+                apply_numbers(post, item)
+            if post.status not in _FINAL:
+                post.next_refresh_at = next_refresh(post=post, now=now, budget=budget)
         self._write()
         inserted = len(set(self.snapshots) - existing)
         return IngestResult(
@@ -197,12 +276,17 @@ class _Batch:
 
     # ------------------------------------------------------------------------------------ reading
 
-    def _load_posts(self, items: Sequence[MetricsItem]) -> list[Post]:
+    def _load_posts(self, items: Sequence[MetricsItem]) -> list[_Post]:
         """By platform id (one indexed query); then the posts still waiting for their first scrape
         (short links: few) plus, by URL, the posts of items the ids did not place (error rows)."""
         ids = {i.external_id for i in items if i.external_id}
-        mine = Post.objects.for_guild(self.guild_id).filter(platform=self.platform).select_related("profile")
-        posts = list(mine.filter(external_id__in=ids)) if ids else []
+        mine = (
+            Post.objects.for_guild(self.guild_id)
+            .filter(platform=self.platform)
+            .annotate(_has_caption=ExpressionWrapper(~Q(caption=""), output_field=models.BooleanField()))
+        )
+        columns = (*_POST_READ, "profile__handle", "profile__platform_user_id", "_has_caption")
+        posts = [_Post(row) for row in mine.filter(external_id__in=ids).values_list(*columns)] if ids else []
         known = {p.external_id for p in posts if not p.needs_resolution}
         urls = {
             v
@@ -214,21 +298,21 @@ class _Batch:
         wanted = Q(needs_resolution=True)
         if urls:
             wanted |= Q(submitted_url__in=urls) | Q(canonical_url__in=urls)
-        seen = {p.pk for p in posts}
-        return posts + [p for p in mine.filter(wanted) if p.pk not in seen]
+        seen = {p.id for p in posts}
+        return posts + [_Post(row) for row in mine.filter(wanted).values_list(*columns) if row[0] not in seen]
 
-    def _match(self, items: Sequence[MetricsItem], posts: list[Post]) -> dict[int, tuple[Post, MetricsItem]]:
+    def _match(self, items: Sequence[MetricsItem], posts: list[_Post]) -> dict[int, tuple[_Post, MetricsItem]]:
         """Post id → (post, item). Platform id first; the submitted URL for error rows and short links."""
         by_id = {p.external_id: p for p in posts if p.external_id and not p.needs_resolution}
         by_url = {}
         for p in posts:
             for u in (p.submitted_url, p.canonical_url):
                 by_url.setdefault(_url_key(u), p)
-        matches: dict[int, tuple[Post, MetricsItem]] = {}
+        matches: dict[int, tuple[_Post, MetricsItem]] = {}
         for item in items:
             post = by_id.get(item.external_id) if item.external_id else None
             pending = by_url.get(_url_key(item.input_url)) if item.ok and item.input_url else None
-            if post is not None and pending is not None and pending.pk != post.pk and pending.needs_resolution:
+            if post is not None and pending is not None and pending.id != post.id and pending.needs_resolution:
                 self._resolve(pending, item, by_id)  # a short link to a post already tracked: a duplicate
             if post is None:
                 post = by_url.get(_url_key(item.input_url)) or (by_url.get(_url_key(item.url)) if item.error else None)
@@ -239,40 +323,32 @@ class _Batch:
             if post is None:
                 self.unmatched += 0 if item.error else 1
                 continue
-            kept = matches.get(post.pk)
+            kept = matches.get(post.id)
             if kept is None or (kept[1].error and item.ok):  # a good row beats an error row
-                matches[post.pk] = (post, item)
+                matches[post.id] = (post, item)
         return matches
 
-    def _resolve(self, post: Post, item: MetricsItem, by_id: dict[str, Post]) -> Post | None:
+    def _resolve(self, post: _Post, item: MetricsItem, by_id: dict[str, _Post]) -> _Post | None:
         """A short link's first scrape names the post: adopt its id, or flag it as a duplicate."""
         if not post.needs_resolution:
             return None  # a URL match for a post whose id differs: not this post
         holder = by_id.get(item.external_id)
-        if holder is not None and holder.pk != post.pk:
-            self._transition(post, S.FLAGGED, f"Duplicate of post #{holder.pk}: both links are the same post.")
+        post.extra = True
+        if holder is not None and holder.id != post.id:
+            self._transition(post, S.FLAGGED, f"Duplicate of post #{holder.id}: both links are the same post.")
             post.needs_resolution = False
-            self.changed[post.pk] = post
+            self.changed[post.id] = post
             return None
         post.external_id = item.external_id
         post.canonical_url = (item.url or post.canonical_url)[:2048]
         post.needs_resolution = False
         by_id[item.external_id] = post
-        self.changed[post.pk] = post
+        self.changed[post.id] = post
         return post
 
     # ------------------------------------------------------------------------------------ deciding
 
-    def _apply(self, post: Post, item: MetricsItem) -> None:
-        self.changed[post.pk] = post
-        if item.error:
-            self._apply_error(post, item)
-        else:
-            self._apply_numbers(post, item)
-        if post.status not in (S.FINALIZED, S.REJECTED):
-            post.next_refresh_at = self.next_refresh(post=post, now=self.now, budget=self.budget)
-
-    def _apply_error(self, post: Post, item: MetricsItem) -> None:
+    def _apply_error(self, post: _Post, item: MetricsItem) -> None:
         if item.unavailable:
             finding = unavailable_finding(error=item.error or "unavailable")
             self._record(post, [finding])
@@ -281,37 +357,42 @@ class _Batch:
         post.failure_count += 1
         post.last_failure_reason = (item.error or "")[:500]
 
-    def _apply_numbers(self, post: Post, item: MetricsItem) -> None:
-        self.snapshots[post.pk] = VideoMetrics(
-            guild_id=self.guild_id,
-            post_id=post.pk,
-            captured_at=self.captured_at,
-            views=item.views,
-            likes=item.likes,
-            comments=item.comments,
-            shares=item.shares,
-            saves=item.saves,
-            provider=self.provider,
-            apify_run_id=(self.run_id or "")[:32],
-            source_field=(item.views_source or "")[:40],
-            rounded=item.rounded,
+    def _apply_numbers(self, post: _Post, item: MetricsItem) -> None:
+        captured_at = self.captured_at
+        self.snapshots[post.id] = (
+            self.guild_id,
+            post.id,
+            captured_at,
+            item.views,
+            item.likes,
+            item.comments,
+            item.shares,
+            item.saves,
+            self.provider,
+            (self.run_id or "")[:32],
+            (item.views_source or "")[:40],
+            item.rounded,
         )
-        if post.metrics_updated_at is not None and self.captured_at <= post.metrics_updated_at:
+        updated_at = post.metrics_updated_at
+        if updated_at is not None and captured_at <= updated_at:
             return  # an older or the same point (a reprocess): the post's latest numbers stay
         previous = None
-        if post.metrics_updated_at is not None:
-            previous = Point(post.views, post.likes, post.comments, post.metrics_updated_at)
-        current = Point(item.views, item.likes, item.comments, self.captured_at, item.rounded)
-        findings = detect_signals(previous=previous, current=current)
-        findings += self._ownership(post, item)
+        if updated_at is not None:
+            previous = Point(post.views, post.likes, post.comments, updated_at)
+        current = Point(item.views, item.likes, item.comments, captured_at, item.rounded)
+        findings = detect_signals(previous=previous, current=current) if previous is not None else []
+        if not (post.author_platform_id or post.author_handle) and (item.author_id or item.author_handle):
+            findings += self._ownership(post, item)
         post.growth_per_hour = _growth(post, previous, current)
         post.views, post.likes, post.comments = item.views, item.likes, item.comments
         post.shares = item.shares
-        post.metrics_updated_at = self.captured_at
+        post.metrics_updated_at = captured_at
         post.failure_count, post.last_failure_reason = 0, ""
-        post.caption = post.caption or (item.caption or "")
-        post.posted_at = post.posted_at or item.posted_at
-        recorded = self._record(post, findings)
+        if not post.has_caption and item.caption:
+            post.caption, post.has_caption, post.extra = item.caption, True, True
+        if post.posted_at is None and item.posted_at is not None:
+            post.posted_at, post.extra = item.posted_at, True
+        recorded = self._record(post, findings) if findings else findings
         flags = [f for f in recorded if f.flags_post]
         if flags:
             self._transition(post, S.FLAGGED, " ".join(f.reason for f in flags))
@@ -320,84 +401,103 @@ class _Batch:
         elif post.status == S.UNAVAILABLE:
             self._transition(post, S.TRACKING, "The post is available again.")
 
-    def _ownership(self, post: Post, item: MetricsItem) -> list[Finding]:
+    def _ownership(self, post: _Post, item: MetricsItem) -> list[Finding]:
         """On the first scrape that names the author, compare it with the linked profile."""
         if post.author_platform_id or post.author_handle or not (item.author_id or item.author_handle):
             return []
         post.author_platform_id = (item.author_id or "")[:64]
         post.author_handle = (item.author_handle or "")[:100]
-        profile = post.profile
-        if item.author_id and profile.platform_user_id:
-            same = item.author_id == profile.platform_user_id
+        post.extra = True
+        if item.author_id and post.profile_user_id:
+            same = item.author_id == post.profile_user_id
         elif item.author_handle:
-            same = item.author_handle.lstrip("@").lower() == profile.handle.lstrip("@").lower()
+            same = item.author_handle.lstrip("@").lower() == post.profile_handle.lstrip("@").lower()
         else:
             return []  # only an id, and the profile has none yet: nothing to compare
         if same:
             return []
-        return [ownership_finding(author=item.author_handle or item.author_id or "?", profile_handle=profile.handle)]
+        return [
+            ownership_finding(author=item.author_handle or item.author_id or "?", profile_handle=post.profile_handle)
+        ]
 
-    def _record(self, post: Post, findings: Iterable[Finding]) -> list[Finding]:
+    def _record(self, post: _Post, findings: Iterable[Finding]) -> list[Finding]:
         """Queue a FraudSignal and a logs-channel message per finding not already open for the post."""
         kept = []
         for finding in findings:
-            if (post.pk, finding.kind) in self.open_signals:
+            if (post.id, finding.kind) in self.open_signals:
                 continue
-            self.open_signals.add((post.pk, finding.kind))
+            self.open_signals.add((post.id, finding.kind))
             kept.append(finding)
             self.signals.append(
-                FraudSignal(guild_id=self.guild_id, post_id=post.pk, kind=finding.kind, reason=finding.reason[:500])
+                FraudSignal(guild_id=self.guild_id, post_id=post.id, kind=finding.kind, reason=finding.reason[:500])
             )
             self.notices.append(
                 GuildNotification(
                     guild_id=self.guild_id,
                     channel=GuildNotification.Channel.LOGS,
                     kind="flagged" if finding.flags_post else "unavailable",
-                    event_key=f"signal:{post.pk}:{finding.kind}:{int(self.captured_at.timestamp())}"[:120],
-                    title=f"Post #{post.pk} needs review: {FraudSignal.Kind(finding.kind).label}"[:256],
+                    event_key=f"signal:{post.id}:{finding.kind}:{int(self.captured_at.timestamp())}"[:120],
+                    title=f"Post #{post.id} needs review: {FraudSignal.Kind(finding.kind).label}"[:256],
                     body=f"{finding.reason}\n{post.canonical_url}",
                 )
             )
         return kept
 
-    def _transition(self, post: Post, to_status: str, reason: str) -> None:
+    def _transition(self, post: _Post, to_status: str, reason: str) -> None:
         """``tracking.lifecycle.transition_post`` in bulk form: same rules, one history row each."""
         if post.status == to_status or to_status not in ALLOWED.get(post.status, frozenset()):
             return
         self.status_changes.append(
-            PostStatusChange(
-                guild_id=self.guild_id,
-                post_id=post.pk,
-                from_status=post.status,
-                to_status=to_status,
-                reason=reason[:500],
-                actor=ACTOR,
-            )
+            (self.guild_id, post.id, post.status, to_status, reason[:500], ACTOR, timezone.now())
         )
         post.status, post.status_reason = to_status, reason[:500]
 
     # ------------------------------------------------------------------------------------ writing
 
     def _write(self) -> None:
-        snapshot_updates = (
-            "views",
-            "likes",
-            "comments",
-            "shares",
-            "saves",
-            "provider",
-            "apify_run_id",
-            "source_field",
-            "rounded",
-        )
-        bulk_insert(
-            VideoMetrics,
-            list(self.snapshots.values()),
-            on_conflict=("post", "captured_at"),
-            update_fields=snapshot_updates,
-        )
-        bulk_update(Post, list(self.changed.values()), POST_FIELDS)
-        bulk_insert(PostStatusChange, self.status_changes)
+        posts = [
+            (
+                p.id,
+                p.views,
+                p.likes,
+                p.comments,
+                p.shares,
+                p.metrics_updated_at,
+                p.growth_per_hour,
+                p.next_refresh_at,
+                p.status,
+                p.status_reason,
+                p.failure_count,
+                p.last_failure_reason,
+                p.extra,
+                *(
+                    (
+                        p.external_id,
+                        p.canonical_url,
+                        p.needs_resolution,
+                        p.author_platform_id,
+                        p.author_handle,
+                        p.posted_at,
+                    )
+                    if p.extra
+                    else _NO_EXTRA
+                ),
+                p.caption,
+            )
+            for p in self.changed.values()
+        ]
+        with connection.cursor() as cursor:
+            staging = _Staging(cursor)
+            snapshots = staging.add(VideoMetrics, _SNAPSHOT_COLUMNS, list(self.snapshots.values()))
+            updates = staging.add(Post, _POST_UPDATE_COLUMNS, posts)
+            changes = staging.add(PostStatusChange, _STATUS_CHANGE_COLUMNS, self.status_changes)
+            staging.load()
+            if snapshots is not None:
+                cursor.execute(_upsert_snapshots_sql(snapshots.source), snapshots.params)
+            if updates is not None:
+                cursor.execute(_update_posts_sql(updates.source), updates.params)
+            if changes is not None:
+                cursor.execute(_insert_status_changes_sql(changes.source), changes.params)
         bulk_insert(FraudSignal, self.signals)
         bulk_insert(GuildNotification, self.notices, on_conflict=("guild", "event_key"))
 
@@ -413,6 +513,130 @@ def _growth(post: Post, previous: Point | None, current: Point) -> float:
     if born is None or current.at is None:
         return 0.0
     return current.views / max(1.0, (current.at - born).total_seconds() / 3600)
+
+
+# ------------------------------------------------------------------------------------------------
+# Staged row sets for the large writes: tuples in, one statement per table out.
+# ------------------------------------------------------------------------------------------------
+
+_STAGE_IDS = itertools.count(1)
+_SNAPSHOT_COLUMNS = (
+    "guild_id",
+    "post_id",
+    "captured_at",
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "provider",
+    "apify_run_id",
+    "source_field",
+    "rounded",
+)
+_POST_CORE = (
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "metrics_updated_at",
+    "growth_per_hour",
+    "next_refresh_at",
+    "status",
+    "status_reason",
+    "failure_count",
+    "last_failure_reason",
+)
+# Written only for posts whose ``extra`` is set (short-link resolution, first author, posted_at).
+_POST_EXTRA = ("external_id", "canonical_url", "needs_resolution", "author_platform_id", "author_handle", "posted_at")
+_NO_EXTRA = (None,) * len(_POST_EXTRA)
+_EXTRA_FLAG = "write_extra"
+_POST_UPDATE_COLUMNS = ("id", *_POST_CORE, _EXTRA_FLAG, *_POST_EXTRA, "caption")
+_STATUS_CHANGE_COLUMNS = ("guild_id", "post_id", "from_status", "to_status", "reason", "actor", "created_at")
+
+
+@dataclass(frozen=True)
+class _Staged:
+    source: str  # a FROM item named r
+    params: list[Any]
+
+
+class _Staging:
+    """Row sets (tuples) as FROM items named ``r``. PostgreSQL: temporary tables, all created by one
+    statement, ``ON COMMIT DROP`` (they exist only inside the ingest's transaction and hold only this
+    batch), filled with COPY, which adapts the values itself (datetimes included). SQLite: one JSON
+    array per row set, read with ``json_each``."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.postgres = connection.vendor == "postgresql"
+        self.pending: list[tuple[str, Sequence[str], list[str], list[tuple]]] = []
+
+    def add(self, model: type[models.Model], columns: Sequence[str], rows: list[tuple]) -> _Staged | None:
+        if not rows:
+            return None
+        if not self.postgres:
+            return _Staged(_json_source(columns), [_json_rows(rows)])
+        by_column = {f.column: f for f in model._meta.concrete_fields}
+        types = ["boolean" if c == _EXTRA_FLAG else by_column[c].db_type(connection) for c in columns]
+        table = f"ingest_stage_{next(_STAGE_IDS)}"
+        self.pending.append((table, columns, types, rows))
+        return _Staged(f"{table} AS r", [])
+
+    def load(self) -> None:
+        """Create every staged table in one statement, then COPY each one's rows in."""
+        if not self.pending:
+            return
+        qn = connection.ops.quote_name
+        tables = [
+            f"CREATE TEMPORARY TABLE {table} ({', '.join(f'{qn(c)} {t}' for c, t in zip(columns, types, strict=True))})"
+            for table, columns, types, _ in self.pending
+        ]
+        self.cursor.execute("; ".join(f"{t} ON COMMIT DROP" for t in tables))
+        raw = self.cursor.cursor  # psycopg's cursor under Django's wrapper
+        for table, columns, _, rows in self.pending:
+            with raw.copy(f"COPY {table} ({', '.join(qn(c) for c in columns)}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        self.pending = []
+
+
+def _json_source(columns: Sequence[str]) -> str:
+    qn = connection.ops.quote_name
+    values = ", ".join(f"json_extract(value, '$[{i}]') AS {qn(c)}" for i, c in enumerate(columns))
+    return f"(SELECT {values} FROM json_each(%s)) AS r"
+
+
+def _json_rows(rows: Sequence[tuple]) -> str:
+    adapt = connection.ops.adapt_datetimefield_value
+    return json.dumps([[adapt(v) if isinstance(v, datetime) else v for v in row] for row in rows])
+
+
+def _upsert_snapshots_sql(source: str) -> str:
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in _SNAPSHOT_COLUMNS)
+    sets = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in _SNAPSHOT_COLUMNS[3:])
+    table = qn(VideoMetrics._meta.db_table)
+    return (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source} WHERE true"
+        f' ON CONFLICT ("post_id", "captured_at") DO UPDATE SET {sets}'
+    )
+
+
+def _update_posts_sql(source: str) -> str:
+    qn = connection.ops.quote_name
+    table = qn(Post._meta.db_table)
+    sets = [f"{qn(c)} = r.{qn(c)}" for c in _POST_CORE]
+    sets += [f"{qn(c)} = CASE WHEN r.{_EXTRA_FLAG} THEN r.{qn(c)} ELSE {table}.{qn(c)} END" for c in _POST_EXTRA]
+    sets.append(f'"caption" = COALESCE(r."caption", {table}."caption")')
+    return f'UPDATE {table} SET {", ".join(sets)} FROM {source} WHERE {table}."id" = r."id"'
+
+
+def _insert_status_changes_sql(source: str) -> str:
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in _STATUS_CHANGE_COLUMNS)
+    return f"INSERT INTO {qn(PostStatusChange._meta.db_table)} ({columns}) SELECT {columns} FROM {source} WHERE true"
 
 
 # ------------------------------------------------------------------------------------------------

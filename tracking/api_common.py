@@ -234,20 +234,25 @@ class ServiceKeyAuthentication(BaseAuthentication):
         if bearer and looks_like_jwt(bearer):
             bearer = None  # a dashboard token, not a key: not for this endpoint
         key = request.META.get("HTTP_X_API_KEY") or bearer
+        if not (internal or key):
+            return None
+        ip = client_ip(request) or "unknown"
+        if wait := _key_guessing_wait(request, ip, increment=False):
+            # an address that keeps presenting bad keys is refused before any comparison is made
+            raise exceptions.Throttled(wait=wait, detail="Too many invalid API keys from this address.")
         try:
             if internal:
                 return principal_for_internal_secret(internal), None
-            if key:
-                return principal_for_key(key), None
+            return principal_for_key(key), None
         except ServiceKeyRefused as exc:
-            record_security_event(
-                kind="key_rejected",
-                source=request.path[:40],
-                reason=exc.code + (f" {exc.name}" if exc.name else ""),
-                ip=client_ip(request),
-            )
+            if not _key_guessing_wait(request, ip, increment=True):  # past the limit: 429s, not rows
+                record_security_event(
+                    kind="key_rejected",
+                    source=request.path[:40],
+                    reason=exc.code + (f" {exc.name}" if exc.name else ""),
+                    ip=ip,
+                )
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
-        return None
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
@@ -391,6 +396,17 @@ class ApiPagination(PageNumberPagination):
 def rate_limited(request, *, group: str, key: str, rate: str) -> int | None:
     """Count one hit; return seconds to wait when over ``rate``, else None."""
     usage = get_usage(request, group=group, key=lambda g, r: key, rate=rate, increment=True)
+    if usage and usage["should_limit"]:
+        return max(1, int(usage["time_left"]))
+    return None
+
+
+def _key_guessing_wait(request, ip: str, *, increment: bool) -> int | None:
+    """Seconds an address must wait after too many invalid keys (RATE_LIMIT_KEY_FAILURES), else None."""
+    usage = get_usage(
+        request, group="auth.key_failures", key=lambda g, r: f"ip:{ip}", rate=settings.RATE_LIMIT_KEY_FAILURES,
+        increment=increment,
+    )
     if usage and usage["should_limit"]:
         return max(1, int(usage["time_left"]))
     return None

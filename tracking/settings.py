@@ -386,6 +386,8 @@ RATE_LIMIT_LOGIN = _rate("RATE_LIMIT_LOGIN", "10/m")
 RATE_LIMIT_REFRESH = _rate("RATE_LIMIT_REFRESH", "30/m")
 RATE_LIMIT_BOT_PER_KEY = _rate("RATE_LIMIT_BOT_PER_KEY", "600/m")
 RATE_LIMIT_BOT_PER_IP = _rate("RATE_LIMIT_BOT_PER_IP", "600/m")
+# Invalid API keys one address may present before it is refused outright (429) for the window.
+RATE_LIMIT_KEY_FAILURES = _rate("RATE_LIMIT_KEY_FAILURES", "20/m")
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",

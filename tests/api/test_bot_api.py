@@ -32,6 +32,19 @@ def test_unknown_key_is_401_and_recorded(guild):
     assert SecurityEvent.objects.filter(kind="key_rejected").exists()
 
 
+def test_guessing_keys_gets_an_address_refused_even_with_a_good_key(settings, guild):
+    settings.RATE_LIMIT_KEY_FAILURES = "3/m"
+    url = f"/api/v1/bot/guilds/{guild.pk}/leaderboard"
+    codes = [key_client(f"guess-{i:020d}").get(url).status_code for i in range(5)]
+    assert codes == [401, 401, 401, 401, 429]
+    r = _bot().get(url)  # the same address, now with the right key: still refused until the window ends
+    assert r.status_code == 429 and int(r["Retry-After"]) >= 1
+    assert r.json()["error"]["code"] == "rate_limited" and "try again in" in r.json()["error"]["message"]
+    other = Client(REMOTE_ADDR="10.9.8.7").get(url, HTTP_AUTHORIZATION=f"Bearer {BOT_KEY}")
+    assert other.status_code == 200  # another address is unaffected
+    assert SecurityEvent.objects.filter(kind="key_rejected").count() == 3  # no rows once limited
+
+
 def test_revoked_key_is_401(guild, revoked_key):
     r = key_client(REVOKED_KEY).get(f"/api/v1/bot/guilds/{guild.pk}/leaderboard")
     assert r.status_code == 401

@@ -13,8 +13,7 @@ def _read_by(path: str, pattern: str) -> set[str]:
 def test_every_setting_read_from_the_environment_is_in_env_example():
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
     read = _read_by("tracking/settings.py", r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"')
-    read |= _read_by("tracking/settings.py", r'_secret\("([A-Z][A-Z0-9_]+)"')
-    read |= _read_by("tracking/settings.py", r'_scheduler_\w+\("([A-Z][A-Z0-9_]+)"')
-    read |= _read_by("gunicorn.conf.py", r'environ\.get\("([A-Z][A-Z0-9_]+)"')
+    read |= _read_by("tracking/settings.py", r'\b_\w+\(\s*"([A-Z][A-Z0-9_]+)"')  # _secret, _rate, _scheduler_int...
+    read |= _read_by("gunicorn.conf.py", r'(?:environ\.get|_\w+)\(\s*["\']([A-Z][A-Z0-9_]+)["\']')
     assert read - documented == set()
     assert len(read) > 60
