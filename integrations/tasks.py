@@ -62,8 +62,8 @@ def process_verification_run(self, registry_id: int) -> None:
 
 
 @shared_task(name="integrations.tasks.expire_runs", acks_late=True)
-def expire_apify_runs() -> int:
+def expire_runs() -> int:
     """Beat: runs past expires_at that never called back become expired."""
-    from integrations.services import expire_runs
+    from integrations import services
 
-    return expire_runs()
+    return services.expire_runs()
