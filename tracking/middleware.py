@@ -20,11 +20,11 @@ ADMIN_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-# SpectacularSwaggerView renders its init script inline; with SpectacularSwaggerSplitView (the init
-# script served from the same URL) 'unsafe-inline' can leave script-src. Swagger UI itself comes
-# from jsDelivr (drf-spectacular's default SWAGGER_UI_DIST); the docs page shows no user data.
+# /api/docs/ is SpectacularSwaggerSplitView: its init script is served from our own URL, so
+# script-src needs no 'unsafe-inline'. Swagger UI itself comes from jsDelivr (drf-spectacular's
+# default SWAGGER_UI_DIST); the docs page shows no user data.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; "
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )

@@ -408,6 +408,9 @@ REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "tracking.api_common.ApiAutoSchema"
 SPECTACULAR_SETTINGS.update(
     {
         "COMPONENT_SPLIT_REQUEST": True,
+        # Swagger UI from jsDelivr, pinned (never @latest): what the docs page runs does not move.
+        "SWAGGER_UI_DIST": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14",
+        "SWAGGER_UI_FAVICON_HREF": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/favicon-32x32.png",
         "SCHEMA_PATH_PREFIX": r"/api/v1",
         "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
         "SERVE_AUTHENTICATION": [],
@@ -434,7 +437,7 @@ SPECTACULAR_SETTINGS.update(
                 "get": {
                     "operationId": "auth_discord_callback",
                     "tags": ["auth"],
-                    "summary": "Discord's redirect back: sets the token cookies, 302 to /dashboard/.",
+                    "summary": "Discord's redirect back: sets the token cookies and hands over to /dashboard/.",
                     "description": "A failed login (denied, state mismatch, OAuth error) redirects to "
                     "/?login_error=<code> and is recorded as a login_failed security event.",
                     "security": [{}],
@@ -443,7 +446,11 @@ SPECTACULAR_SETTINGS.update(
                         {"name": "state", "in": "query", "schema": {"type": "string"}},
                     ],
                     "responses": {
-                        "302": {"description": "To /dashboard/, or to /?login_error=<code>."},
+                        "200": {
+                            "description": "Signed in: a same-origin page that moves on to /dashboard/ (so the "
+                            "SameSite=Strict cookies go with that request)."
+                        },
+                        "302": {"description": "A failed login: to /?login_error=<code>."},
                         "429": {"description": "Too many login attempts from this IP; see Retry-After."},
                     },
                 }
