@@ -375,18 +375,28 @@ def fetch_finished_run(*, run: ApifyRunRegistry, client: ApifyClient) -> tuple[R
     return info, list(client.iter_dataset_items(dataset_id=info.dataset_id))
 
 
-def process_metrics_run(*, registry_id: int) -> IngestResult | None:
-    """Fetch a finished metrics run and store its dataset. Idempotent: a run that is no longer
-    ``initiated`` is left alone; the snapshots are keyed by the run's finish time. Returns None when
-    there was nothing to do or the run failed."""
+def fetch_initiated_run(*, registry_id: int, purpose: str):
+    """(run, finished run info, dataset items) for a run still ``initiated`` with that purpose, or
+    None when there is nothing to do (unknown, already final, or another purpose)."""
     run = load_run(registry_id)
-    if run is None or run.status != Run.Status.INITIATED or run.purpose != Run.Purpose.METRICS:
+    if run is None or run.status != Run.Status.INITIATED or run.purpose != purpose:
         return None
     client = apify_client()
     try:
         info, raw = fetch_finished_run(run=run, client=client)
     finally:
         client.close()
+    return run, info, raw
+
+
+def process_metrics_run(*, registry_id: int) -> IngestResult | None:
+    """Fetch a finished metrics run and store its dataset. Idempotent: a run that is no longer
+    ``initiated`` is left alone; the snapshots are keyed by the run's finish time. Returns None when
+    there was nothing to do or the run failed."""
+    fetched = fetch_initiated_run(registry_id=registry_id, purpose=Run.Purpose.METRICS)
+    if fetched is None:
+        return None
+    run, info, raw = fetched
     if not info.succeeded:
         mark_run_failed(run=run, reason=f"Apify run {info.status.lower()}: {info.status_message or 'no message'}")
         return None

@@ -26,8 +26,7 @@ from integrations.services import (
     WEBHOOK_PATHS,
     ScrapingDisabled,
     apify_client,
-    fetch_finished_run,
-    load_run,
+    fetch_initiated_run,
     record_start_failure,
     run_token,
     youtube_client,
@@ -153,14 +152,10 @@ def _start_profile_run(profile: Profile, now: datetime) -> str:
 def process_verification_run(*, registry_id: int) -> str | None:
     """Fetch a finished verification run and decide the profile from it. Idempotent: a run no longer
     ``initiated`` is left alone. Returns the profile's status, or None when there was nothing to do."""
-    run = load_run(registry_id)
-    if run is None or run.status != Run.Status.INITIATED or run.purpose != Run.Purpose.VERIFICATION:
+    fetched = fetch_initiated_run(registry_id=registry_id, purpose=Run.Purpose.VERIFICATION)
+    if fetched is None:
         return None
-    client = apify_client()
-    try:
-        info, raw = fetch_finished_run(run=run, client=client)
-    finally:
-        client.close()
+    run, info, raw = fetched
     with guild_scope(run.guild_id):
         locked = Run.objects.for_guild(run.guild_id).select_for_update().filter(pk=run.pk).first()
         if locked is None or locked.status != Run.Status.INITIATED or locked.profile_id is None:
