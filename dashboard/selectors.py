@@ -16,18 +16,14 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from guilds.services import budget_for, remaining_budget, usage_day
+from metrics.selectors import PERIODS as ALL_PERIODS
 from metrics.selectors import Leaderboard, leaderboard, period_bounds
 from tracking import scheduling
 from tracking.models import ClientAccount, Post
 from tracking.post_urls import PostUrlError, parse_post_url
 
-PERIODS = {
-    "day": "Today",
-    "yesterday": "Yesterday",
-    "week": "This week",
-    "last_week": "Last week",
-    "month": "This month",
-}
+# The dashboard offers every named period but "all time" (its leaderboard is per period).
+PERIODS = {key: label for key, label in ALL_PERIODS.items() if key != "all"}
 CHART_DAYS = 30
 
 

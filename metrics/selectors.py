@@ -35,8 +35,13 @@ from guilds.models import Guild
 from metrics.models import VideoMetrics
 from tracking.models import Post
 
-COUNTED_STATUSES = (Post.Status.SUBMITTED, Post.Status.TRACKING, Post.Status.FLAGGED, Post.Status.UNAVAILABLE,
-                    Post.Status.FINALIZED)
+COUNTED_STATUSES = (
+    Post.Status.SUBMITTED,
+    Post.Status.TRACKING,
+    Post.Status.FLAGGED,
+    Post.Status.UNAVAILABLE,
+    Post.Status.FINALIZED,
+)
 
 
 def _views_before(moment) -> Subquery:
@@ -125,8 +130,19 @@ def leaderboard(*, guild: Guild | int, start: datetime, end: datetime, creator_i
     for p in rows:
         gained = max(0, p.views_end - (p.baseline or 0))
         names[p.creator_id] = (p.creator.username, p.creator.discord_user_id)
-        posts.append(PostGain(p.pk, p.creator_id, p.creator.username, p.platform, p.canonical_url,
-                              p.client_account.name, p.baseline or 0, p.views_end, gained))
+        posts.append(
+            PostGain(
+                p.pk,
+                p.creator_id,
+                p.creator.username,
+                p.platform,
+                p.canonical_url,
+                p.client_account.name,
+                p.baseline or 0,
+                p.views_end,
+                gained,
+            )
+        )
     posts.sort(key=lambda g: (-g.views_gained, g.post_id))
     per_creator: dict[int, list[PostGain]] = defaultdict(list)
     for g in posts:
@@ -137,6 +153,17 @@ def leaderboard(*, guild: Guild | int, start: datetime, end: datetime, creator_i
         for rank, (cid, gs) in enumerate(ordered, start=1)
     ]
     return Leaderboard(start=start, end=end, creators=creators, posts=posts)
+
+
+# The named periods every surface offers (dashboard, API, slash commands), with their labels.
+PERIODS: dict[str, str] = {
+    "day": "Today",
+    "yesterday": "Yesterday",
+    "week": "This week",
+    "last_week": "Last week",
+    "month": "This month",
+    "all": "All time",
+}
 
 
 def period_bounds(*, period: str, now: datetime, tz) -> tuple[datetime, datetime]:
@@ -158,4 +185,3 @@ def period_bounds(*, period: str, now: datetime, tz) -> tuple[datetime, datetime
     if period == "all":
         return datetime(2000, 1, 1, tzinfo=tz), now
     raise ValueError("period must be one of day, yesterday, week, last_week, month, all")
-

@@ -47,6 +47,7 @@ from dashboard_auth.service_keys import (
 )
 from dashboard_auth.services import record_audit, record_security_event
 from dashboard_auth.tokens import InvalidAccessToken, looks_like_jwt
+from metrics.selectors import PERIODS as NAMED_PERIODS
 from tracking.client_ip import client_ip
 
 log = structlog.get_logger(__name__)
@@ -404,7 +405,10 @@ def rate_limited(request, *, group: str, key: str, rate: str) -> int | None:
 def _key_guessing_wait(request, ip: str, *, increment: bool) -> int | None:
     """Seconds an address must wait after too many invalid keys (RATE_LIMIT_KEY_FAILURES), else None."""
     usage = get_usage(
-        request, group="auth.key_failures", key=lambda g, r: f"ip:{ip}", rate=settings.RATE_LIMIT_KEY_FAILURES,
+        request,
+        group="auth.key_failures",
+        key=lambda g, r: f"ip:{ip}",
+        rate=settings.RATE_LIMIT_KEY_FAILURES,
         increment=increment,
     )
     if usage and usage["should_limit"]:
@@ -504,7 +508,7 @@ class ApiAutoSchema(AutoSchema):
 # Periods and audit
 # ---------------------------------------------------------------------------------------------
 
-PERIODS = ("day", "yesterday", "week", "last_week", "month", "all")
+PERIODS = tuple(NAMED_PERIODS)
 
 
 class PeriodQuerySerializer(serializers.Serializer):

@@ -25,7 +25,7 @@ from guilds.models import Creator, Guild
 from integrations.discord.client import DiscordClient
 from integrations.discord.messages import EPHEMERAL_FLAG, Embed, message_payload
 from integrations.errors import IntegrationError
-from metrics.selectors import leaderboard, period_bounds
+from metrics.selectors import PERIODS, leaderboard, period_bounds
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
 from tracking.tenancy import guild_scope
@@ -41,14 +41,6 @@ AUTOCOMPLETE_CHOICES = 25
 NOT_SET_UP = "This server is not set up with Tracking Data yet. Ask an admin to add it in the dashboard."
 NOT_IN_GUILD = "Use Tracking Data commands in a server, not in direct messages."
 FAILED = "Something went wrong on our side; nothing was changed. Please try again in a minute."
-PERIODS = {
-    "day": "Today",
-    "yesterday": "Yesterday",
-    "week": "This week",
-    "last_week": "Last week",
-    "month": "This month",
-    "all": "All time",
-}
 
 _PLATFORM_CHOICES = [{"name": p.label, "value": p.value} for p in Platform]
 
