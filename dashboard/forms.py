@@ -1,4 +1,5 @@
-"""Forms of the dashboard pages: list filters, the review box and the budget settings."""
+"""Forms of the dashboard pages: list filters, the review box, the budget and guild settings, bonus
+rules and client accounts."""
 
 from __future__ import annotations
 
@@ -6,9 +7,19 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from dashboard.selectors import PERIODS
-from guilds.models import GuildBudgetConfig
-from guilds.services import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
-from tracking.models import Post
+from guilds.models import BonusRule, Guild, GuildBudgetConfig
+from guilds.services import (
+    BONUS_RULE_FIELDS,
+    BONUS_TOP_PLACES,
+    BUDGET_BOUNDS,
+    BUDGET_FIELDS,
+    WEBHOOK_FIELDS,
+    FieldsRefused,
+    budget_problems,
+    mask_webhook_url,
+    timezone_choices,
+)
+from tracking.models import ClientAccount, Post
 from tracking.platforms import Platform
 
 
@@ -97,4 +108,170 @@ class BudgetForm(forms.ModelForm):
         if all(name in data for name in BUDGET_FIELDS):  # bounds already checked per field
             for name, message in budget_problems(values=data).items():
                 self.add_error(name, message)
+        return data
+
+
+# --- settings, bonus rules, client accounts ---------------------------------------------------
+# These forms only collect what was typed: the rules (and their messages) are the services', so the
+# dashboard and the API refuse the same input with the same words. ``changes()`` is the service's
+# input; ``show_refusal()`` puts the service's per-field messages back on the form.
+
+
+class ServiceForm(forms.Form):
+    """A form whose validation is a service's: fields are text, the service converts and checks."""
+
+    # service field name → form field name, where they differ
+    ALIASES: dict[str, str] = {}
+
+    def show_refusal(self, refused: FieldsRefused) -> None:
+        for name, message in refused.fields.items():
+            target = self.ALIASES.get(name, name)
+            self.add_error(target if target in self.fields else None, message)
+
+    def disable(self) -> None:
+        """Read-only: for people who may look but not change."""
+        for field in self.fields.values():
+            field.disabled = True
+
+
+def _text(label: str, *, help_text: str = "", max_length: int = 300, **attrs) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length,
+        strip=True,
+        help_text=help_text,
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
+def _number(label: str, *, help_text: str = "", **attrs) -> forms.CharField:
+    widget = forms.NumberInput(attrs={"inputmode": "numeric", **attrs})
+    return forms.CharField(label=label, required=False, max_length=40, help_text=help_text, widget=widget)
+
+
+class SecretInput(forms.TextInput):
+    """A text box that never renders its value: a typed webhook URL is not echoed back, even when
+    the form comes back with an error."""
+
+    def format_value(self, value):
+        return None
+
+
+def _secret(label: str, *, help_text: str = "") -> forms.CharField:
+    widget = SecretInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+    return forms.CharField(label=label, required=False, max_length=300, help_text=help_text, widget=widget)
+
+
+class GuildSettingsForm(ServiceForm):
+    """Where the guild's messages go, its time zone and the hour of its daily report. Webhook URLs are
+    secrets: the page shows them masked and never fills them in; leave one blank to keep it, or tick
+    "remove" to clear it."""
+
+    logs_channel_id = _text("Logs channel id", help_text="Submissions and failures.", inputmode="numeric")
+    logs_webhook_url = _secret("Logs webhook URL", help_text="Optional; used instead of the bot.")
+    clear_logs_webhook_url = forms.BooleanField(required=False, label="Remove the logs webhook")
+    updates_channel_id = _text("Updates channel id", help_text="Daily reports and bonuses.", inputmode="numeric")
+    updates_webhook_url = _secret("Updates webhook URL", help_text="Optional.")
+    clear_updates_webhook_url = forms.BooleanField(required=False, label="Remove the updates webhook")
+    timezone = forms.CharField(label="Time zone", required=False, max_length=64)
+    daily_report_hour = forms.CharField(label="Daily report hour (local)", required=False, max_length=4)
+
+    def __init__(self, *args, guild: Guild, **kwargs):
+        initial = {name: getattr(guild, name) for name in ("logs_channel_id", "updates_channel_id", "timezone")}
+        initial["daily_report_hour"] = str(guild.daily_report_hour)
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields["timezone"].widget = forms.Select(choices=[(tz, tz) for tz in timezone_choices()])
+        hours = [(str(h), f"{h:02d}:00") for h in range(24)]
+        self.fields["daily_report_hour"].widget = forms.Select(choices=hours)
+        for name in WEBHOOK_FIELDS:
+            masked = mask_webhook_url(getattr(guild, name))
+            self.fields[name].widget.attrs["placeholder"] = masked or "https://discord.com/api/webhooks/…"
+            self.fields[name].masked = masked
+
+    def changes(self) -> dict:
+        data = {n: self.cleaned_data[n] for n in ("logs_channel_id", "updates_channel_id", "timezone")}
+        data["daily_report_hour"] = self.cleaned_data["daily_report_hour"]
+        for name in WEBHOOK_FIELDS:
+            if self.cleaned_data[f"clear_{name}"]:
+                data[name] = ""
+            elif self.cleaned_data[name]:  # blank keeps the stored (secret) URL
+                data[name] = self.cleaned_data[name]
+        return data
+
+
+class BonusRuleForm(ServiceForm):
+    """A weekly bonus: a view-gain threshold, or a place in the week's top N, with its amount."""
+
+    name = _text("Name", max_length=200)
+    kind = forms.CharField(
+        label="Earned by", required=False, widget=forms.Select(choices=BonusRule.Kind.choices), max_length=20
+    )
+    min_views_gained = _number("Views gained in a week (threshold rules)", min=1)
+    place = _number("Place on the week's leaderboard (top-N rules)", min=1, max=BONUS_TOP_PLACES)
+    amount = _number("Amount", step="0.01", min=0, inputmode="decimal")
+    currency = _text("Currency", max_length=10, autocomplete="off")
+    active = forms.BooleanField(required=False, label="Active")
+
+    def __init__(self, *args, rule: BonusRule | None = None, **kwargs):
+        if rule is not None:
+            initial = {n: "" if getattr(rule, n) is None else getattr(rule, n) for n in BONUS_RULE_FIELDS}
+        else:
+            initial = {"kind": BonusRule.Kind.THRESHOLD, "currency": "USD", "active": True}
+        super().__init__(*args, initial=initial, **kwargs)
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in BONUS_RULE_FIELDS}
+
+
+class ClientAccountForm(ServiceForm):
+    """A brand: how it pays, its campaign rules and its own social accounts."""
+
+    ALIASES = {f"social_accounts.{p}": f"social_{p}" for p in Platform.values}
+
+    name = _text("Name", max_length=200)
+    payout_model = forms.CharField(
+        label="Payout", required=False, widget=forms.Select(choices=ClientAccount.PayoutModel.choices), max_length=20
+    )
+    cpm_rate = _number("Rate per 1,000 views", step="0.01", min=0, inputmode="decimal")
+    counting_window_days = _number("Counting window (days)", min=1, max=365)
+    required_tags = forms.CharField(
+        label="Required tags",
+        required=False,
+        max_length=20_000,
+        help_text="One per line (or separated by commas): #tag or @mention.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    banned_words = forms.CharField(
+        label="Banned words",
+        required=False,
+        max_length=20_000,
+        help_text="One per line (or separated by commas).",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    active = forms.BooleanField(required=False, label="Active")
+
+    def __init__(self, *args, account: ClientAccount | None = None, **kwargs):
+        initial = {"payout_model": ClientAccount.PayoutModel.CPM, "cpm_rate": "0.00", "counting_window_days": "30"}
+        initial["active"] = True
+        if account is not None:
+            initial = {n: getattr(account, n) for n in ("name", "payout_model", "cpm_rate", "counting_window_days")}
+            initial["active"] = account.active
+            initial["required_tags"] = "\n".join(account.required_tags or [])
+            initial["banned_words"] = "\n".join(account.banned_words or [])
+            for platform, handle in (account.social_accounts or {}).items():
+                initial[f"social_{platform}"] = handle
+        super().__init__(*args, initial=initial, **kwargs)
+        for platform, label in Platform.choices:
+            self.fields[f"social_{platform}"] = _text(f"{label} handle", max_length=200, autocomplete="off")
+
+    def social_fields(self):
+        return [self[f"social_{p}"] for p in Platform.values]
+
+    def changes(self) -> dict:
+        data = {n: self.cleaned_data[n] for n in ("name", "payout_model", "cpm_rate", "counting_window_days")}
+        data["active"] = self.cleaned_data["active"]
+        data["required_tags"] = self.cleaned_data["required_tags"]
+        data["banned_words"] = self.cleaned_data["banned_words"]
+        data["social_accounts"] = {p: self.cleaned_data[f"social_{p}"] for p in Platform.values}
         return data

@@ -19,7 +19,15 @@ urlpatterns = [
     path("dashboard/<int:guild_id>/leaderboard/", views.leaderboard_page, name="leaderboard"),
     path("dashboard/<int:guild_id>/leaderboard.csv", views.leaderboard_csv, name="leaderboard-csv"),
     path("dashboard/<int:guild_id>/clients/", views.client_list, name="clients"),
+    path("dashboard/<int:guild_id>/clients/new/", views.client_edit, name="client-new"),
+    path("dashboard/<int:guild_id>/clients/<int:account_id>/edit/", views.client_edit, name="client-edit"),
     path("dashboard/<int:guild_id>/bonus-rules/", views.bonus_rules, name="bonus-rules"),
+    path("dashboard/<int:guild_id>/bonus-rules/new/", views.bonus_rule_edit, name="bonus-rule-new"),
+    path("dashboard/<int:guild_id>/bonus-rules/<int:rule_id>/edit/", views.bonus_rule_edit, name="bonus-rule-edit"),
+    path(
+        "dashboard/<int:guild_id>/bonus-rules/<int:rule_id>/delete/", views.bonus_rule_delete, name="bonus-rule-delete"
+    ),
+    path("dashboard/<int:guild_id>/settings/", views.guild_settings, name="settings"),
     path("dashboard/<int:guild_id>/budget/", views.budget_settings, name="budget"),
     path("dashboard/<int:guild_id>/audit/", views.audit_log, name="audit"),
 ]

@@ -21,7 +21,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard import selectors
 from dashboard.access import guild_page
-from dashboard.forms import BudgetForm, PeriodForm, PostFilterForm, ReviewForm
+from dashboard.forms import (
+    BonusRuleForm,
+    BudgetForm,
+    ClientAccountForm,
+    GuildSettingsForm,
+    PeriodForm,
+    PostFilterForm,
+    ReviewForm,
+)
 from dashboard.services import update_budget_config
 from dashboard_auth.auth import (
     clear_auth_cookies,
@@ -32,11 +40,19 @@ from dashboard_auth.auth import (
 from dashboard_auth.models import DashboardAuditLog
 from dashboard_auth.sessions import revoke_session
 from guilds.models import BonusRule, Creator
-from guilds.services import BudgetRefused
+from guilds.services import (
+    RULE_DEACTIVATED,
+    BonusRuleRefused,
+    BudgetRefused,
+    GuildSettingsRefused,
+    delete_bonus_rule,
+    save_bonus_rule,
+    update_guild_settings,
+)
 from metrics.models import BonusAward, FraudSignal
 from metrics.selectors import leaderboard, period_bounds
 from tracking.models import ClientAccount, Post
-from tracking.services import ReviewRefused, review_post
+from tracking.services import ClientAccountRefused, ReviewRefused, review_post, save_client_account
 
 LOGIN_URL_NAMES = ("api-auth-login", "auth-discord-login", "discord-login")
 LOGIN_URL_FALLBACK = "/api/v1/auth/discord/login"
@@ -252,7 +268,15 @@ def leaderboard_csv(request, guild_id: int):
     return response
 
 
-# --- client accounts, bonus rules --------------------------------------------------------------
+# --- client accounts, bonus rules, guild settings -----------------------------------------------
+# Every change goes through the service the REST API uses (same rules, messages and audit); these
+# views only collect the form, show the service's refusal, or redirect with a message.
+
+
+def _who(request) -> dict:
+    """The acting dashboard user, as the services take it."""
+    identity = request.dashboard_user
+    return {"actor": identity.actor, "actor_user": identity.user, "request": request}
 
 
 @require_GET
@@ -260,6 +284,26 @@ def leaderboard_csv(request, guild_id: int):
 def client_list(request, guild_id: int):
     clients = list(selectors.client_accounts_with_counts(guild=request.guild))
     return render(request, "dashboard/clients.html", {"clients": clients, "nav": "clients"})
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin=True, admin_methods=("GET", "POST"))
+def client_edit(request, guild_id: int, account_id: int | None = None):
+    """Create (no ``account_id``) or change a client account (owner or ADMINISTRATOR)."""
+    account = None
+    if account_id is not None:
+        account = get_object_or_404(ClientAccount.objects.for_guild(request.guild), pk=account_id)
+    form = ClientAccountForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save_client_account(guild_id=guild_id, account=account, data=form.changes(), **_who(request))
+        except ClientAccountRefused as refused:
+            form.show_refusal(refused)
+        else:
+            messages.success(request, f"Client account {saved.name} {'saved' if account else 'created'}.")
+            return redirect("dashboard:clients", guild_id=guild_id)
+    context = {"form": form, "account": account, "nav": "clients"}
+    return render(request, "dashboard/client_form.html", context, status=400 if form.errors else 200)
 
 
 @require_GET
@@ -271,6 +315,60 @@ def bonus_rules(request, guild_id: int):
         BonusAward.objects.for_guild(guild).select_related("creator", "rule").order_by("-week_start", "place")[:50]
     )
     return render(request, "dashboard/bonus_rules.html", {"rules": rules, "awards": awards, "nav": "bonus"})
+
+
+def _rule_or_404(guild, rule_id: int) -> BonusRule:
+    return get_object_or_404(BonusRule.objects.for_guild(guild), pk=rule_id)
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin=True, admin_methods=("GET", "POST"))
+def bonus_rule_edit(request, guild_id: int, rule_id: int | None = None):
+    """Create (no ``rule_id``) or change a bonus rule (owner or ADMINISTRATOR)."""
+    rule = _rule_or_404(request.guild, rule_id) if rule_id is not None else None
+    form = BonusRuleForm(request.POST or None, rule=rule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save_bonus_rule(guild_id=guild_id, rule=rule, data=form.changes(), **_who(request))
+        except BonusRuleRefused as refused:
+            form.show_refusal(refused)
+        else:
+            messages.success(request, f"Bonus rule {saved.name} {'saved' if rule else 'created'}.")
+            return redirect("dashboard:bonus-rules", guild_id=guild_id)
+    context = {"form": form, "rule": rule, "nav": "bonus"}
+    return render(request, "dashboard/bonus_rule_form.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@guild_page(admin=True)
+def bonus_rule_delete(request, guild_id: int, rule_id: int):
+    """Delete a bonus rule; one with awards is deactivated instead, and the message says so."""
+    rule = _rule_or_404(request.guild, rule_id)
+    if delete_bonus_rule(guild_id=guild_id, rule=rule, **_who(request)) == "deleted":
+        messages.success(request, f"Bonus rule {rule.name} deleted.")
+    else:
+        messages.warning(request, f"Bonus rule {rule.name}: {RULE_DEACTIVATED}")
+    return redirect("dashboard:bonus-rules", guild_id=guild_id)
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin=True)
+def guild_settings(request, guild_id: int):
+    """Channels, webhooks (shown masked), time zone and report hour. Managers see them read-only."""
+    guild = request.guild
+    form = GuildSettingsForm(request.POST or None, guild=guild)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = update_guild_settings(guild=guild, changes=form.changes(), **_who(request))
+        except GuildSettingsRefused as refused:
+            form.show_refusal(refused)
+        else:
+            messages.success(request, "Settings saved." if changed else "Nothing changed.")
+            return redirect("dashboard:settings", guild_id=guild_id)
+    if not request.guild_access.can_admin:
+        form.disable()
+    context = {"form": form, "nav": "settings"}
+    return render(request, "dashboard/settings.html", context, status=400 if form.errors else 200)
 
 
 # --- budget settings ------------------------------------------------------------------------

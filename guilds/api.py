@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -24,7 +23,24 @@ from rest_framework.views import APIView
 from dashboard_auth.auth import DashboardIdentity, guilds_for
 from dashboard_auth.service_keys import ServicePrincipal
 from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
-from guilds.services import BUDGET_BOUNDS, BUDGET_FIELDS, BudgetRefused, budget_for, update_budget_config
+from guilds.services import (
+    BONUS_RULE_FIELDS,
+    BONUS_TOP_PLACES,
+    BUDGET_BOUNDS,
+    BUDGET_FIELDS,
+    GUILD_SETTINGS_FIELDS,
+    RULE_DEACTIVATED,
+    BonusRuleRefused,
+    BudgetRefused,
+    FieldsRefused,
+    GuildSettingsRefused,
+    budget_for,
+    delete_bonus_rule,
+    mask_webhook_url,
+    save_bonus_rule,
+    update_budget_config,
+    update_guild_settings,
+)
 from tracking.api_common import (
     DEFAULT_AUTHENTICATION,
     SERVICE_AUTHENTICATION,
@@ -60,56 +76,6 @@ class GuildScopedMixin:
 
     def get_queryset(self):
         return self.model.objects.for_guild(self.guild_id)
-
-
-class AuditedWritesMixin:
-    """create/update/destroy with one audit entry each, in one transaction."""
-
-    audit_target = ""
-    audit_fields: tuple[str, ...] = ()
-
-    def perform_create(self, serializer):
-        with transaction.atomic():
-            instance = serializer.save(guild_id=self.guild_id)
-            audit(
-                self.request,
-                guild_id=self.guild_id,
-                action=f"{self.audit_target}.create",
-                target_type=self.audit_target,
-                target_id=instance.pk,
-                after=snapshot(instance, self.audit_fields),
-            )
-
-    def perform_update(self, serializer):
-        before = snapshot(serializer.instance, self.audit_fields)
-        with transaction.atomic():
-            instance = serializer.save()
-            audit(
-                self.request,
-                guild_id=self.guild_id,
-                action=f"{self.audit_target}.update",
-                target_type=self.audit_target,
-                target_id=instance.pk,
-                before=before,
-                after=snapshot(instance, self.audit_fields),
-            )
-
-    def perform_destroy(self, instance):
-        before = snapshot(instance, self.audit_fields)
-        pk = instance.pk
-        try:
-            with transaction.atomic():
-                instance.delete()
-                audit(
-                    self.request,
-                    guild_id=self.guild_id,
-                    action=f"{self.audit_target}.delete",
-                    target_type=self.audit_target,
-                    target_id=pk,
-                    before=before,
-                )
-        except ProtectedError:
-            raise Conflict(f"This {self.audit_target.replace('_', ' ')} is in use; deactivate it instead.") from None
 
 
 def _guild_or_404(guild_id: int) -> Guild:
@@ -161,7 +127,12 @@ class GuildListView(APIView):
 
 
 class GuildSettingsSerializer(serializers.ModelSerializer):
+    """A guild's settings as the API shows them: webhook URLs are secrets, so only their masked form
+    (``https://discord.com/api/webhooks/<id>/***``) is ever sent."""
+
     id = serializers.CharField(read_only=True)
+    logs_webhook_url = serializers.SerializerMethodField(help_text="Masked: the token is never sent back.")
+    updates_webhook_url = serializers.SerializerMethodField(help_text="Masked: the token is never sent back.")
 
     class Meta:
         model = Guild
@@ -171,21 +142,53 @@ class GuildSettingsSerializer(serializers.ModelSerializer):
             "icon",
             "logs_channel_id",
             "updates_channel_id",
+            "logs_webhook_url",
+            "updates_webhook_url",
+            "logs_destination_gone_at",
+            "updates_destination_gone_at",
             "timezone",
             "daily_report_hour",
             "active",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["name", "icon", "active", "created_at", "updated_at"]
-        extra_kwargs = {"daily_report_hour": {"max_value": 23}}
+        read_only_fields = fields
+
+    def get_logs_webhook_url(self, guild: Guild) -> str:
+        return mask_webhook_url(guild.logs_webhook_url)
+
+    def get_updates_webhook_url(self, guild: Guild) -> str:
+        return mask_webhook_url(guild.updates_webhook_url)
 
 
-GUILD_SETTINGS_AUDITED = ("logs_channel_id", "updates_channel_id", "timezone", "daily_report_hour")
+class GuildSettingsChangeSerializer(serializers.Serializer):
+    """What PATCH accepts (documentation: the rules are guilds.services.update_guild_settings')."""
+
+    logs_channel_id = serializers.CharField(required=False, allow_blank=True, help_text="Snowflake, or blank.")
+    updates_channel_id = serializers.CharField(required=False, allow_blank=True, help_text="Snowflake, or blank.")
+    logs_webhook_url = serializers.CharField(
+        required=False, allow_blank=True, help_text="https://discord.com/api/webhooks/<id>/<token>, or blank."
+    )
+    updates_webhook_url = serializers.CharField(required=False, allow_blank=True)
+    timezone = serializers.CharField(required=False, help_text="IANA name, e.g. Europe/Paris.")
+    daily_report_hour = serializers.IntegerField(required=False, min_value=0, max_value=23)
+
+
+def refused_as_validation_error(refused: FieldsRefused) -> ValidationError:
+    """A service's refusal in the one error shape (code "invalid", a message per field)."""
+    return ValidationError({name: [message] for name, message in refused.fields.items()})
+
+
+def request_fields(request, names) -> dict:
+    """The body's values for ``names`` (others are ignored, as read-only fields always were)."""
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    return {name: request.data[name] for name in names if name in request.data}
 
 
 class GuildSettingsView(GenericAPIView):
-    """A guild's settings: channels, time zone, daily report hour. Changing them needs owner or ADMINISTRATOR."""
+    """A guild's settings: channels, webhooks (masked), time zone, daily report hour. Changing them
+    needs owner or ADMINISTRATOR; the rules and audit are the dashboard's settings page's."""
 
     authentication_classes = DEFAULT_AUTHENTICATION
     permission_classes = [IsGuildAdmin]
@@ -195,24 +198,21 @@ class GuildSettingsView(GenericAPIView):
     def get(self, request, guild_id: int):
         return Response(self.get_serializer(_guild_or_404(guild_id)).data)
 
-    @extend_schema(tags=["guilds"])
+    @extend_schema(request=GuildSettingsChangeSerializer, responses={200: GuildSettingsSerializer}, tags=["guilds"])
     def patch(self, request, guild_id: int):
         guild = _guild_or_404(guild_id)
-        serializer = self.get_serializer(guild, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        before = snapshot(guild, GUILD_SETTINGS_AUDITED)
-        with transaction.atomic():
-            serializer.save()
-            audit(
-                request,
-                guild_id=guild.pk,
-                action="guild.update",
-                target_type="guild",
-                target_id=guild.pk,
-                before=before,
-                after=snapshot(guild, GUILD_SETTINGS_AUDITED),
+        actor, actor_user = actor_of(request)
+        try:
+            update_guild_settings(
+                guild=guild,
+                changes=request_fields(request, GUILD_SETTINGS_FIELDS),
+                actor=actor,
+                actor_user=actor_user,
+                request=request,
             )
-        return Response(serializer.data)
+        except GuildSettingsRefused as refused:
+            raise refused_as_validation_error(refused) from None
+        return Response(self.get_serializer(guild).data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,64 +328,79 @@ class UsageViewSet(GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericView
 # Bonus rules
 # ---------------------------------------------------------------------------------------------
 
-BONUS_RULE_FIELDS = ("name", "kind", "min_views_gained", "place", "amount", "currency", "active")
-
 
 class BonusRuleSerializer(serializers.ModelSerializer):
+    """A bonus rule. The rules for writing one are guilds.services.save_bonus_rule's (the same as the
+    dashboard's): threshold needs min_views_gained >= 1, top_n a place from 1 to 100."""
+
     class Meta:
         model = BonusRule
         fields = ["id", *BONUS_RULE_FIELDS, "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {
-            "min_views_gained": {"max_value": 10**15},
-            "place": {"min_value": 1, "max_value": 1000},
+            "min_views_gained": {"min_value": 1, "max_value": 10**15},
+            "place": {"min_value": 1, "max_value": BONUS_TOP_PLACES},
             "amount": {"min_value": 0},
             "name": {"validators": []},
         }
 
-    def validate_currency(self, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise serializers.ValidationError("Use a three-letter currency code such as USD.")
-        return value.upper()
 
-    def validate(self, attrs):
-        kind = attrs.get("kind", getattr(self.instance, "kind", None))
-        merged = {f: attrs.get(f, getattr(self.instance, f, None)) for f in ("min_views_gained", "place")}
-        if kind == BonusRule.Kind.THRESHOLD and merged["min_views_gained"] is None:
-            raise serializers.ValidationError({"min_views_gained": "A threshold rule needs min_views_gained."})
-        if kind == BonusRule.Kind.TOP_N and not merged["place"]:
-            raise serializers.ValidationError({"place": "A top-N rule needs place (1 = first)."})
-        guild_id = self.context["view"].guild_id
-        name = attrs.get("name")
-        if name is not None:
-            clash = BonusRule.objects.for_guild(guild_id).filter(name=name)
-            if self.instance is not None:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                raise serializers.ValidationError({"name": "Another bonus rule already has this name."})
-        return attrs
+BonusRuleDeactivatedSerializer = inline_serializer(
+    "BonusRuleDeactivated",
+    {
+        "result": serializers.CharField(help_text='"deactivated": the rule has awards, so it was kept, inactive.'),
+        "message": serializers.CharField(),
+        "rule": BonusRuleSerializer(),
+    },
+)
 
 
 @extend_schema(tags=["bonus rules"])
-class BonusRuleViewSet(GuildScopedMixin, AuditedWritesMixin, viewsets.ModelViewSet):
-    """Weekly bonus rules. Changing them needs owner or ADMINISTRATOR; a rule with awards cannot be
-    deleted (409) - deactivate it."""
+class BonusRuleViewSet(GuildScopedMixin, viewsets.ModelViewSet):
+    """Weekly bonus rules. Changing them needs owner or ADMINISTRATOR. Deleting a rule with awards
+    deactivates it instead (200 with a message); one without awards is deleted (204)."""
 
     model = BonusRule
     serializer_class = BonusRuleSerializer
     permission_classes = [IsGuildAdmin]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    audit_target = "bonus_rule"
-    audit_fields = BONUS_RULE_FIELDS
 
     def get_queryset(self):
         return super().get_queryset().order_by("kind", "place", "-min_views_gained", "pk")
 
-    def perform_create(self, serializer):
+    def _save(self, rule: BonusRule | None) -> BonusRule:
+        actor, actor_user = actor_of(self.request)
         try:
-            super().perform_create(serializer)
-        except IntegrityError:
-            raise Conflict("Another bonus rule already has this name.") from None
+            return save_bonus_rule(
+                guild_id=self.guild_id,
+                rule=rule,
+                data=request_fields(self.request, BONUS_RULE_FIELDS),
+                actor=actor,
+                actor_user=actor_user,
+                request=self.request,
+            )
+        except BonusRuleRefused as refused:
+            raise refused_as_validation_error(refused) from None
+
+    def create(self, request, *args, **kwargs):
+        rule = self._save(None)
+        return Response(self.get_serializer(rule).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        rule = self._save(self.get_object())
+        return Response(self.get_serializer(rule).data)
+
+    @extend_schema(responses={204: None, 200: BonusRuleDeactivatedSerializer})
+    def destroy(self, request, *args, **kwargs):
+        rule = self.get_object()
+        actor, actor_user = actor_of(request)
+        result = delete_bonus_rule(
+            guild_id=self.guild_id, rule=rule, actor=actor, actor_user=actor_user, request=request
+        )
+        if result == "deleted":
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        body = {"result": result, "message": RULE_DEACTIVATED, "rule": self.get_serializer(rule).data}
+        return Response(body, status=status.HTTP_200_OK)
 
 
 # ---------------------------------------------------------------------------------------------

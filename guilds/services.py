@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import re
+import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
 
 import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from guilds.models import Guild, GuildApiUsage, GuildBudgetConfig
+from guilds.models import BonusRule, Guild, GuildApiUsage, GuildBudgetConfig
 
 log = structlog.get_logger(__name__)
 
@@ -202,3 +207,386 @@ def update_budget_config(
         request=request,
     )
     return changed
+
+
+# ------------------------------------------------------------------------------------------------
+# Shared by the settings, bonus rule and client account services below
+# ------------------------------------------------------------------------------------------------
+
+
+class FieldsRefused(ValueError):
+    """Input a settings service refuses; ``fields`` maps each field to a message a person can act on.
+    Nothing was written when it is raised."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+def whole_number(value: Any, *, low: int, high: int) -> int:
+    """``value`` (an int or the digits a form sent) as an int in low..high; ValueError(message) if not."""
+    message = f"Must be a whole number from {low:,} to {high:,}."
+    if isinstance(value, bool):
+        raise ValueError(message)
+    if isinstance(value, str):
+        value = value.strip().replace(",", "")
+        if not re.fullmatch(r"-?\d{1,20}", value):
+            raise ValueError(message)
+        value = int(value)
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(message)
+    return value
+
+
+def money(value: Any, *, high_digits: int) -> Decimal:
+    """A non-negative amount with at most 2 decimals and ``high_digits`` digits before the point."""
+    message = f"Must be an amount from 0 to {'9' * high_digits}.99 with at most 2 decimals, like 25.00."
+    if isinstance(value, bool) or value is None:
+        raise ValueError(message)
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(message) from None
+    if not amount.is_finite() or amount < 0 or amount >= 10**high_digits or amount != amount.quantize(_CENT):
+        raise ValueError(message)
+    return amount.quantize(_CENT)
+
+
+def flag(value: Any) -> bool:
+    """A yes/no value: a JSON boolean (forms give Python booleans too)."""
+    if not isinstance(value, bool):
+        raise ValueError("Must be true or false.")
+    return value
+
+
+def audit_value(value: Any) -> Any:
+    """A model value as it is written into an audit entry's before/after (JSON-safe)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+_CENT = Decimal("0.01")
+
+
+# ------------------------------------------------------------------------------------------------
+# Guild settings: channels, webhooks, time zone, daily report hour
+# ------------------------------------------------------------------------------------------------
+
+GUILD_SETTINGS_FIELDS: tuple[str, ...] = (
+    "logs_channel_id",
+    "updates_channel_id",
+    "logs_webhook_url",
+    "updates_webhook_url",
+    "timezone",
+    "daily_report_hour",
+)
+WEBHOOK_FIELDS = frozenset({"logs_webhook_url", "updates_webhook_url"})
+# A new channel or webhook gets a new chance: it clears the "Discord said it is gone" mark.
+_GONE_FLAG = {
+    "logs_channel_id": "logs_destination_gone_at",
+    "logs_webhook_url": "logs_destination_gone_at",
+    "updates_channel_id": "updates_destination_gone_at",
+    "updates_webhook_url": "updates_destination_gone_at",
+}
+_WEBHOOK_URL = re.compile(r"https://discord\.com/api/webhooks/(\d{15,21})/([A-Za-z0-9_-]{20,100})")
+_WEBHOOK_ID = re.compile(r"https://discord\.com/api/webhooks/(\d+)/")
+
+
+class GuildSettingsRefused(FieldsRefused):
+    """Guild settings we refuse (bad channel id, webhook URL, time zone or hour)."""
+
+
+def mask_webhook_url(url: str) -> str:
+    """A webhook URL without its secret token: ``https://discord.com/api/webhooks/123/***`` ("" stays "")."""
+    if not url:
+        return ""
+    match = _WEBHOOK_ID.match(url)
+    return f"https://discord.com/api/webhooks/{match.group(1)}/***" if match else "***"
+
+
+def _channel_id(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    if text and not re.fullmatch(r"\d{15,21}", text):
+        raise ValueError(
+            "A Discord channel id is 15 to 21 digits (right-click the channel, Copy Channel ID), or blank."
+        )
+    return text
+
+
+def _webhook_url(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    if text and not _WEBHOOK_URL.fullmatch(text):
+        raise ValueError(
+            "Paste the webhook URL Discord shows (https://discord.com/api/webhooks/<id>/<token>), or leave it blank."
+        )
+    return text
+
+
+def _timezone_name(value: Any) -> str:
+    text = str(value or "").strip()
+    if text not in _timezones():
+        raise ValueError(f"{text[:64]!r} is not an IANA time zone such as Europe/Paris.")
+    return text
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def timezone_choices() -> list[str]:
+    """The IANA time zone names, sorted (for the settings page's select)."""
+    return sorted(_timezones())
+
+
+_SETTINGS_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "logs_channel_id": _channel_id,
+    "updates_channel_id": _channel_id,
+    "logs_webhook_url": _webhook_url,
+    "updates_webhook_url": _webhook_url,
+    "timezone": _timezone_name,
+    "daily_report_hour": lambda v: whole_number(v, low=0, high=23),
+}
+
+
+def clean_guild_settings(*, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` normalised (ids and URLs stripped, the hour an int). Raises GuildSettingsRefused
+    naming every bad field; a field that is not an editable setting is refused too."""
+    problems = {name: "Not a guild setting you can change here." for name in changes if name not in _SETTINGS_CLEANERS}
+    cleaned = {}
+    for name, value in changes.items():
+        if name in _SETTINGS_CLEANERS:
+            try:
+                cleaned[name] = _SETTINGS_CLEANERS[name](value)
+            except ValueError as error:
+                problems[name] = str(error)
+    if problems:
+        raise GuildSettingsRefused(problems)
+    return cleaned
+
+
+def _settings_audit_value(name: str, value: Any) -> Any:
+    return mask_webhook_url(value) if name in WEBHOOK_FIELDS else audit_value(value)
+
+
+@transaction.atomic
+def update_guild_settings(
+    *, guild: Guild, changes: dict[str, Any], actor: str, actor_user=None, request=None
+) -> list[str]:
+    """Apply ``changes`` (any of GUILD_SETTINGS_FIELDS) to ``guild`` and audit the changed fields.
+
+    Blank clears a channel or webhook. Changing a channel or webhook clears the matching
+    ``*_destination_gone_at`` mark. Webhook URLs are secrets: the audit entry holds them masked
+    (mask_webhook_url). Returns the changed field names (no change: nothing written or audited).
+    Raises GuildSettingsRefused (nothing written). The name belongs to Discord and is not editable.
+    The caller checks that the actor may administer the guild and runs in the guild's scope."""
+    from dashboard_auth.services import record_audit
+
+    cleaned = clean_guild_settings(changes=changes)
+    locked = Guild.objects.select_for_update().get(pk=guild.pk)
+    changed = [name for name in GUILD_SETTINGS_FIELDS if name in cleaned and cleaned[name] != getattr(locked, name)]
+    if not changed:
+        return []
+    flags = sorted({_GONE_FLAG[n] for n in changed if n in _GONE_FLAG and getattr(locked, _GONE_FLAG[n])})
+    before = {n: _settings_audit_value(n, getattr(locked, n)) for n in [*changed, *flags]}
+    for target in (locked, guild):
+        for name in changed:
+            setattr(target, name, cleaned[name])
+        for name in flags:
+            setattr(target, name, None)
+    locked.save(update_fields=[*changed, *flags, "updated_at"])
+    guild.updated_at = locked.updated_at
+    record_audit(
+        guild_id=guild.pk,
+        actor=actor,
+        actor_user=actor_user,
+        action="guild.update",
+        target_type="guild",
+        target_id=guild.pk,
+        before=before,
+        after={n: _settings_audit_value(n, getattr(locked, n)) for n in [*changed, *flags]},
+        request=request,
+    )
+    return changed
+
+
+# ------------------------------------------------------------------------------------------------
+# Bonus rules
+# ------------------------------------------------------------------------------------------------
+
+BONUS_RULE_FIELDS: tuple[str, ...] = ("name", "kind", "min_views_gained", "place", "amount", "currency", "active")
+BONUS_TOP_PLACES = 100
+_BONUS_DEFAULTS = {"currency": "USD", "active": True, "min_views_gained": None, "place": None}
+
+
+class BonusRuleRefused(FieldsRefused):
+    """A bonus rule we refuse to create, change or delete."""
+
+
+def _rule_name(value: Any) -> str:
+    text = " ".join(str(value or "").split())
+    if not text or len(text) > 100:
+        raise ValueError("Give the rule a name of 1 to 100 characters.")
+    return text
+
+
+def _rule_kind(value: Any) -> str:
+    if value not in BonusRule.Kind.values:
+        raise ValueError("Choose threshold (a view-gain threshold) or top_n (a place in the week's top N).")
+    return value
+
+
+def _currency(value: Any) -> str:
+    text = str(value or "").strip()
+    if len(text) != 3 or not text.isascii() or not text.isalpha():
+        raise ValueError("Use a three-letter currency code such as USD.")
+    return text.upper()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _rule_kind_fields(values: dict[str, Any], problems: dict[str, str]) -> None:
+    """threshold needs min_views_gained ≥ 1, top_n needs place 1..100; the other kind's field is cleared."""
+    if values.get("kind") == BonusRule.Kind.THRESHOLD:
+        values["place"] = None
+        if _blank(values.get("min_views_gained")):
+            problems["min_views_gained"] = "A threshold rule needs min_views_gained (at least 1 view)."
+        else:
+            _clean_into(values, problems, "min_views_gained", lambda v: whole_number(v, low=1, high=10**15))
+    elif values.get("kind") == BonusRule.Kind.TOP_N:
+        values["min_views_gained"] = None
+        if _blank(values.get("place")):
+            problems["place"] = "A top-N rule needs place (1 = first)."
+        else:
+            _clean_into(values, problems, "place", lambda v: whole_number(v, low=1, high=BONUS_TOP_PLACES))
+
+
+def _clean_into(values: dict[str, Any], problems: dict[str, str], name: str, clean: Callable[[Any], Any]) -> None:
+    try:
+        values[name] = clean(values.get(name))
+    except ValueError as error:
+        problems[name] = str(error)
+
+
+def clean_bonus_rule(*, guild_id: int, data: dict[str, Any], rule: BonusRule | None = None) -> dict[str, Any]:
+    """The rule's complete, normalised values: ``data`` over the stored rule (or the defaults for a
+    new one). Raises BonusRuleRefused naming every bad field, including a name another rule of the
+    guild already has."""
+    problems = {name: "Not a bonus rule field." for name in data if name not in BONUS_RULE_FIELDS}
+    current = {n: getattr(rule, n) for n in BONUS_RULE_FIELDS} if rule else dict(_BONUS_DEFAULTS)
+    values = {**current, **{k: v for k, v in data.items() if k in BONUS_RULE_FIELDS}}
+    given = set(data) if rule is not None else set(BONUS_RULE_FIELDS)  # stored values stay as they are
+    cleaners = {"name": _rule_name, "kind": _rule_kind, "amount": lambda v: money(v, high_digits=8)}
+    for name, clean in {**cleaners, "currency": _currency, "active": flag}.items():
+        if name not in values:
+            problems[name] = "Required."
+        elif name in given:
+            _clean_into(values, problems, name, clean)
+    _rule_kind_fields(values, problems)
+    if "name" in given and "name" not in problems:
+        clash = BonusRule.objects.for_guild(guild_id).filter(name=values["name"])
+        if rule is not None:
+            clash = clash.exclude(pk=rule.pk)
+        if clash.exists():
+            problems["name"] = "Another bonus rule already has this name."
+    if problems:
+        raise BonusRuleRefused(problems)
+    return {n: values[n] for n in BONUS_RULE_FIELDS}
+
+
+@transaction.atomic
+def save_bonus_rule(
+    *,
+    guild_id: int,
+    rule: BonusRule | None = None,
+    data: dict[str, Any],
+    actor: str,
+    actor_user=None,
+    request=None,
+) -> BonusRule:
+    """Create a bonus rule (``rule`` None) or change ``rule`` with ``data`` (a partial update), and
+    audit it (bonus_rule.create with after; bonus_rule.update with before/after of the changed fields;
+    no change: nothing written or audited). Raises BonusRuleRefused (nothing written). The caller
+    checks that the actor may administer the guild and runs in the guild's scope."""
+    from dashboard_auth.services import record_audit
+
+    if rule is not None and rule.guild_id != guild_id:
+        raise BonusRule.DoesNotExist("No such bonus rule in this guild.")
+    values = clean_bonus_rule(guild_id=guild_id, data=data, rule=rule)
+    if rule is None:
+        try:
+            with transaction.atomic():  # a concurrent twin with the same name: a message, not a 500
+                rule = BonusRule.objects.create(guild_id=guild_id, **values)
+        except IntegrityError:
+            raise BonusRuleRefused({"name": "Another bonus rule already has this name."}) from None
+        before, after = None, {n: audit_value(values[n]) for n in BONUS_RULE_FIELDS}
+        action = "bonus_rule.create"
+    else:
+        changed = [n for n in BONUS_RULE_FIELDS if values[n] != getattr(rule, n)]
+        if not changed:
+            return rule
+        before = {n: audit_value(getattr(rule, n)) for n in changed}
+        for name in changed:
+            setattr(rule, name, values[name])
+        try:
+            with transaction.atomic():
+                rule.save(update_fields=changed)
+        except IntegrityError:
+            raise BonusRuleRefused({"name": "Another bonus rule already has this name."}) from None
+        after = {n: audit_value(values[n]) for n in changed}
+        action = "bonus_rule.update"
+    record_audit(
+        guild_id=guild_id,
+        actor=actor,
+        actor_user=actor_user,
+        action=action,
+        target_type="bonus_rule",
+        target_id=rule.pk,
+        before=before,
+        after=after,
+        request=request,
+    )
+    return rule
+
+
+RULE_DEACTIVATED = "This rule has awards, so it was deactivated instead of deleted; its past awards are kept."
+
+
+@transaction.atomic
+def delete_bonus_rule(
+    *, guild_id: int, rule: BonusRule, actor: str, actor_user=None, request=None
+) -> Literal["deleted", "deactivated"]:
+    """Delete ``rule``, or, when creators were awarded under it, deactivate it instead (awards keep
+    their rule; RULE_DEACTIVATED says so to the user). Audited as bonus_rule.delete (before) or
+    bonus_rule.deactivate (before/after of active). An inactive awarded rule stays as it is and
+    nothing is written. The caller checks that the actor may administer the guild."""
+    from dashboard_auth.services import record_audit
+    from metrics.models import BonusAward
+
+    if rule.guild_id != guild_id:
+        raise BonusRule.DoesNotExist("No such bonus rule in this guild.")
+    who = {"guild_id": guild_id, "actor": actor, "actor_user": actor_user, "request": request}
+    if BonusAward.objects.for_guild(guild_id).filter(rule=rule).exists():
+        if rule.active:
+            rule.active = False
+            rule.save(update_fields=["active"])
+            record_audit(
+                **who,
+                action="bonus_rule.deactivate",
+                target_type="bonus_rule",
+                target_id=rule.pk,
+                before={"active": True},
+                after={"active": False},
+            )
+        return "deactivated"
+    before = {n: audit_value(getattr(rule, n)) for n in BONUS_RULE_FIELDS}
+    pk = rule.pk
+    rule.delete()
+    rule.pk = pk  # callers may still name it
+    record_audit(**who, action="bonus_rule.delete", target_type="bonus_rule", target_id=pk, before=before)
+    return "deleted"

@@ -23,7 +23,13 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from guilds.api import AuditedWritesMixin, BotBase, GuildScopedMixin, active_guild_or_404
+from guilds.api import (
+    BotBase,
+    GuildScopedMixin,
+    active_guild_or_404,
+    refused_as_validation_error,
+    request_fields,
+)
 from guilds.models import Creator, Guild
 from tracking.api_common import (
     DEFAULT_AUTHENTICATION,
@@ -33,42 +39,38 @@ from tracking.api_common import (
     HasGuildAccess,
     IsGuildAdmin,
     PeriodQuerySerializer,
+    actor_of,
     period_window,
 )
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
 from tracking.post_urls import PostUrlError, parse_post_url
+from tracking.services import (
+    CLIENT_ACCOUNT_FIELDS,
+    COUNTING_WINDOW_DAYS,
+    MAX_LIST_ITEMS,
+    ClientAccountRefused,
+    save_client_account,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Client accounts
 # ---------------------------------------------------------------------------------------------
 
-CLIENT_ACCOUNT_FIELDS = (
-    "name",
-    "social_accounts",
-    "payout_model",
-    "cpm_rate",
-    "required_tags",
-    "banned_words",
-    "counting_window_days",
-    "active",
-)
-
-
-def _string_list(value, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 100 for v in value):
-        raise serializers.ValidationError(f"{what} must be a list of short strings.")
-    if len(value) > 100:
-        raise serializers.ValidationError(f"At most 100 {what}.")
-    return value
-
 
 class ClientAccountSerializer(serializers.ModelSerializer):
+    """A client account. The rules for writing one are tracking.services.save_client_account's (the
+    same as the dashboard's): tags as #tag or @mention, handles normalised, window 1 to 365 days."""
+
     social_accounts = serializers.DictField(
-        child=serializers.CharField(max_length=100), required=False, help_text='{"tiktok": "brand", ...}'
+        child=serializers.CharField(max_length=200), required=False, help_text='{"tiktok": "brand", ...}'
     )
-    required_tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=100)
-    banned_words = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=100)
+    required_tags = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=MAX_LIST_ITEMS
+    )
+    banned_words = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=MAX_LIST_ITEMS
+    )
 
     class Meta:
         model = ClientAccount
@@ -77,43 +79,49 @@ class ClientAccountSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "name": {"validators": []},
             "cpm_rate": {"min_value": 0},
-            "counting_window_days": {"min_value": 1, "max_value": 3650},
+            "counting_window_days": {"min_value": COUNTING_WINDOW_DAYS[0], "max_value": COUNTING_WINDOW_DAYS[1]},
         }
-
-    def validate_social_accounts(self, value):
-        unknown = sorted(set(value) - set(Platform.values))
-        if unknown:
-            raise serializers.ValidationError(f"Unknown platform(s): {', '.join(unknown)}.")
-        return value
-
-    def validate_name(self, value):
-        clash = ClientAccount.objects.for_guild(self.context["view"].guild_id).filter(name=value)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("Another client account already has this name.")
-        return value
 
 
 @extend_schema(tags=["client accounts"])
 class ClientAccountViewSet(
     GuildScopedMixin,
-    AuditedWritesMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.ReadOnlyModelViewSet,
 ):
-    """The brands posts promote, with their campaign rules. Changes need owner or ADMINISTRATOR."""
+    """The brands posts promote, with their campaign rules. Changes need owner or ADMINISTRATOR and
+    follow the same rules and audit as the dashboard's client account forms."""
 
     model = ClientAccount
     serializer_class = ClientAccountSerializer
     permission_classes = [IsGuildAdmin]
     http_method_names = ["get", "post", "patch", "head", "options"]
-    audit_target = "client_account"
-    audit_fields = CLIENT_ACCOUNT_FIELDS
 
     def get_queryset(self):
         return super().get_queryset().order_by("name", "pk")
+
+    def _save(self, account: ClientAccount | None) -> ClientAccount:
+        actor, actor_user = actor_of(self.request)
+        try:
+            return save_client_account(
+                guild_id=self.guild_id,
+                account=account,
+                data=request_fields(self.request, CLIENT_ACCOUNT_FIELDS),
+                actor=actor,
+                actor_user=actor_user,
+                request=self.request,
+            )
+        except ClientAccountRefused as refused:
+            raise refused_as_validation_error(refused) from None
+
+    def create(self, request, *args, **kwargs):
+        account = self._save(None)
+        return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        account = self._save(self.get_object())
+        return Response(self.get_serializer(account).data)
 
 
 # ---------------------------------------------------------------------------------------------

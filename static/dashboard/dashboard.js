@@ -118,7 +118,16 @@
     });
   }
 
-  function start() { setupNav(); setupCharts(); }
+  // Forms that destroy something ask first: <form data-confirm="Delete ...?">.
+  function setupConfirm() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
+  function start() { setupNav(); setupCharts(); setupConfirm(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from dashboard_auth.models import DashboardAuditLog
-from guilds.models import Guild, GuildBudgetConfig
+from guilds.models import BonusRule, Guild, GuildBudgetConfig
 from metrics.models import FraudSignal
 from metrics.selectors import leaderboard, period_bounds
 from tests.dashboard.conftest import log_in
@@ -113,6 +113,7 @@ PAGES = {
     "clients": "clients/",
     "bonus-rules": "bonus-rules/",
     "budget": "budget/",
+    "settings": "settings/",
     "audit": "audit/",
 }
 
@@ -198,6 +199,32 @@ def test_manager_cannot_change_a_budget(browser, live_server, demo):
     page.goto(f"/dashboard/{guild.pk}/budget/")
     assert page.get_by_label("Apify runs per day").is_disabled()
     assert page.get_by_role("button", name="Save budget").count() == 0
+    context.close()
+
+
+def test_admin_creates_a_bonus_rule(browser, live_server, demo):
+    guild, _ = demo
+    context = _context(browser, live_server, guild)
+    page = context.new_page()
+    problems = _watch(page)
+    page.goto(f"/dashboard/{guild.pk}/bonus-rules/")
+    page.get_by_role("link", name="New bonus rule").click()
+    page.get_by_label("Name").fill("Podium gold")
+    page.get_by_label("Earned by").select_option("top_n")
+    page.get_by_label("Place on the week's leaderboard").fill("0")
+    page.get_by_label("Amount").fill("75")
+    page.get_by_role("button", name="Create rule").click()
+    assert page.get_by_text("Must be a whole number from 1 to 100.").is_visible()
+    page.get_by_label("Place on the week's leaderboard").fill("1")
+    page.get_by_role("button", name="Create rule").click()
+    assert page.get_by_text("Bonus rule Podium gold created.").is_visible()
+    assert page.locator("[data-testid=rules-table]").get_by_text("Podium gold").is_visible()
+    with rls_bypass(reason="test assertion"):
+        rule = BonusRule.objects.get(guild=guild, name="Podium gold")
+        entry = DashboardAuditLog.objects.get(guild=guild, action="bonus_rule.create")
+    assert (rule.kind, rule.place, str(rule.amount), rule.active) == ("top_n", 1, "75.00", True)
+    assert entry.after["name"] == "Podium gold"
+    assert [p for p in problems if "400" not in p] == []  # the refused first try is a 400, by design
     context.close()
 
 

@@ -31,7 +31,7 @@ from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["overview", "posts", "creators", "leaderboard", "clients", "bonus-rules", "budget", "audit"]
+PAGES = ["overview", "posts", "creators", "leaderboard", "clients", "bonus-rules", "budget", "settings", "audit"]
 
 
 def url(guild, name="overview", *extra) -> str:
@@ -465,6 +465,7 @@ QUERY_BUDGET = {
     "clients": 10,
     "bonus-rules": 10,
     "budget": 12,
+    "settings": 10,
     "audit": 10,
 }
 
