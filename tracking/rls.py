@@ -80,6 +80,12 @@ def grant_app_role(role: str, connection: BaseDatabaseWrapper = default_connecti
         cursor.execute(f"GRANT USAGE ON SCHEMA public TO {r}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}")
         cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}")
+        # Ingestion stages a dataset's rows in temporary tables (ON COMMIT DROP) before one INSERT or
+        # UPDATE per table (metrics.services). PUBLIC has TEMPORARY by default; say so explicitly in case
+        # a hardened database revoked it (a grantor without the right only gets a warning).
+        cursor.execute("SELECT current_database()")
+        database = connection.ops.quote_name(cursor.fetchone()[0])
+        cursor.execute(f"GRANT TEMPORARY ON DATABASE {database} TO {r}")
         for table in APPEND_ONLY_TABLES:  # the audit trail cannot be rewritten by the app
             cursor.execute(f"REVOKE UPDATE, DELETE ON {connection.ops.quote_name(table)} FROM {r}")
     return True
