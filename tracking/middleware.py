@@ -75,6 +75,9 @@ class RequestBodyLimitMiddleware:
         limit = self.limit_for(request)
         if length > limit:
             return _error(413, "payload_too_large", f"The request body is larger than the {limit} bytes allowed.")
+        if "\x00" in request.GET.urlencode(safe="") or "%00" in request.META.get("QUERY_STRING", ""):
+            # PostgreSQL text cannot hold NUL: refuse it here rather than as a 500 deep in a query.
+            return _error(400, "nul_character", "The query string contains a NUL character (%00); remove it.")
         return self.get_response(request)
 
     @staticmethod

@@ -404,6 +404,11 @@ SOCIAL_AUTH_LOGIN_REDIRECT_URL = DASHBOARD_HOME_URL
 SOCIAL_AUTH_LOGIN_ERROR_URL = DASHBOARD_LOGIN_ERROR_URL
 SOCIAL_AUTH_REDIRECT_IS_HTTPS = not DEBUG
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "tracking.api_common.api_exception_handler"
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "tracking.parsers.StrictJSONParser",  # JSON without NUL characters (PostgreSQL cannot store them)
+    "tracking.parsers.StrictFormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "tracking.api_common.ApiAutoSchema"
 SPECTACULAR_SETTINGS.update(
     {
