@@ -81,10 +81,15 @@ def world(db, _keep_test_connection):
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
+    # CI must be repeatable: the same examples every run. SCHEMATHESIS_EXPLORE=1 draws new ones
+    # (worth a run after changing an endpoint; a 500 it finds becomes a regular test).
+    derandomize=os.environ.get("SCHEMATHESIS_EXPLORE") != "1",
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_api_is_robust(case, caller, world):
     if "guild_id" in (case.path_parameters or {}):
-        case.path_parameters["guild_id"] = random.choice(world["guild_ids"])
+        # one of the caller's guilds or another one, chosen the same way on every run
+        seed = f"{caller}|{case.operation.label}|{sorted((case.path_parameters or {}).items())}"
+        case.path_parameters["guild_id"] = random.Random(seed).choice(world["guild_ids"])
     case.call_and_validate(headers=world["headers"][caller], checks=CHECKS)
