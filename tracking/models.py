@@ -108,7 +108,8 @@ class Post(GuildOwned):
     # while each index costs every ingest's UPDATE of its posts about 3 % (bench/ingest.py). profile_id
     # keeps its index: "does this profile have posts" (tracking.verification) looks it up alone.
     guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="posts", db_index=False)
-    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="posts")
+    # (guild, creator, submitted_at) serves every creator lookup, all of which are guild-scoped.
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="posts", db_index=False)
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="posts")
     client_account = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="posts", db_index=False)
     platform = models.CharField(max_length=10, choices=Platform.choices)
