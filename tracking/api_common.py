@@ -237,8 +237,8 @@ class ServiceKeyAuthentication(BaseAuthentication):
         key = request.META.get("HTTP_X_API_KEY") or bearer
         if not (internal or key):
             return None
-        ip = client_ip(request) or "unknown"
-        if wait := _key_guessing_wait(request, ip, increment=False):
+        ip = client_ip(request)
+        if wait := _key_guessing_wait(request, ip or "unknown", increment=False):
             # an address that keeps presenting bad keys is refused before any comparison is made
             raise exceptions.Throttled(wait=wait, detail="Too many invalid API keys from this address.")
         try:
@@ -246,7 +246,7 @@ class ServiceKeyAuthentication(BaseAuthentication):
                 return principal_for_internal_secret(internal), None
             return principal_for_key(key), None
         except ServiceKeyRefused as exc:
-            if not _key_guessing_wait(request, ip, increment=True):  # past the limit: 429s, not rows
+            if not _key_guessing_wait(request, ip or "unknown", increment=True):  # past the limit: 429s, not rows
                 record_security_event(
                     kind="key_rejected",
                     source=request.path[:40],
@@ -483,7 +483,11 @@ class ApiAutoSchema(AutoSchema):
             codes.append("404")
         if self.method not in SAFE_METHODS:
             codes.append("409")
-        if self.view.get_throttles():
+        # throttled endpoints, and any endpoint taking service keys (an address that keeps presenting
+        # invalid keys is refused with 429 before authentication)
+        if self.view.get_throttles() or any(
+            isinstance(a, ServiceKeyAuthentication) for a in self.view.get_authenticators()
+        ):
             codes.append("429")
         return codes
 

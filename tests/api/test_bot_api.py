@@ -45,6 +45,14 @@ def test_guessing_keys_gets_an_address_refused_even_with_a_good_key(settings, gu
     assert SecurityEvent.objects.filter(kind="key_rejected").count() == 3  # no rows once limited
 
 
+def test_a_bad_key_from_an_unknown_address_is_still_recorded(guild):
+    """No usable peer address (a broken proxy setup): the refusal is still stored, without an IP."""
+    r = Client(REMOTE_ADDR="").get(f"/api/v1/bot/guilds/{guild.pk}/leaderboard", HTTP_X_API_KEY="y" * 24)
+    assert r.status_code == 401
+    event = SecurityEvent.objects.get(kind="key_rejected")
+    assert event.ip is None and event.reason == "unknown_key"
+
+
 def test_revoked_key_is_401(guild, revoked_key):
     r = key_client(REVOKED_KEY).get(f"/api/v1/bot/guilds/{guild.pk}/leaderboard")
     assert r.status_code == 401
