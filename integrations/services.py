@@ -41,6 +41,7 @@ from integrations.notifications import notify
 from integrations.youtube.client import YouTubeClient, batched, next_quota_reset
 from metrics.models import VideoMetrics
 from metrics.services import IngestResult, ingest_items
+from tracking.deferred import enqueue
 from tracking.models import Post
 from tracking.platforms import Platform
 from tracking.tenancy import guild_scope, rls_bypass
@@ -343,7 +344,7 @@ def accept_apify_delivery(*, delivery: VerifiedDelivery, source: str, ip: str | 
             task = (
                 tasks.process_verification_run if run.purpose == Run.Purpose.VERIFICATION else tasks.process_apify_run
             )
-            transaction.on_commit(lambda: task.delay(run.pk))
+            enqueue(task, run.pk)  # after commit; with no broker, after the response
     except IntegrityError:
         log.info("apify_webhook_duplicate", source=source, dispatch_id=delivery.dispatch_id, run=run.pk)
         return False

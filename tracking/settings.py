@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Eager tasks a request enqueued run after its response is sent (tracking/deferred.py).
+    "tracking.deferred.AfterResponseMiddleware",
     # Last: it runs the view inside the guild's transaction scope (tracking/tenancy.py).
     "tracking.tenancy.GuildScopeMiddleware",
 ]
