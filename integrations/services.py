@@ -183,15 +183,20 @@ def _budget_exhausted(guild_id: int, budget: GuildBudgetConfig, now: datetime) -
     )
 
 
+def _fail_if_initiated(run: ApifyRunRegistry, reason: str, now: datetime) -> bool:
+    """Mark the run failed unless it already reached a final state (the caller holds the guild scope)."""
+    return bool(
+        Run.objects.for_guild(run.guild_id)
+        .filter(pk=run.pk, status=Run.Status.INITIATED)
+        .update(status=Run.Status.FAILED, status_message=reason[:500], finished_at=now)
+    )
+
+
 def record_start_failure(*, run: ApifyRunRegistry, reason: str, now: datetime) -> None:
     """A run Apify never started: mark it failed, give the guild its run back, count the failure on
     its posts. One transaction; idempotent (only an ``initiated`` row changes)."""
     with guild_scope(run.guild_id):
-        changed = (
-            Run.objects.for_guild(run.guild_id)
-            .filter(pk=run.pk, status=Run.Status.INITIATED)
-            .update(status=Run.Status.FAILED, status_message=reason[:500], finished_at=now)
-        )
+        changed = _fail_if_initiated(run, reason, now)
         if not changed:
             return
         _refund_run(run.guild_id, now)  # the day the run was debited (start_metrics_run's ``now``)
@@ -433,11 +438,7 @@ def mark_run_failed(*, run: ApifyRunRegistry, reason: str, now: datetime | None 
     channel (event key ``run_failed:<id>``). Idempotent: False when the row was already final."""
     now = now or timezone.now()
     with guild_scope(run.guild_id):
-        changed = (
-            Run.objects.for_guild(run.guild_id)
-            .filter(pk=run.pk, status=Run.Status.INITIATED)
-            .update(status=Run.Status.FAILED, status_message=reason[:500], finished_at=now)
-        )
+        changed = _fail_if_initiated(run, reason, now)
         if not changed:
             return False
         _count_post_failures(run.guild_id, run.post_ids, reason)

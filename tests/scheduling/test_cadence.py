@@ -112,3 +112,25 @@ def test_never_after_the_counting_window():
 def test_last_refresh_is_when_the_counting_window_ends():
     ends = NOW + timedelta(minutes=20)
     assert delay(FakePost(age_h=1, counting_ends_at=ends)) == timedelta(minutes=20)
+
+
+def test_the_default_cadence_is_the_budget_models_and_the_settings():
+    """Cadence() is the pure-function stand-in for a guild's GuildBudgetConfig: one set of defaults."""
+    from dataclasses import fields
+
+    from django.conf import settings
+
+    from guilds.models import GuildBudgetConfig
+
+    model_defaults = {f.name: f.default for f in GuildBudgetConfig._meta.concrete_fields}
+    cadence = Cadence()
+    for f in fields(Cadence):
+        if f.name in model_defaults:
+            assert getattr(cadence, f.name) == model_defaults[f.name], f.name
+    assert Cadence.of(None) == Cadence(
+        views_floor=settings.SCHEDULER_GROWTH_VIEWS_FLOOR,
+        hot_rate=settings.SCHEDULER_HOT_GROWTH_RATE,
+        growing_rate=settings.SCHEDULER_GROWING_GROWTH_RATE,
+        flat_rate=settings.SCHEDULER_FLAT_GROWTH_RATE,
+    )
+    assert Cadence.of(None) == cadence  # the settings' defaults are the dataclass's
