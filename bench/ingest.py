@@ -129,9 +129,9 @@ def _setup(n: int, k: int):
     from tracking.tenancy import rls_bypass
 
     with rls_bypass(reason="bench setup"):
-        guild = Guild.objects.create(id=123456789012345678 + k, name=f"Bench {k}")
+        guild = Guild.objects.create(id=1300000000000000000 + k, name=f"Bench {k}")
         GuildBudgetConfig.objects.create(guild=guild)
-        creator = Creator.objects.create(guild=guild, discord_user_id=str(223456789012345679 + k), username="bench")
+        creator = Creator.objects.create(guild=guild, discord_user_id=str(1200000000000000000 + k), username="bench")
         profile = Profile.objects.create(guild=guild, creator=creator, platform="tiktok", handle="ohmyshop.store")
         client = ClientAccount.objects.create(guild=guild, name="Brand")
         rows = []

@@ -5,11 +5,10 @@ from __future__ import annotations
 import zoneinfo
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-snowflake_validator = RegexValidator(r"^\d{15,21}$", "A Discord id is 15 to 21 digits.")
+from core.snowflakes import validate_snowflake
 
 
 def validate_timezone(value: str) -> None:
@@ -40,8 +39,8 @@ class Guild(models.Model):
     id = models.BigIntegerField(primary_key=True, help_text="Discord guild id (snowflake).")
     name = models.CharField(max_length=100)
     icon = models.CharField(max_length=100, blank=True)
-    logs_channel_id = models.CharField(max_length=21, blank=True, validators=[snowflake_validator])
-    updates_channel_id = models.CharField(max_length=21, blank=True, validators=[snowflake_validator])
+    logs_channel_id = models.CharField(max_length=21, blank=True, validators=[validate_snowflake])
+    updates_channel_id = models.CharField(max_length=21, blank=True, validators=[validate_snowflake])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     logs_webhook_url = models.URLField(
         max_length=300, blank=True, help_text="Optional channel webhook for the logs channel (instead of the bot)."
@@ -73,7 +72,7 @@ class Creator(GuildOwned):
     """A guild member whose posts are tracked (the older system's "User")."""
 
     guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="creators")
-    discord_user_id = models.CharField(max_length=21, validators=[snowflake_validator])
+    discord_user_id = models.CharField(max_length=21, validators=[validate_snowflake])
     username = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
 

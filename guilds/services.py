@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from core.snowflakes import is_snowflake
 from guilds.models import BonusRule, Guild, GuildApiUsage, GuildBudgetConfig
 
 log = structlog.get_logger(__name__)
@@ -309,9 +310,9 @@ def mask_webhook_url(url: str) -> str:
 
 def _channel_id(value: Any) -> str:
     text = "" if value is None else str(value).strip()
-    if text and not re.fullmatch(r"\d{15,21}", text):
+    if text and not is_snowflake(text):
         raise ValueError(
-            "A Discord channel id is 15 to 21 digits (right-click the channel, Copy Channel ID), or blank."
+            "A Discord channel id is 15 to 19 digits (right-click the channel, Copy Channel ID), or blank."
         )
     return text
 

@@ -35,7 +35,7 @@ def factory(fn):
 @factory
 def make_guild(**kw) -> Guild:
     n = _n()
-    guild = Guild.objects.create(**{"id": 900000000000000000 + n, "name": f"Guild {n}", **kw})
+    guild = Guild.objects.create(**{"id": 1_300_000_000_000_000_000 + n, "name": f"Guild {n}", **kw})
     GuildBudgetConfig.objects.create(guild=guild)
     return guild
 
@@ -43,7 +43,7 @@ def make_guild(**kw) -> Guild:
 @factory
 def make_creator(guild: Guild, **kw) -> Creator:
     n = _n()
-    return Creator.objects.create(**{"guild": guild, "discord_user_id": str(800000000000000000 + n),
+    return Creator.objects.create(**{"guild": guild, "discord_user_id": str(1_200_000_000_000_000_000 + n),
                                      "username": f"creator{n}", **kw})
 
 

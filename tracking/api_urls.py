@@ -1,46 +1,19 @@
 """The REST API (included at /api/): auth, the guild API, the bot API, the OpenAPI schema and docs.
 
-Ids in paths use the ``id`` converter (1-18 digits): anything else, or a value that would overflow
-PostgreSQL's bigint (and with it the row-level-security cast), simply does not match → 404.
+Ids in paths use the ``id`` converter (core.snowflakes: 1 to 2^63 - 1, so 19-digit Discord ids
+match): anything else, or a value that would overflow PostgreSQL's bigint (and with it the
+row-level-security cast), simply does not match → 404.
 """
 
-from django.urls import include, path, register_converter
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from core.snowflakes import IdConverter
 from dashboard_auth import api as auth_api
 from guilds import api as guilds_api
 from metrics import api as metrics_api
 from tracking import api as tracking_api
-
-
-class IdConverter:
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if number < 1:
-            raise ValueError("ids are positive")
-        return number
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-register_converter(IdConverter, "id")
-
-
-class SnowflakeConverter:
-    regex = "[0-9]{15,21}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-register_converter(SnowflakeConverter, "snowflake")
 
 router = SimpleRouter(trailing_slash=False)
 router.register("creators", guilds_api.CreatorViewSet, basename="creator")
@@ -50,7 +23,8 @@ router.register("audit-log", guilds_api.AuditLogViewSet, basename="audit-log")
 router.register("client-accounts", tracking_api.ClientAccountViewSet, basename="client-account")
 router.register("profiles", tracking_api.ProfileViewSet, basename="profile")
 router.register("posts", tracking_api.PostViewSet, basename="post")
-# The router's own lookup regex is \d+; tighten it to the id converter's range.
+# The router's own lookup regex is \d+; tighten it to the id converter's (ids past 2^63 - 1 still
+# match 19 digits here and are refused by the views' lookup as not found).
 for viewset in (
     guilds_api.CreatorViewSet,
     guilds_api.BonusRuleViewSet,
@@ -58,7 +32,7 @@ for viewset in (
     tracking_api.ProfileViewSet,
     tracking_api.PostViewSet,
 ):
-    viewset.lookup_value_regex = "[0-9]{1,18}"
+    viewset.lookup_value_regex = IdConverter.regex
 
 auth_patterns = [
     path("discord/login", auth_api.discord_login, name="api-auth-login"),

@@ -17,14 +17,14 @@ from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
 from tracking.tenancy import guild_scope
 
-DEMO_GUILD_ID = 100000000000000001
+DEMO_GUILD_ID = 1305873342910234624
 DEMO_DAYS = 21
 CREATORS = [
-    ("200000000000000001", "maya.clips"),
-    ("200000000000000002", "jonas_edits"),
-    ("200000000000000003", "pixelpriya"),
-    ("200000000000000004", "theo.cuts"),
-    ("200000000000000005", "ana.reels"),
+    ("1187330951225446401", "maya.clips"),
+    ("1201456789012345602", "jonas_edits"),
+    ("1224098765432109803", "pixelpriya"),
+    ("1239876543210987604", "theo.cuts"),
+    ("1256789012345678905", "ana.reels"),
 ]
 CLIENTS = [
     ("Acme Energy", ["#acmeenergy"], ["scam"]),
@@ -107,8 +107,8 @@ def load_demo_data(*, now: datetime | None = None, posts_per_profile: int = 2) -
             defaults={
                 "name": "Demo Clipping Guild",
                 "timezone": "Europe/Paris",
-                "logs_channel_id": "300000000000000001",
-                "updates_channel_id": "300000000000000002",
+                "logs_channel_id": "1305873401233510400",
+                "updates_channel_id": "1305873401233510401",
             },
         )
         GuildBudgetConfig.objects.get_or_create(guild=guild)

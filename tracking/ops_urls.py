@@ -10,7 +10,7 @@ urlpatterns = [
     path("api/v1/security/events", security_api.SecurityEventList.as_view(), name="security-events"),
     path("api/v1/security/sessions", security_api.ActiveSessionList.as_view(), name="security-sessions"),
     path(
-        "api/v1/security/sessions/<int:session_id>/revoke",
+        "api/v1/security/sessions/<id:session_id>/revoke",
         security_api.RevokeSession.as_view(),
         name="security-session-revoke",
     ),

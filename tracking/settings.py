@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "social_django",
     "django_structlog",
+    "core",
     "tracking",
     "guilds",
     "metrics",

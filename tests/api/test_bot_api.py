@@ -15,7 +15,7 @@ from tests.factories import make_client_account, make_creator, make_post, make_p
 from tracking.models import Post, Profile
 
 pytestmark = pytest.mark.django_db
-NEW_GUILD = 912345678901234567
+NEW_GUILD = 1300000000000000001
 
 
 def _bot():
@@ -100,7 +100,7 @@ def test_bot_endpoints_are_rate_limited_per_key(settings, guild):
 
 
 def test_register_guild_creates_budget_and_audits(bypass):
-    body = {"name": "New Guild", "logs_channel_id": "123456789012345678", "timezone": "Europe/Paris"}
+    body = {"name": "New Guild", "logs_channel_id": "1234567890123456789", "timezone": "Europe/Paris"}
     r = _bot().put(f"/api/v1/bot/guilds/{NEW_GUILD}", body, content_type="application/json")
     assert r.status_code == 201, r.content
     assert r.json()["id"] == str(NEW_GUILD) and r.json()["created"] is True
@@ -129,7 +129,7 @@ def test_register_guild_rejects_bad_input_and_writes_nothing(bypass):
 
 def test_upsert_creator(guild, bypass):
     url = f"/api/v1/bot/guilds/{guild.pk}/creators"
-    body = {"discord_user_id": "123456789012345678", "username": "maya"}
+    body = {"discord_user_id": "1234567890123456789", "username": "maya"}
     assert _bot().post(url, body, content_type="application/json").status_code == 201
     assert _bot().post(url, body, content_type="application/json").status_code == 200
     r = _bot().post(url, {**body, "username": "maya2"}, content_type="application/json")
@@ -142,7 +142,7 @@ def test_upsert_creator(guild, bypass):
 def test_unknown_guild_is_404_for_bot_endpoints():
     r = _bot().post(
         f"/api/v1/bot/guilds/{NEW_GUILD}/creators",
-        {"discord_user_id": "123456789012345678", "username": "x"},
+        {"discord_user_id": "1234567890123456789", "username": "x"},
         content_type="application/json",
     )
     assert r.status_code == 404

@@ -107,7 +107,8 @@ def test_service_keys_see_their_ids_under_another_guild_as_404(guild, theirs):
     for method, path, body in _guild_paths(guild.pk, theirs):
         r = _call(client, method, path, body)
         assert not _leaks(r, theirs), path
-        if f"/{theirs['post'].pk}" in path or "-accounts/" in path or "rules/" in path or "creators/" in path:
+        segments = path.split("?")[0].split("/")
+        if str(theirs["post"].pk) in segments or "-accounts/" in path or "rules/" in path or "creators/" in path:
             assert r.status_code == 404, (method, path, r.status_code)
 
 

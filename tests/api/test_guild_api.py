@@ -115,7 +115,7 @@ def test_invalid_budget_is_400_and_changes_nothing(admin_client, guild, bypass):
 def test_guild_settings_change(admin_client, guild):
     url = f"/api/v1/guilds/{guild.pk}/"
     r = admin_client.patch(
-        url, {"timezone": "Europe/Paris", "logs_channel_id": "123456789012345678"}, content_type="application/json"
+        url, {"timezone": "Europe/Paris", "logs_channel_id": "1234567890123456789"}, content_type="application/json"
     )
     assert r.status_code == 200 and r.json()["timezone"] == "Europe/Paris"
     bad = admin_client.patch(url, {"timezone": "Nowhere/Else"}, content_type="application/json")

@@ -45,7 +45,7 @@ def _fake_discord(rsps, guilds: list[dict]):
 def test_callback_logs_in_and_keeps_only_manageable_known_guilds():
     owned, admin, manager, member = (make_guild(name=n) for n in ("Owned", "Admin", "Manager", "Member"))
     inactive = make_guild(name="Inactive", active=False)
-    unknown_id = 123456789012345678  # a guild the product does not know
+    unknown_id = 1234567890123456789  # a guild the product does not know
     guilds = [
         _guild_entry(owned.pk, owner=True, name="Owned"),
         _guild_entry(admin.pk, permissions=0x8, name="Admin"),

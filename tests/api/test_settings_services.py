@@ -30,8 +30,8 @@ from tracking.tenancy import guild_scope
 pytestmark = pytest.mark.django_db
 
 ACTOR = "discord:80351110224678912 alice"
-WEBHOOK = "https://discord.com/api/webhooks/123456789012345678/s3cr3t-T0ken_abcdefghijklmnopqrstuvwxyz"
-MASKED = "https://discord.com/api/webhooks/123456789012345678/***"
+WEBHOOK = "https://discord.com/api/webhooks/1234567890123456789/s3cr3t-T0ken_abcdefghijklmnopqrstuvwxyz"
+MASKED = "https://discord.com/api/webhooks/1234567890123456789/***"
 
 
 def _audit(guild) -> list[DashboardAuditLog]:
@@ -50,11 +50,11 @@ def _guild(guild) -> Guild:
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"logs_channel_id": "12345"}, "logs_channel_id", "15 to 21 digits"),
-        ({"updates_channel_id": "#general"}, "updates_channel_id", "15 to 21 digits"),
+        ({"logs_channel_id": "12345"}, "logs_channel_id", "15 to 19 digits"),
+        ({"updates_channel_id": "#general"}, "updates_channel_id", "15 to 19 digits"),
         ({"logs_webhook_url": "https://evil.example/api/webhooks/1/x"}, "logs_webhook_url", "discord.com/api/webhooks"),
         (
-            {"updates_webhook_url": "http://discord.com/api/webhooks/123456789012345678/" + "a" * 30},
+            {"updates_webhook_url": "http://discord.com/api/webhooks/1234567890123456789/" + "a" * 30},
             "updates_webhook_url",
             "discord.com",
         ),
@@ -101,16 +101,16 @@ def test_a_new_destination_clears_the_gone_mark(guild, bypass):
     gone = timezone.now()
     with bypass():
         Guild.objects.filter(pk=guild.pk).update(
-            logs_channel_id="111111111111111111", logs_destination_gone_at=gone, updates_destination_gone_at=gone
+            logs_channel_id="1111111111111111111", logs_destination_gone_at=gone, updates_destination_gone_at=gone
         )
     guild = _guild(guild)
     with guild_scope(guild.pk):
-        update_guild_settings(guild=guild, changes={"logs_channel_id": "222222222222222222"}, actor=ACTOR)
+        update_guild_settings(guild=guild, changes={"logs_channel_id": "1222222222222222222"}, actor=ACTOR)
     stored = _guild(guild)
     assert stored.logs_destination_gone_at is None
     assert stored.updates_destination_gone_at is not None  # the other channel still needs a new one
     [entry] = _audit(guild)
-    assert entry.after == {"logs_channel_id": "222222222222222222", "logs_destination_gone_at": None}
+    assert entry.after == {"logs_channel_id": "1222222222222222222", "logs_destination_gone_at": None}
 
 
 def test_blank_clears_a_webhook(guild, bypass):

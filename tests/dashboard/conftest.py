@@ -42,7 +42,7 @@ def log_in(*, guilds: list[tuple[object, str]], username: str | None = None) -> 
     from social_django.models import UserSocialAuth
 
     n = next(_ids)
-    discord_id = str(600000000000000000 + n)
+    discord_id = str(1_160_000_000_000_000_000 + n)
     user = get_user_model().objects.create_user(username or f"admin{n}")
     UserSocialAuth.objects.create(user=user, provider="discord", uid=discord_id, extra_data={})
     issued = start_session(user=user)

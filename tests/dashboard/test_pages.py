@@ -133,7 +133,7 @@ def test_another_guild_is_a_404(admin_client, guild, other_guild, page):
 
 
 def test_unknown_guild_is_a_404(admin_client):
-    assert admin_client.get("/dashboard/123456789012345678/").status_code == 404
+    assert admin_client.get("/dashboard/1234567890123456789/").status_code == 404
 
 
 def test_another_guilds_post_is_a_404_under_my_guild(admin_client, guild, other_guild):

@@ -13,14 +13,14 @@ from django.core.cache import cache
 from tests.integrations.discord.signing import PUBLIC_KEY_HEX, signed_headers
 
 API = "https://discord.com/api/v10"
-APPLICATION_ID = "111111111111111111"
+APPLICATION_ID = "1111111111111111111"
 INTERACTION_TOKEN = "aW50ZXJhY3Rpb246MTIz.token"
-USER_ID = "222222222222222222"
+USER_ID = "1222222222222222222"
 URL = "/discord/interactions"
 FOLLOWUP_URL = f"{API}/webhooks/{APPLICATION_ID}/{INTERACTION_TOKEN}/messages/@original"
-LOGS_WEBHOOK = "https://discord.com/api/webhooks/333333333333333333/logs-token"
-UPDATES_WEBHOOK = "https://discord.com/api/webhooks/444444444444444444/updates-token"
-ALERT_WEBHOOK = "https://discord.com/api/webhooks/555555555555555555/alert-token"
+LOGS_WEBHOOK = "https://discord.com/api/webhooks/1333333333333333333/logs-token"
+UPDATES_WEBHOOK = "https://discord.com/api/webhooks/1444444444444444444/updates-token"
+ALERT_WEBHOOK = "https://discord.com/api/webhooks/1555555555555555555/alert-token"
 
 
 @pytest.fixture(autouse=True)

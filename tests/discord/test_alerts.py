@@ -10,7 +10,7 @@ from dashboard_auth.services import record_security_event
 from tests.discord.conftest import ALERT_WEBHOOK
 
 pytestmark = pytest.mark.django_db
-ALERT_API = "https://discord.com/api/v10/webhooks/555555555555555555/alert-token"
+ALERT_API = "https://discord.com/api/v10/webhooks/1555555555555555555/alert-token"
 
 
 @pytest.fixture

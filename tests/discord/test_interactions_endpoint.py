@@ -11,7 +11,7 @@ from tests.discord.conftest import URL, interaction, post_signed
 from tests.integrations.discord.signing import signed_headers
 
 pytestmark = pytest.mark.django_db
-PING = {"type": 1, "id": "1", "application_id": "111111111111111111", "token": "t", "version": 1}
+PING = {"type": 1, "id": "1", "application_id": "1111111111111111111", "token": "t", "version": 1}
 
 
 def _events(bypass):
@@ -80,7 +80,7 @@ def test_signed_garbage_json_is_a_400(client):
 
 
 def test_unknown_guild_gets_a_friendly_ephemeral_message(client):
-    response = post_signed(client, interaction("stats", guild_id=123456789012345678))
+    response = post_signed(client, interaction("stats", guild_id=1234567890123456789))
     assert response.status_code == 200
     data = response.json()["data"]
     assert data["flags"] == 64
@@ -93,6 +93,6 @@ def test_command_in_direct_messages_is_refused_politely(client):
 
 
 def test_deferred_command_in_unknown_guild_answers_at_once(client, discord):
-    data = post_signed(client, interaction("submit", {"url": "x", "client": "y"}, guild_id=123456789012345678))
+    data = post_signed(client, interaction("submit", {"url": "x", "client": "y"}, guild_id=1234567890123456789))
     assert data.json()["type"] == 4
     assert not discord.calls

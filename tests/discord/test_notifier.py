@@ -15,8 +15,8 @@ from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 N = GuildNotification
-LOGS_API = f"{API}/webhooks/333333333333333333/logs-token"
-CHANNEL = "987654321098765432"
+LOGS_API = f"{API}/webhooks/1333333333333333333/logs-token"
+CHANNEL = "1287654321098765432"
 
 
 def _queue(guild, count, *, channel="logs", kind="submission", body="details"):
@@ -90,7 +90,7 @@ def test_unknown_webhook_marks_the_destination_gone_and_drops_rows(discord, sett
     guild = make_guild(logs_webhook_url=LOGS_WEBHOOK, updates_webhook_url=UPDATES_WEBHOOK)
     _queue(guild, 2)
     discord.post(LOGS_API, status=404, json={"message": "Unknown Webhook", "code": 10015})
-    discord.post(f"{API}/webhooks/555555555555555555/alert-token", json={"id": "9"})
+    discord.post(f"{API}/webhooks/1555555555555555555/alert-token", json={"id": "9"})
     summary, _ = _send()
     assert summary.gone == [(guild.pk, "logs")] and summary.dropped == 2
     assert _statuses(guild) == [("dropped", 0)] * 2
@@ -131,10 +131,10 @@ def test_no_destination_configured_drops_with_a_reason(discord):
 
 def test_each_guilds_rows_go_to_its_own_channel(discord):
     a = make_guild(logs_webhook_url=LOGS_WEBHOOK)
-    b = make_guild(logs_webhook_url="https://discord.com/api/webhooks/666666666666666666/b-token")
+    b = make_guild(logs_webhook_url="https://discord.com/api/webhooks/1666666666666666666/b-token")
     _queue(a, 1)
     _queue(b, 2)
     discord.post(LOGS_API, json={"id": "1"})
-    discord.post(f"{API}/webhooks/666666666666666666/b-token", json={"id": "2"})
+    discord.post(f"{API}/webhooks/1666666666666666666/b-token", json={"id": "2"})
     assert _send()[0].sent == 3
     assert sorted(len(json.loads(c.request.body)["embeds"]) for c in discord.calls) == [1, 2]

@@ -77,9 +77,9 @@ def test_snapshot_counts_are_never_negative(guild, field):
 
 
 def test_creators_are_unique_per_guild(guild):
-    make_creator(guild, discord_user_id="800000000000000999")
-    _refused(lambda: make_creator(guild, discord_user_id="800000000000000999"))
-    make_creator(make_guild(), discord_user_id="800000000000000999")
+    make_creator(guild, discord_user_id="1200000000000000999")
+    _refused(lambda: make_creator(guild, discord_user_id="1200000000000000999"))
+    make_creator(make_guild(), discord_user_id="1200000000000000999")
 
 
 def test_every_model_has_a_docstring_and_a_useful_str(guild):

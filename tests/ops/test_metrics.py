@@ -76,7 +76,7 @@ class TestRequestMetrics:
         client.post("/api/v1/security/sessions/424242/revoke")  # 401: no key
         client.post("/api/v1/security/sessions/515151/revoke")
         after = scrape(client)
-        route = "api/v1/security/sessions/<int:session_id>/revoke"
+        route = "api/v1/security/sessions/<id:session_id>/revoke"
         labels = {"method": "POST", "route": route, "status": "401"}
         assert value(after, "td_http_requests_total", **labels) - value(before, "td_http_requests_total", **labels) == 2
         assert not any("424242" in str(key) for key in after)

@@ -119,9 +119,9 @@ def test_fail_closed_no_guild_set_writes_nothing(guild):
             assert cursor.rowcount == 0, table
     # and an insert is refused by WITH CHECK
     with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-        Creator.objects.create(guild=guild, discord_user_id="123456789012345678", username="ghost")
+        Creator.objects.create(guild=guild, discord_user_id="1234567890123456789", username="ghost")
     with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-        Guild.objects.create(id=123456789012345678, name="Sneaky")
+        Guild.objects.create(id=1234567890123456789, name="Sneaky")
 
 
 def test_the_audit_trail_cannot_be_rewritten_even_inside_the_guild(guild):
@@ -142,7 +142,7 @@ def test_a_cross_guild_write_is_refused_by_with_check(guild, other_guild):
     post = make_post(guild)
     with guild_scope(guild.id):
         with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-            Creator.objects.create(guild=other_guild, discord_user_id="123456789012345678", username="spy")
+            Creator.objects.create(guild=other_guild, discord_user_id="1234567890123456789", username="spy")
         with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
             Post.objects.filter(pk=post.pk).update(guild_id=other_guild.id)
     with guild_scope(other_guild.id):

@@ -24,11 +24,11 @@ GUILDS, POSTS_PER_GUILD, SNAPSHOTS_PER_POST = 4, 1500, 12
 def big_tables():
     now = timezone.now()
     with rls_bypass(reason="test setup"):
-        guilds = Guild.objects.bulk_create([Guild(id=700000000000000000 + i, name=f"G{i}") for i in range(GUILDS)])
+        guilds = Guild.objects.bulk_create([Guild(id=1700000000000000000 + i, name=f"G{i}") for i in range(GUILDS)])
         GuildBudgetConfig.objects.bulk_create([GuildBudgetConfig(guild=g) for g in guilds])
         creators = Creator.objects.bulk_create(
             [
-                Creator(guild=g, discord_user_id=str(600000000000000000 + i * 10 + j), username=f"c{i}-{j}")
+                Creator(guild=g, discord_user_id=str(1_600_000_000_000_000_000 + i * 10 + j), username=f"c{i}-{j}")
                 for i, g in enumerate(guilds)
                 for j in range(10)
             ]

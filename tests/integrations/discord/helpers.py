@@ -11,11 +11,11 @@ from integrations.discord.client import DiscordClient
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "discord"
 API = "https://discord.com/api/v10"
 BOT_TOKEN = "MTE-bot-token.secret-part-do-not-leak"
-WEBHOOK_ID = "1234567890123456789"
+WEBHOOK_ID = "12345678901234567899"
 WEBHOOK_TOKEN = "wh-token_SECRET-do-not-leak"
 WEBHOOK_URL = f"https://discord.com/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
-CHANNEL_ID = "987654321098765432"
-APPLICATION_ID = "111111111111111111"
+CHANNEL_ID = "1287654321098765432"
+APPLICATION_ID = "1111111111111111111"
 INTERACTION_TOKEN = "aW50ZXJhY3Rpb246MTIz.interaction-SECRET"
 
 

@@ -1,0 +1,1 @@
+"""Plumbing every app uses and that imports no app (DESIGN §3)."""
