@@ -124,9 +124,9 @@ def _vacuum() -> None:
 
 
 def _setup(n: int, k: int):
+    from core.tenancy import rls_bypass
     from guilds.models import Creator, Guild, GuildBudgetConfig
     from tracking.models import ClientAccount, Post, Profile
-    from tracking.tenancy import rls_bypass
 
     with rls_bypass(reason="bench setup"):
         guild = Guild.objects.create(id=1300000000000000000 + k, name=f"Bench {k}")

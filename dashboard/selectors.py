@@ -16,8 +16,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from guilds.services import budget_for, remaining_budget, usage_day
-from metrics.selectors import PERIODS as ALL_PERIODS
-from metrics.selectors import Leaderboard, leaderboard, period_bounds
+from metrics.periods import PERIODS as ALL_PERIODS
+from metrics.periods import period_bounds
+from metrics.selectors import Leaderboard, leaderboard
 from tracking import scheduling
 from tracking.models import ClientAccount, Post
 from tracking.post_urls import PostUrlError, parse_post_url

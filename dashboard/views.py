@@ -50,7 +50,8 @@ from guilds.services import (
     update_guild_settings,
 )
 from metrics.models import BonusAward, FraudSignal
-from metrics.selectors import leaderboard, period_bounds
+from metrics.periods import period_bounds
+from metrics.selectors import leaderboard
 from tracking.models import ClientAccount, Post
 from tracking.services import ClientAccountRefused, ReviewRefused, review_post, save_client_account
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin_base import ReadOnlyAdmin
 from dashboard_auth.models import DashboardAuditLog, DashboardSession, RevokedServiceKey, SecurityEvent
-from tracking.admin_base import ReadOnlyAdmin
 
 
 @admin.register(DashboardSession)

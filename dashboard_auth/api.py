@@ -35,6 +35,9 @@ from social_core.actions import do_auth, do_complete
 from social_core.exceptions import SocialAuthBaseException
 from social_django.utils import load_backend, load_strategy
 
+from core.api.errors import ErrorSerializer, error_body
+from core.api.ratelimit import rate_limited
+from core.client_ip import client_ip
 from dashboard_auth.auth import (
     clear_auth_cookies,
     dashboard_user_from_request,
@@ -42,6 +45,7 @@ from dashboard_auth.auth import (
     refresh_login,
     set_auth_cookies,
 )
+from dashboard_auth.drf import DEFAULT_AUTHENTICATION, DashboardTokenAuthentication, IsDashboardUser, RefreshIPThrottle
 from dashboard_auth.models import DashboardSession
 from dashboard_auth.services import record_security_event
 from dashboard_auth.sessions import (
@@ -51,16 +55,6 @@ from dashboard_auth.sessions import (
     revoke_session,
     start_session,
 )
-from tracking.api_common import (
-    DEFAULT_AUTHENTICATION,
-    DashboardTokenAuthentication,
-    ErrorSerializer,
-    IsDashboardUser,
-    RefreshIPThrottle,
-    error_body,
-    rate_limited,
-)
-from tracking.client_ip import client_ip
 
 log = structlog.get_logger(__name__)
 BACKEND = "discord"

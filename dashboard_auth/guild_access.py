@@ -16,10 +16,10 @@ import structlog
 from django.conf import settings
 from django.core.cache import cache
 
+from core.tenancy import rls_bypass
 from guilds.models import Guild
 from integrations.discord.client import ADMINISTRATOR, DiscordClient, DiscordGuild
 from integrations.errors import IntegrationError
-from tracking.tenancy import rls_bypass
 
 log = structlog.get_logger(__name__)
 

@@ -33,10 +33,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.client_ip import client_ip
+from core.tenancy import rls_bypass
 from dashboard_auth.models import DashboardSession, RevokedServiceKey, SecurityEvent
 from dashboard_auth.services import record_audit, record_security_event
-from tracking.client_ip import client_ip
-from tracking.tenancy import rls_bypass
 
 READ, ADMIN = "read", "admin"
 

@@ -7,8 +7,8 @@ from typing import Any
 import structlog
 from django.db import transaction
 
+from core.client_ip import client_ip
 from dashboard_auth.models import DashboardAuditLog, SecurityEvent
-from tracking.client_ip import client_ip
 
 log = structlog.get_logger("security")
 

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.client_ip import client_ip
 from dashboard_auth.models import DashboardSession
 from dashboard_auth.services import record_security_event
 from dashboard_auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
-from tracking.client_ip import client_ip
 
 
 @dataclass(frozen=True)

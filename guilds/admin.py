@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin_base import ReadOnlyAdmin
 from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
-from tracking.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Guild)

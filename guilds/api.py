@@ -20,7 +20,22 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import Conflict
+from core.api.pagination import ApiPagination
+from core.tenancy import rls_bypass
+from core.values import snapshot
 from dashboard_auth.auth import DashboardIdentity, guilds_for
+from dashboard_auth.drf import (
+    DEFAULT_AUTHENTICATION,
+    SERVICE_AUTHENTICATION,
+    BotIPThrottle,
+    BotKeyThrottle,
+    HasGuildAccess,
+    HasScope,
+    IsGuildAdmin,
+    actor_of,
+    audit,
+)
 from dashboard_auth.service_keys import ServicePrincipal
 from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from guilds.services import (
@@ -41,21 +56,6 @@ from guilds.services import (
     update_budget_config,
     update_guild_settings,
 )
-from tracking.api_common import (
-    DEFAULT_AUTHENTICATION,
-    SERVICE_AUTHENTICATION,
-    ApiPagination,
-    BotIPThrottle,
-    BotKeyThrottle,
-    Conflict,
-    HasGuildAccess,
-    HasScope,
-    IsGuildAdmin,
-    actor_of,
-    audit,
-    snapshot,
-)
-from tracking.tenancy import rls_bypass
 
 # ---------------------------------------------------------------------------------------------
 # Shared bases

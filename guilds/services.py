@@ -8,7 +8,6 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import structlog
@@ -17,6 +16,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from core.snowflakes import is_snowflake
+from core.values import FieldsRefused, flag, json_safe, money, whole_number
 from guilds.models import BonusRule, Guild, GuildApiUsage, GuildBudgetConfig
 
 log = structlog.get_logger(__name__)
@@ -211,68 +211,6 @@ def update_budget_config(
 
 
 # ------------------------------------------------------------------------------------------------
-# Shared by the settings, bonus rule and client account services below
-# ------------------------------------------------------------------------------------------------
-
-
-class FieldsRefused(ValueError):
-    """Input a settings service refuses; ``fields`` maps each field to a message a person can act on.
-    Nothing was written when it is raised."""
-
-    def __init__(self, fields: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
-
-
-def whole_number(value: Any, *, low: int, high: int) -> int:
-    """``value`` (an int or the digits a form sent) as an int in low..high; ValueError(message) if not."""
-    message = f"Must be a whole number from {low:,} to {high:,}."
-    if isinstance(value, bool):
-        raise ValueError(message)
-    if isinstance(value, str):
-        value = value.strip().replace(",", "")
-        if not re.fullmatch(r"-?\d{1,20}", value):
-            raise ValueError(message)
-        value = int(value)
-    if not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(message)
-    return value
-
-
-def money(value: Any, *, high_digits: int) -> Decimal:
-    """A non-negative amount with at most 2 decimals and ``high_digits`` digits before the point."""
-    message = f"Must be an amount from 0 to {'9' * high_digits}.99 with at most 2 decimals, like 25.00."
-    if isinstance(value, bool) or value is None:
-        raise ValueError(message)
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(message) from None
-    if not amount.is_finite() or amount < 0 or amount >= 10**high_digits or amount != amount.quantize(_CENT):
-        raise ValueError(message)
-    return amount.quantize(_CENT)
-
-
-def flag(value: Any) -> bool:
-    """A yes/no value: a JSON boolean (forms give Python booleans too)."""
-    if not isinstance(value, bool):
-        raise ValueError("Must be true or false.")
-    return value
-
-
-def audit_value(value: Any) -> Any:
-    """A model value as it is written into an audit entry's before/after (JSON-safe)."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-_CENT = Decimal("0.01")
-
-
-# ------------------------------------------------------------------------------------------------
 # Guild settings: channels, webhooks, time zone, daily report hour
 # ------------------------------------------------------------------------------------------------
 
@@ -369,8 +307,8 @@ def clean_guild_settings(*, changes: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _settings_audit_value(name: str, value: Any) -> Any:
-    return mask_webhook_url(value) if name in WEBHOOK_FIELDS else audit_value(value)
+def _settings_json_safe(name: str, value: Any) -> Any:
+    return mask_webhook_url(value) if name in WEBHOOK_FIELDS else json_safe(value)
 
 
 @transaction.atomic
@@ -392,7 +330,7 @@ def update_guild_settings(
     if not changed:
         return []
     flags = sorted({_GONE_FLAG[n] for n in changed if n in _GONE_FLAG and getattr(locked, _GONE_FLAG[n])})
-    before = {n: _settings_audit_value(n, getattr(locked, n)) for n in [*changed, *flags]}
+    before = {n: _settings_json_safe(n, getattr(locked, n)) for n in [*changed, *flags]}
     for target in (locked, guild):
         for name in changed:
             setattr(target, name, cleaned[name])
@@ -408,7 +346,7 @@ def update_guild_settings(
         target_type="guild",
         target_id=guild.pk,
         before=before,
-        after={n: _settings_audit_value(n, getattr(locked, n)) for n in [*changed, *flags]},
+        after={n: _settings_json_safe(n, getattr(locked, n)) for n in [*changed, *flags]},
         request=request,
     )
     return changed
@@ -525,13 +463,13 @@ def save_bonus_rule(
                 rule = BonusRule.objects.create(guild_id=guild_id, **values)
         except IntegrityError:
             raise BonusRuleRefused({"name": "Another bonus rule already has this name."}) from None
-        before, after = None, {n: audit_value(values[n]) for n in BONUS_RULE_FIELDS}
+        before, after = None, {n: json_safe(values[n]) for n in BONUS_RULE_FIELDS}
         action = "bonus_rule.create"
     else:
         changed = [n for n in BONUS_RULE_FIELDS if values[n] != getattr(rule, n)]
         if not changed:
             return rule
-        before = {n: audit_value(getattr(rule, n)) for n in changed}
+        before = {n: json_safe(getattr(rule, n)) for n in changed}
         for name in changed:
             setattr(rule, name, values[name])
         try:
@@ -539,7 +477,7 @@ def save_bonus_rule(
                 rule.save(update_fields=changed)
         except IntegrityError:
             raise BonusRuleRefused({"name": "Another bonus rule already has this name."}) from None
-        after = {n: audit_value(values[n]) for n in changed}
+        after = {n: json_safe(values[n]) for n in changed}
         action = "bonus_rule.update"
     record_audit(
         guild_id=guild_id,
@@ -585,7 +523,7 @@ def delete_bonus_rule(
                 after={"active": False},
             )
         return "deactivated"
-    before = {n: audit_value(getattr(rule, n)) for n in BONUS_RULE_FIELDS}
+    before = {n: json_safe(getattr(rule, n)) for n in BONUS_RULE_FIELDS}
     pk = rule.pk
     rule.delete()
     rule.pk = pk  # callers may still name it

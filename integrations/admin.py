@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin_base import ReadOnlyAdmin
 from integrations.models import ApifyRunRegistry, BotCallback, GuildNotification, WebhookDelivery
-from tracking.admin_base import ReadOnlyAdmin
 
 
 @admin.register(ApifyRunRegistry)

@@ -33,11 +33,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.tenancy import current_guild_id, rls_bypass
 from dashboard_auth.services import record_security_event
 from guilds.models import BotHealth
 from integrations.models import BotCallback, WebhookDelivery
 from integrations.webhooks import standard
-from tracking.tenancy import current_guild_id, rls_bypass
 
 log = structlog.get_logger(__name__)
 

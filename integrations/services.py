@@ -29,6 +29,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.deferred import enqueue
+from core.tenancy import guild_scope, rls_bypass
 from guilds.models import GuildApiUsage, GuildBudgetConfig
 from guilds.services import budget_for, debit_budget, record_usage, usage_day
 from integrations.apify.actors import actor_for, build_metrics_input
@@ -41,10 +43,8 @@ from integrations.notifications import notify
 from integrations.youtube.client import YouTubeClient, batched, next_quota_reset
 from metrics.models import VideoMetrics
 from metrics.services import IngestResult, ingest_items
-from tracking.deferred import enqueue
 from tracking.models import Post
 from tracking.platforms import Platform
-from tracking.tenancy import guild_scope, rls_bypass
 
 log = structlog.get_logger(__name__)
 

@@ -16,6 +16,7 @@ import structlog
 from django.conf import settings
 from django.utils import timezone
 
+from core.tenancy import guild_scope, rls_bypass
 from guilds.services import debit_budget
 from integrations.apify.actors import actor_for, build_profile_input
 from integrations.apify.normalize import ProfileItem, normalize_profile
@@ -34,7 +35,6 @@ from integrations.services import (
 from integrations.youtube.client import YouTubeClient
 from tracking.models import Profile
 from tracking.platforms import Platform
-from tracking.tenancy import guild_scope, rls_bypass
 from tracking.verification import complete_verification, fail_verification, mark_verification_pending
 
 log = structlog.get_logger(__name__)

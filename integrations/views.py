@@ -12,13 +12,10 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from core.api.errors import error_response
+from core.client_ip import client_ip
 from dashboard_auth.services import record_security_event
 from integrations.services import WebhookRejected, accept_apify_delivery, verify_apify_delivery
-from tracking.client_ip import client_ip
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -36,7 +33,7 @@ class ApifyWebhookView(View):
             delivery = verify_apify_delivery(headers=request.headers, body=body, purpose=self.purpose)
         except WebhookRejected as exc:
             record_security_event(kind="webhook_rejected", source=self.source, reason=exc.message, ip=ip)
-            return _error(exc.status, exc.code, exc.message)
+            return error_response(exc.status, exc.code, exc.message)
         if not accept_apify_delivery(delivery=delivery, source=self.source, ip=ip):
             return JsonResponse({"status": "duplicate", "message": "This dispatch was already accepted."}, status=200)
         return JsonResponse({"status": "accepted"}, status=202)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin_base import ReadOnlyAdmin
 from metrics.models import BonusAward, FraudSignal, VideoMetrics
-from tracking.admin_base import ReadOnlyAdmin
 
 
 @admin.register(VideoMetrics)

@@ -15,18 +15,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import ErrorSerializer
+from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess
 from guilds.api import BotBase, GuildScopedMixin, active_guild_or_404
 from guilds.models import Creator, Guild
 from metrics.models import VideoMetrics
-from metrics.selectors import leaderboard, period_bounds
+from metrics.periods import PeriodQuerySerializer, period_bounds, period_window
+from metrics.selectors import leaderboard
 from tracking.api import CSVExportMixin, csv_response
-from tracking.api_common import (
-    DEFAULT_AUTHENTICATION,
-    ErrorSerializer,
-    HasGuildAccess,
-    PeriodQuerySerializer,
-    period_window,
-)
 from tracking.models import Post
 
 # ---------------------------------------------------------------------------------------------

@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from guilds.models import BonusRule, Guild
 from integrations.notifications import notify
 from metrics.models import BonusAward
+from metrics.periods import period_bounds
 from metrics.reports import active_guild_ids
-from metrics.selectors import CreatorGain, leaderboard, period_bounds
-from tracking.tenancy import guild_scope
+from metrics.selectors import CreatorGain, leaderboard
 
 
 class WeekNotOver(ValueError):

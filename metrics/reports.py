@@ -17,12 +17,13 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.tenancy import guild_scope, rls_bypass
 from guilds.models import Guild, GuildApiUsage
 from guilds.services import budget_for, usage_day
 from integrations.notifications import notify
-from metrics.selectors import CreatorGain, PostGain, leaderboard, period_bounds
+from metrics.periods import period_bounds
+from metrics.selectors import CreatorGain, PostGain, leaderboard
 from tracking.models import Post
-from tracking.tenancy import guild_scope, rls_bypass
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import (
     Case,
@@ -153,35 +153,3 @@ def leaderboard(*, guild: Guild | int, start: datetime, end: datetime, creator_i
         for rank, (cid, gs) in enumerate(ordered, start=1)
     ]
     return Leaderboard(start=start, end=end, creators=creators, posts=posts)
-
-
-# The named periods every surface offers (dashboard, API, slash commands), with their labels.
-PERIODS: dict[str, str] = {
-    "day": "Today",
-    "yesterday": "Yesterday",
-    "week": "This week",
-    "last_week": "Last week",
-    "month": "This month",
-    "all": "All time",
-}
-
-
-def period_bounds(*, period: str, now: datetime, tz) -> tuple[datetime, datetime]:
-    """[start, end) of a named period in the guild's time zone: day, yesterday, week (Monday-based),
-    last_week, month, all (since 2000)."""
-    local = now.astimezone(tz)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "day":
-        return midnight, now
-    if period == "yesterday":
-        return midnight - timedelta(days=1), midnight
-    monday = midnight - timedelta(days=midnight.weekday())
-    if period == "week":
-        return monday, now
-    if period == "last_week":
-        return monday - timedelta(days=7), monday
-    if period == "month":
-        return midnight.replace(day=1), now
-    if period == "all":
-        return datetime(2000, 1, 1, tzinfo=tz), now
-    raise ValueError("period must be one of day, yesterday, week, last_week, month, all")

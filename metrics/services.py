@@ -21,8 +21,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -32,6 +31,8 @@ from django.db.models import ExpressionWrapper, F, Func, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core.tenancy import guild_scope
+from core.values import json_safe
 from guilds.services import budget_for
 from integrations.apify.normalize import MetricsItem, normalize_item
 from integrations.models import GuildNotification
@@ -39,7 +40,6 @@ from metrics.fraud import Finding, Point, detect_signals, ownership_finding, una
 from metrics.models import FraudSignal, VideoMetrics
 from tracking.lifecycle import ALLOWED
 from tracking.models import Post, PostStatusChange
-from tracking.tenancy import guild_scope
 
 log = structlog.get_logger(__name__)
 
@@ -746,14 +746,6 @@ def _insert_status_changes_sql(source: str) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 def _row_source(fields: Sequence[models.Field]) -> str:
     """A FROM item named ``r`` with one column per field, read from one JSON-array parameter."""
     qn = connection.ops.quote_name
@@ -781,7 +773,7 @@ def _rows(objs: Sequence[models.Model], fields: Sequence[models.Field], *, add: 
             value = getattr(obj, attname)
             if isinstance(value, datetime):
                 value = adapt(value)
-            row[column] = _json_value(value)
+            row[column] = json_safe(value)
         rows.append(row)
     return json.dumps(rows)
 

@@ -50,7 +50,7 @@ def _app_role_exists(django_db_setup, django_db_blocker):
 
     if not settings.DATABASE_IS_POSTGRES:
         return
-    from tracking.rls import grant_app_role
+    from core.rls import grant_app_role
 
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
@@ -84,7 +84,7 @@ def _run_as_restricted_role(request):
 @pytest.fixture
 def bypass():
     """For assertions that read across guilds: ``with bypass(): Post.objects.count()``."""
-    from tracking.tenancy import rls_bypass
+    from core.tenancy import rls_bypass
 
     return lambda: rls_bypass(reason="test assertion")
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core.tenancy import rls_bypass
 from guilds.models import BonusRule, Creator, Guild, GuildBudgetConfig
 from metrics.models import VideoMetrics
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
-from tracking.tenancy import rls_bypass
 
 _seq = itertools.count(1)
 

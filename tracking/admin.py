@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 
-from tracking.admin_base import ReadOnlyInline
+from core.admin_base import ReadOnlyInline
 from tracking.lifecycle import TransitionRefused
 from tracking.models import ClientAccount, Post, PostStatusChange, Profile, ScreenshotUpload
 from tracking.services import ReviewRefused, review_post

@@ -23,6 +23,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import ApiError, Conflict, ErrorSerializer
+from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of
 from guilds.api import (
     BotBase,
     GuildScopedMixin,
@@ -31,17 +33,7 @@ from guilds.api import (
     request_fields,
 )
 from guilds.models import Creator, Guild
-from tracking.api_common import (
-    DEFAULT_AUTHENTICATION,
-    ApiError,
-    Conflict,
-    ErrorSerializer,
-    HasGuildAccess,
-    IsGuildAdmin,
-    PeriodQuerySerializer,
-    actor_of,
-    period_window,
-)
+from metrics.periods import PeriodQuerySerializer, period_window
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
 from tracking.post_urls import PostUrlError, parse_post_url
@@ -275,7 +267,6 @@ def _review(action_name: str):
             message = "Say why the post is rejected; the creator will see the reason."
             raise ApiError(message, code="invalid", fields={"reason": [message]})
         post = self.get_object()
-        from tracking.api_common import actor_of
 
         try:
             post = review_post(

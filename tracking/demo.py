@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from guilds.models import BonusRule, Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.models import VideoMetrics
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
-from tracking.tenancy import guild_scope
 
 DEMO_GUILD_ID = 1305873342910234624
 DEMO_DAYS = 21

@@ -43,8 +43,8 @@ from django_structlog import signals as structlog_signals
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from core.client_ip import client_ip
 from dashboard_auth.models import SecurityEvent
-from tracking.client_ip import client_ip
 
 log = structlog.get_logger(__name__)
 
@@ -170,8 +170,8 @@ class MetricsMiddleware:
 # Scrape-time collectors
 # ---------------------------------------------------------------------------------------------
 def _apify_runs() -> Iterator[Metric]:
+    from core.tenancy import rls_bypass
     from integrations.models import ApifyRunRegistry
-    from tracking.tenancy import rls_bypass
 
     with rls_bypass(reason="metrics scrape: apify runs"):
         counts = dict(ApifyRunRegistry.objects.values_list("status").annotate(n=Count("id")).order_by())
@@ -183,9 +183,9 @@ def _apify_runs() -> Iterator[Metric]:
 
 
 def _budget_use() -> Iterator[Metric]:
+    from core.tenancy import rls_bypass
     from guilds.models import GuildApiUsage
     from guilds.services import usage_day
-    from tracking.tenancy import rls_bypass
 
     with rls_bypass(reason="metrics scrape: budget use"):
         rows = list(
@@ -210,8 +210,8 @@ def _budget_use() -> Iterator[Metric]:
 
 
 def _scheduler_lag() -> Iterator[Metric]:
+    from core.tenancy import rls_bypass
     from tracking.models import Post
-    from tracking.tenancy import rls_bypass
 
     now = timezone.now()
     with rls_bypass(reason="metrics scrape: scheduler lag"):

@@ -486,7 +486,7 @@ def plan_due_refreshes(
     """
     from django.utils import timezone
 
-    from tracking.tenancy import rls_bypass
+    from core.tenancy import rls_bypass
 
     now = now or timezone.now()
     limits = limits or Limits.from_settings()
@@ -577,8 +577,8 @@ def _execute(batch: Batch, planned: Mapping[int, datetime | None], now: datetime
     """
     from django.db import transaction
 
+    from core.tenancy import guild_scope
     from integrations.errors import IntegrationError
-    from tracking.tenancy import guild_scope
 
     grace = now + timedelta(minutes=settings.SCHEDULER_INFLIGHT_GRACE_MINUTES)
     try:
@@ -660,7 +660,7 @@ def _push_back(batch: Batch, planned: Mapping[int, datetime | None], until: date
     """After a vendor error, wait the in-flight grace before trying the same posts again."""
     from django.db import transaction
 
-    from tracking.tenancy import guild_scope
+    from core.tenancy import guild_scope
 
     with guild_scope(batch.guild_id), transaction.atomic():
         _claim(batch, planned, until)

@@ -19,9 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.values import FieldsRefused, flag, json_safe, money, whole_number
 from dashboard_auth.services import record_audit
 from guilds.models import Creator, Guild
-from guilds.services import FieldsRefused, audit_value, flag, money, whole_number
 from integrations.notifications import notify
 from metrics.models import FraudSignal
 from tracking.captions import CaptionResult, check_caption
@@ -538,12 +538,12 @@ def save_client_account(
                 account = ClientAccount.objects.create(guild_id=guild_id, **values)
         except IntegrityError:
             raise clash from None
-        before, after, action = None, {n: audit_value(values[n]) for n in values}, "client_account.create"
+        before, after, action = None, {n: json_safe(values[n]) for n in values}, "client_account.create"
     else:
         changed = [n for n in CLIENT_ACCOUNT_FIELDS if values[n] != getattr(account, n)]
         if not changed:
             return account
-        before = {n: audit_value(getattr(account, n)) for n in changed}
+        before = {n: json_safe(getattr(account, n)) for n in changed}
         for name in changed:
             setattr(account, name, values[name])
         try:
@@ -551,7 +551,7 @@ def save_client_account(
                 account.save(update_fields=changed)
         except IntegrityError:
             raise clash from None
-        after, action = {n: audit_value(values[n]) for n in changed}, "client_account.update"
+        after, action = {n: json_safe(values[n]) for n in changed}, "client_account.update"
     record_audit(
         guild_id=guild_id,
         actor=actor,

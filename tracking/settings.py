@@ -93,9 +93,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Eager tasks a request enqueued run after its response is sent (tracking/deferred.py).
-    "tracking.deferred.AfterResponseMiddleware",
+    "core.deferred.AfterResponseMiddleware",
     # Last: it runs the view inside the guild's transaction scope (tracking/tenancy.py).
-    "tracking.tenancy.GuildScopeMiddleware",
+    "core.tenancy.GuildScopeMiddleware",
 ]
 
 ROOT_URLCONF = "tracking.urls"
@@ -406,13 +406,13 @@ SOCIAL_AUTH_PIPELINE = (
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = DASHBOARD_HOME_URL
 SOCIAL_AUTH_LOGIN_ERROR_URL = DASHBOARD_LOGIN_ERROR_URL
 SOCIAL_AUTH_REDIRECT_IS_HTTPS = not DEBUG
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "tracking.api_common.api_exception_handler"
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "core.api.errors.api_exception_handler"
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "tracking.parsers.StrictJSONParser",  # JSON without NUL characters (PostgreSQL cannot store them)
-    "tracking.parsers.StrictFormParser",
+    "core.api.parsers.StrictJSONParser",  # JSON without NUL characters (PostgreSQL cannot store them)
+    "core.api.parsers.StrictFormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "tracking.api_common.ApiAutoSchema"
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "core.api.schema.ApiAutoSchema"
 SPECTACULAR_SETTINGS.update(
     {
         "COMPONENT_SPLIT_REQUEST": True,
@@ -424,7 +424,7 @@ SPECTACULAR_SETTINGS.update(
         "SERVE_AUTHENTICATION": [],
         "POSTPROCESSING_HOOKS": [
             "drf_spectacular.hooks.postprocess_schema_enums",
-            "tracking.api_common.postprocess_id_parameters",
+            "core.api.schema.postprocess_id_parameters",
         ],
         "ENUM_NAME_OVERRIDES": {"PostStatusEnum": "tracking.models.Post.Status"},
         # Login with Discord is two plain redirects (not DRF views); documented here.
@@ -561,14 +561,14 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     _fail("PROMETHEUS_MULTIPROC_DIR", "must be an existing directory (gunicorn.conf.py creates it)")
 # django-structlog would take the IP from any X-Forwarded-For (ipware); tracking.observability binds
-# the one tracking.client_ip trusts instead.
+# the one core.client_ip trusts instead.
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 _after = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
-MIDDLEWARE.insert(_after, "tracking.middleware.SecurityHeadersMiddleware")
+MIDDLEWARE.insert(_after, "core.middleware.SecurityHeadersMiddleware")
 _after = MIDDLEWARE.index("django_structlog.middlewares.RequestMiddleware") + 1
 MIDDLEWARE[_after:_after] = [
     "tracking.observability.MetricsMiddleware",
-    "tracking.middleware.RequestBodyLimitMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
 ]
 
 # [dashboard settings]
@@ -588,7 +588,7 @@ if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
     _fail("LOG_LEVEL", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
 LOG_PATH = env.str("LOG_PATH", default="")
 
-from tracking.logging import configure_logging  # noqa: E402  (needs the values above)
+from core.logging import configure_logging  # noqa: E402  (needs the values above)
 
 LOGGING_CONFIG = None
 configure_logging(level=LOG_LEVEL, path=LOG_PATH)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tracking import health
+from core import health
 
 admin.site.site_header = "Tracking Data staff"
 admin.site.site_title = "Tracking Data"
@@ -27,5 +27,5 @@ urlpatterns = [
 ]
 
 # JSON errors for /api/ paths (one error shape everywhere), Django's pages elsewhere.
-handler404 = "tracking.api_common.handler404"
-handler500 = "tracking.api_common.handler500"
+handler404 = "core.api.errors.handler404"
+handler500 = "core.api.errors.handler500"

@@ -21,14 +21,15 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from guilds.models import Creator, Guild
 from integrations.discord.client import DiscordClient
 from integrations.discord.messages import EPHEMERAL_FLAG, Embed, message_payload
 from integrations.errors import IntegrationError
-from metrics.selectors import PERIODS, leaderboard, period_bounds
+from metrics.periods import PERIODS, period_bounds
+from metrics.selectors import leaderboard
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import Platform
-from tracking.tenancy import guild_scope
 
 log = structlog.get_logger(__name__)
 

@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
+from core.tenancy import guild_scope, rls_bypass
 from guilds.models import Guild
 from integrations.discord.client import DestinationGone, DiscordClient
 from integrations.discord.messages import (
@@ -39,7 +40,6 @@ from integrations.discord.messages import (
 )
 from integrations.errors import IntegrationError
 from integrations.models import GuildNotification
-from tracking.tenancy import guild_scope, rls_bypass
 
 log = structlog.get_logger(__name__)
 

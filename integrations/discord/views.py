@@ -17,17 +17,14 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.api.errors import error_response
+from core.client_ip import client_ip
 from dashboard_auth.services import record_security_event
 from integrations.callbacks import CallbackRejected, accept_inbound_callback
 from integrations.discord import commands
 from integrations.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, InvalidSignature, verify_interaction
-from tracking.client_ip import client_ip
 
 log = structlog.get_logger(__name__)
-
-
-def _error(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": fields or {}}}, status=status)
 
 
 class _ThenRun(JsonResponse):
@@ -55,7 +52,7 @@ class _ThenRun(JsonResponse):
 def interactions(request: HttpRequest) -> JsonResponse:
     """POST /discord/interactions: PING → PONG, slash commands, autocomplete. Bad signature → 401."""
     if not settings.DISCORD_PUBLIC_KEY:
-        return _error(503, "not_configured", "Discord interactions are off: DISCORD_PUBLIC_KEY is not set.")
+        return error_response(503, "not_configured", "Discord interactions are off: DISCORD_PUBLIC_KEY is not set.")
     body = request.body
     try:
         verify_interaction(
@@ -67,17 +64,17 @@ def interactions(request: HttpRequest) -> JsonResponse:
         )
     except InvalidSignature as error:
         record_security_event(kind="webhook_rejected", source="discord", reason=error.reason, ip=client_ip(request))
-        return _error(401, "invalid_signature", "The request signature is missing or not valid.")
+        return error_response(401, "invalid_signature", "The request signature is missing or not valid.")
     try:
         interaction = commands.Interaction.parse(json.loads(body))
     except (ValueError, TypeError):
-        return _error(400, "invalid_json", "The body is not a Discord interaction.")
+        return error_response(400, "invalid_json", "The body is not a Discord interaction.")
     if interaction.type == commands.PING:
         return JsonResponse({"type": commands.PONG})
     if interaction.type == commands.AUTOCOMPLETE:
         return JsonResponse(commands.autocomplete(interaction))
     if interaction.type != commands.APPLICATION_COMMAND:
-        return _error(400, "unsupported", f"Interaction type {interaction.type} is not supported.")
+        return error_response(400, "unsupported", f"Interaction type {interaction.type} is not supported.")
     outcome = commands.respond(interaction)
     if outcome.deferred is None:
         return JsonResponse(outcome.response)
@@ -101,6 +98,6 @@ def bot_callbacks(request: HttpRequest) -> JsonResponse:
     try:
         result = accept_inbound_callback(headers=request.headers, body=request.body, ip=client_ip(request))
     except CallbackRejected as rejected:
-        return _error(rejected.status, rejected.code, rejected.message, rejected.fields)
+        return error_response(rejected.status, rejected.code, rejected.message, rejected.fields)
     status = "duplicate" if result.duplicate else ("processed" if result.handled else "ignored")
     return JsonResponse({"id": result.delivery_id, "type": result.event_type, "status": status})

@@ -45,7 +45,7 @@ def test_unknown_api_path_is_json_404():
 
 
 def test_handler500_is_json_for_api_paths(rf):
-    from tracking.api_common import handler500
+    from core.api.errors import handler500
 
     r = handler500(rf.get("/api/v1/guilds"))
     assert r.status_code == 500

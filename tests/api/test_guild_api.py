@@ -261,7 +261,7 @@ def test_csv_cells_cannot_run_formulas(admin_client, guild):
     profile = make_profile(guild)
     with_formula = make_post(guild, profile=profile, posted_at=now - timedelta(days=1), metrics_updated_at=now)
     make_snapshot(with_formula, views=10, at=now - timedelta(minutes=1))
-    from tracking.tenancy import rls_bypass
+    from core.tenancy import rls_bypass
 
     with rls_bypass(reason="test"):
         profile.creator.username = '=HYPERLINK("http://evil")'
@@ -287,8 +287,8 @@ LIST_ENDPOINTS = ["posts", "creators", "profiles", "client-accounts", "bonus-rul
 
 
 def _rows(guild, n):
+    from core.tenancy import rls_bypass
     from guilds.models import GuildApiUsage
-    from tracking.tenancy import rls_bypass
 
     client_account = make_client_account(guild)
     for _ in range(n):

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from dashboard_auth.models import DashboardAuditLog
 from guilds.models import BonusRule, Guild
 from guilds.services import (
@@ -25,7 +26,6 @@ from metrics.models import BonusAward
 from tests.factories import factory, make_bonus_rule, make_client_account, make_creator
 from tracking.models import ClientAccount
 from tracking.services import ClientAccountRefused, save_client_account
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 

@@ -2,5 +2,5 @@
 
 from tracking.urls import urlpatterns  # noqa: F401
 
-handler404 = "tracking.api_common.handler404"
-handler500 = "tracking.api_common.handler500"
+handler404 = "core.api.errors.handler404"
+handler500 = "core.api.errors.handler500"

@@ -17,13 +17,14 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from core.tenancy import rls_bypass
 from dashboard_auth.models import DashboardAuditLog
 from guilds.models import BonusRule, Guild, GuildBudgetConfig
 from metrics.models import FraudSignal
-from metrics.selectors import leaderboard, period_bounds
+from metrics.periods import period_bounds
+from metrics.selectors import leaderboard
 from tests.dashboard.conftest import log_in
 from tracking.models import Post
-from tracking.tenancy import rls_bypass
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from dashboard_auth.models import DashboardAuditLog
 from guilds.models import BonusRule, Guild
 from guilds.services import RULE_DEACTIVATED
@@ -16,7 +17,6 @@ from metrics.models import BonusAward
 from tests.dashboard.conftest import log_in, use_cookies
 from tests.factories import factory, make_bonus_rule, make_client_account, make_creator
 from tracking.models import ClientAccount
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 

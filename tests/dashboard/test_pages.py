@@ -12,10 +12,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from dashboard_auth.models import DashboardAuditLog
 from guilds.models import GuildBudgetConfig
 from metrics.models import FraudSignal
-from metrics.selectors import leaderboard, period_bounds
+from metrics.periods import period_bounds
+from metrics.selectors import leaderboard
 from tests.dashboard.conftest import log_in, use_cookies
 from tests.factories import (
     factory,
@@ -27,7 +29,6 @@ from tests.factories import (
     make_snapshot,
 )
 from tracking.models import Post, PostStatusChange
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 

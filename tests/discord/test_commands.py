@@ -6,13 +6,13 @@ import types
 
 import pytest
 
+from core.tenancy import guild_scope
 from guilds.models import Creator
 from tests.discord.conftest import FOLLOWUP_URL as FOLLOWUP
 from tests.discord.conftest import USER_ID, followup_text, interaction, post_signed
 from tests.factories import make_client_account, make_creator, make_post, make_profile, make_snapshot
 from tracking.models import Post, Profile, ScreenshotUpload
 from tracking.platforms import Platform
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 CDN = "https://cdn.discordapp.com/attachments/1/2/proof.png"

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from core.tenancy import guild_scope
 from guilds.models import Guild
 from integrations.discord.notifier import batches, send_pending_notifications
 from integrations.models import GuildNotification
@@ -11,7 +12,6 @@ from integrations.notifications import notify
 from tests.discord.conftest import ALERT_WEBHOOK, API, LOGS_WEBHOOK, UPDATES_WEBHOOK
 from tests.factories import make_guild
 from tests.integrations.discord.helpers import make_client
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 N = GuildNotification

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
+from core.tenancy import guild_scope
 from guilds.models import BonusRule, Guild
 from integrations.models import GuildNotification
 from metrics.bonuses import WeekNotOver, award_week, award_weekly_bonuses, week_bounds
@@ -23,7 +24,6 @@ from metrics.reports import queue_daily_report, queue_daily_reports
 from metrics.selectors import leaderboard
 from tests.factories import make_bonus_rule, make_creator, make_guild, make_post, make_profile, make_snapshot
 from tracking.models import Post
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")

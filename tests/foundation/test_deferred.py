@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from tracking.deferred import AfterResponseMiddleware, enqueue
+from core.deferred import AfterResponseMiddleware, enqueue
 
 pytestmark = pytest.mark.django_db
 RAN: list[str] = []

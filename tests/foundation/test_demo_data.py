@@ -6,11 +6,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from core.tenancy import rls_bypass
 from guilds.models import Creator, Guild
 from metrics.models import VideoMetrics
 from tracking.models import Post, Profile
 from tracking.platforms import Platform
-from tracking.tenancy import rls_bypass
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ def test_readyz_names_a_down_cache(client, monkeypatch):
 
 
 def test_readyz_names_a_down_database(client, monkeypatch):
-    from tracking import health
+    from core import health
 
     monkeypatch.setattr(health.connection, "cursor", lambda: (_ for _ in ()).throw(OSError("db down")))
     r = client.get("/readyz")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _as_staff(db):
     """These tests are about constraints, not tenancy: they look across guilds."""
-    from tracking.tenancy import rls_bypass
+    from core.tenancy import rls_bypass
 
     with rls_bypass(reason="constraint tests"):
         yield

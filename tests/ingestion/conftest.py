@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.tenancy import rls_bypass
 from guilds.models import GuildBudgetConfig
 from integrations.apify.tokens import RUN_TOKEN_HEADER
 from tests.conftest import load_fixture
 from tests.factories import make_client_account, make_profile
 from tests.fakes.apify_server import apify_server  # noqa: F401
 from tracking.models import Post
-from tracking.tenancy import rls_bypass
 
 SECRET = "test-signing-secret-0123456789abcdef0123456789"
 _dispatch = itertools.count(1)

@@ -23,7 +23,7 @@ def youtube_posts(guild, n):
     profile = make_profile(guild, platform="youtube")
     posts = make_posts(guild, n, platform="youtube", profile=profile)
     with_ids = []
-    from tracking.tenancy import rls_bypass
+    from core.tenancy import rls_bypass
 
     with rls_bypass(reason="test setup"):
         for i, post in enumerate(posts):

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metrics.selectors import leaderboard, period_bounds
+from core.tenancy import guild_scope
+from metrics.periods import period_bounds
+from metrics.selectors import leaderboard
 from tests.factories import make_creator, make_post, make_profile, make_snapshot
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 

@@ -1,11 +1,11 @@
-"""tracking.client_ip: X-Forwarded-For is believed only from our own proxies."""
+"""core.client_ip: X-Forwarded-For is believed only from our own proxies."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import RequestFactory
 
-from tracking.client_ip import client_ip
+from core.client_ip import client_ip
 
 rf = RequestFactory()
 

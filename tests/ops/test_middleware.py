@@ -29,7 +29,7 @@ class TestSecurityHeaders:
         assert "style-src 'self' 'unsafe-inline'" in csp and "script-src 'self';" in csp
 
     def test_api_docs_may_load_swagger_from_jsdelivr(self):
-        from tracking.middleware import SecurityHeadersMiddleware
+        from core.middleware import SecurityHeadersMiddleware
 
         csp = SecurityHeadersMiddleware.policy_for("/api/docs/")
         assert "https://cdn.jsdelivr.net" in csp and "frame-ancestors 'none'" in csp
@@ -65,7 +65,7 @@ class TestBodyLimit:
     def test_refused_before_the_body_is_read(self, settings):
         from django.test import RequestFactory
 
-        from tracking.middleware import RequestBodyLimitMiddleware
+        from core.middleware import RequestBodyLimitMiddleware
 
         settings.REQUEST_MAX_BODY_BYTES = 1024
         request = RequestFactory().post("/x", "tiny", content_type="application/json")
@@ -89,7 +89,7 @@ class TestBodyLimit:
     def test_malformed_content_length_is_400(self):
         from django.test import RequestFactory
 
-        from tracking.middleware import RequestBodyLimitMiddleware
+        from core.middleware import RequestBodyLimitMiddleware
 
         request = RequestFactory().post("/x", "{}", content_type="application/json")
         request.META["CONTENT_LENGTH"] = "lots"

@@ -8,13 +8,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from guilds.models import GuildApiUsage, GuildBudgetConfig
 from guilds.services import debit_budget
 from integrations.models import ApifyRunRegistry
 from tests.factories import make_guild, make_post, make_profile
 from tracking.models import Post
 from tracking.scheduling import run_refresh_cycle
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.tenancy import guild_scope
 from tests.factories import make_client_account, make_creator, make_profile
 from tracking.platforms import Platform
 from tracking.screenshots import UploadedScreenshot
-from tracking.tenancy import guild_scope
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 POST_URL = "https://www.tiktok.com/@maya/video/7234567890123456789"

@@ -6,11 +6,11 @@ import httpx2
 import pytest
 
 import tracking.captions
+from core.tenancy import guild_scope
 from guilds.models import GuildApiUsage, GuildBudgetConfig
 from tests.integrations.openai.helpers import API_KEY, FakeOpenAI, answering, failing
 from tracking.captions import check_caption
 from tracking.models import ClientAccount, Post
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.tenancy import guild_scope
 from dashboard_auth.models import DashboardAuditLog
 from metrics.models import FraudSignal
 from tests.factories import make_post
 from tracking.lifecycle import TransitionRefused
 from tracking.models import Post, PostStatusChange
 from tracking.services import ReviewConflict, ReviewRefused, review_post
-from tracking.tenancy import guild_scope
 
 pytestmark = pytest.mark.django_db
 S = Post.Status

@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 
+from core.tenancy import guild_scope
 from tests.factories import make_post
 from tracking.models import ScreenshotUpload
 from tracking.screenshots import store_screenshot
 from tracking.submission_errors import SubmissionRefused
-from tracking.tenancy import guild_scope
 
 from .conftest import PNG
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.tenancy import guild_scope
 from guilds.models import Guild
 from integrations.models import GuildNotification
 from metrics.models import FraudSignal
@@ -13,7 +14,6 @@ from tests.factories import make_client_account, make_creator, make_profile
 from tracking.models import Post, PostStatusChange, Profile, ScreenshotUpload
 from tracking.platforms import Platform
 from tracking.services import SubmissionRefused, submit_post
-from tracking.tenancy import guild_scope
 
 from .conftest import NOW, PNG, POST_URL, png_upload
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from dashboard_auth.models import DashboardAuditLog
 from integrations.apify.normalize import ProfileItem
 from integrations.models import GuildNotification
 from tests.factories import make_creator, make_post, make_profile
 from tracking.models import Profile
-from tracking.tenancy import guild_scope
 from tracking.verification import (
     ProfileRefused,
     complete_verification,

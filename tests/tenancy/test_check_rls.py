@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from tracking.checks import check_row_level_security
+from core.checks import check_row_level_security
 
 pytestmark = pytest.mark.django_db
 

@@ -14,14 +14,14 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.rls import APPEND_ONLY_TABLES, guild_tables, rls_problems
+from core.tenancy import guild_scope, rls_bypass
 from dashboard_auth.models import DashboardAuditLog
 from guilds.models import BonusRule, Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from integrations.models import ApifyRunRegistry, BotCallback, GuildNotification
 from metrics.models import BonusAward, FraudSignal, VideoMetrics
 from tests.factories import make_bonus_rule, make_guild, make_post, make_snapshot
 from tracking.models import ClientAccount, Post, PostStatusChange, Profile, ScreenshotUpload
-from tracking.rls import APPEND_ONLY_TABLES, guild_tables, rls_problems
-from tracking.tenancy import guild_scope, rls_bypass
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -197,7 +197,8 @@ def test_a_failed_block_does_not_leak_its_scope(guild, other_guild):
 
 def test_a_task_run_without_a_guild_sees_nothing(guild):
     """Work that forgets its scope reads nothing rather than everything."""
-    from metrics.selectors import leaderboard, period_bounds
+    from metrics.periods import period_bounds
+    from metrics.selectors import leaderboard
 
     post = make_post(guild)
     make_snapshot(post, views=500)

@@ -9,11 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.tenancy import guild_scope, rls_bypass
 from guilds.models import Creator, Guild, GuildBudgetConfig
 from metrics.models import VideoMetrics
 from metrics.selectors import posts_with_gains
 from tracking.models import ClientAccount, Post, Profile
-from tracking.tenancy import guild_scope, rls_bypass
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

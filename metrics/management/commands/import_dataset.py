@@ -9,11 +9,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.tenancy import rls_bypass
 from guilds.models import Guild
 from metrics.models import VideoMetrics
 from metrics.services import ingest_dataset
 from tracking.platforms import Platform
-from tracking.tenancy import rls_bypass
 
 PLATFORMS = (Platform.TIKTOK, Platform.INSTAGRAM, Platform.X, Platform.FACEBOOK)
 

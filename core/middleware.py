@@ -10,7 +10,8 @@ from jsDelivr, with an inline ``<style>`` and init ``<script>``). A view that se
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import JsonResponse
+
+from core.api.errors import error_response
 
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https://cdn.discordapp.com; "
@@ -71,13 +72,15 @@ class RequestBodyLimitMiddleware:
         try:
             length = int(raw)
         except ValueError:
-            return _error(400, "bad_content_length", "The Content-Length header is not a number.")
+            return error_response(400, "bad_content_length", "The Content-Length header is not a number.")
         limit = self.limit_for(request)
         if length > limit:
-            return _error(413, "payload_too_large", f"The request body is larger than the {limit} bytes allowed.")
+            return error_response(
+                413, "payload_too_large", f"The request body is larger than the {limit} bytes allowed."
+            )
         if "\x00" in request.GET.urlencode(safe="") or "%00" in request.META.get("QUERY_STRING", ""):
             # PostgreSQL text cannot hold NUL: refuse it here rather than as a 500 deep in a query.
-            return _error(400, "nul_character", "The query string contains a NUL character (%00); remove it.")
+            return error_response(400, "nul_character", "The query string contains a NUL character (%00); remove it.")
         return self.get_response(request)
 
     @staticmethod
@@ -85,7 +88,3 @@ class RequestBodyLimitMiddleware:
         if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
             return max(settings.REQUEST_MAX_UPLOAD_BYTES, settings.REQUEST_MAX_BODY_BYTES)
         return settings.REQUEST_MAX_BODY_BYTES
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)

@@ -43,7 +43,7 @@ def check_row_level_security(app_configs=None, databases=None, **kwargs):
     """tracking.E001: on PostgreSQL every guild table has forced RLS and its policy."""
     if not databases or "default" not in databases or connection.vendor != "postgresql":
         return []
-    from tracking.rls import rls_problems
+    from core.rls import rls_problems
 
     try:
         problems = rls_problems()

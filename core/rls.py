@@ -18,7 +18,7 @@ from django.apps import apps
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from tracking.tenancy import BYPASS_SETTING, GUILD_SETTING
+from core.tenancy import BYPASS_SETTING, GUILD_SETTING
 
 POLICY_NAME = "guild_isolation"
 APPEND_ONLY_TABLES = ("dashboard_auth_dashboardauditlog", "tracking_poststatuschange")

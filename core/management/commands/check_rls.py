@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from tracking.rls import guild_tables, rls_problems
+from core.rls import guild_tables, rls_problems
 
 
 class Command(BaseCommand):
