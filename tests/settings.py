@@ -20,10 +20,12 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 if REDIS_URL:  # noqa: F405
     # One Redis database per xdist worker (10, 11, ...): each worker's test database numbers its
     # users from 1, so a shared cache would hand one worker's cached guild lists to another.
+    # TEST_REDIS_DB_OFFSET moves the range, so two checkouts can run their suites side by side.
     import re as _re
 
     _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    CACHES["default"]["LOCATION"] = _re.sub(r"/\d*$", f"/{10 + _worker}", REDIS_URL.rstrip("/"))  # noqa: F405
+    _offset = int(os.environ.get("TEST_REDIS_DB_OFFSET", "10"))
+    CACHES["default"]["LOCATION"] = _re.sub(r"/\d*$", f"/{_offset + _worker}", REDIS_URL.rstrip("/"))  # noqa: F405
 if DATABASE_IS_POSTGRES:  # noqa: F405
     # pytest-django creates and drops the test database; a pool would keep connections open to it.
     DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405
