@@ -1,17 +1,22 @@
 """Tenant scoping: one context manager, one middleware, one logged bypass.
 
 Two layers keep a guild's data in its guild. Application code filters through guild-scoped
-querysets (``Post.objects.for_guild(guild)``); on PostgreSQL, row-level security (tracking/rls.py)
-makes a forgotten filter return nothing. The guild reaches PostgreSQL per *transaction*, through
-``set_config(..., true)`` (the function form of ``SET LOCAL``), never per connection, so a pooled or
-persistent connection cannot carry one request's guild into the next.
+querysets (``Post.objects.for_guild(guild)``); on PostgreSQL, row-level security (core/rls.py)
+makes a forgotten filter return nothing.
 
     with guild_scope(guild.id):          # reads and writes see this guild only
         ...
     with rls_bypass(reason="scheduler"):  # cross-guild work; logged every time
         ...
 
-With no scope at all, PostgreSQL returns no guild rows and refuses guild writes (fail closed).
+A scope says *whose* data the running code works on; it does not open a transaction. Each service
+owns its ``transaction.atomic``; a vendor call between two of them runs with the scope set and no
+transaction open (reserve → call → record, see the README's architecture section). On PostgreSQL
+the database backend (core.db.postgresql) writes the scope's tenant into the connection before the
+next statement whenever it differs from what the connection holds, so every statement — in a
+transaction or not — runs as exactly the current scope's tenant, and a pooled connection can never
+carry one request's guild into the next. With no scope at all, PostgreSQL returns no guild rows and
+refuses guild writes (fail closed).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
-from django.db import connection, transaction
 from django.http import Http404
+
+from core.snowflakes import parse_id
 
 log = structlog.get_logger(__name__)
 
@@ -43,41 +49,27 @@ def is_bypassing() -> bool:
     return _bypassing.get()
 
 
-def _swap_db_settings(*, guild: str, bypass: str) -> tuple[str, str]:
-    """Set both settings for the current transaction and return their previous values."""
-    if connection.vendor != "postgresql":
-        return ("", "")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(current_setting(%s, true), ''), coalesce(current_setting(%s, true), ''),"
-            " set_config(%s, %s, true), set_config(%s, %s, true)",
-            [GUILD_SETTING, BYPASS_SETTING, GUILD_SETTING, guild, BYPASS_SETTING, bypass],
-        )
-        previous_guild, previous_bypass, _, _ = cursor.fetchone()
-    return previous_guild, previous_bypass
+def db_settings_wanted() -> tuple[str, str]:
+    """(app.guild_id, app.rls_bypass) as the database must hold them for the running code."""
+    guild_id = _current_guild.get()
+    return ("" if guild_id is None else str(guild_id), "on" if _bypassing.get() else "")
 
 
 @contextmanager
-def _scoped(*, guild: str, bypass: str, guild_id: int | None, bypassing: bool) -> Iterator[None]:
-    with transaction.atomic():
-        previous = _swap_db_settings(guild=guild, bypass=bypass)
-        guild_token = _current_guild.set(guild_id)
-        bypass_token = _bypassing.set(bypassing)
-        try:
-            yield
-        finally:
-            _current_guild.reset(guild_token)
-            _bypassing.reset(bypass_token)
-        # Normal exit from a nested scope: put the outer scope's values back. (On an exception the
-        # savepoint rollback already restores them: PostgreSQL settings are transactional.)
-        _swap_db_settings(guild=previous[0], bypass=previous[1])
+def _scoped(*, guild_id: int | None, bypassing: bool) -> Iterator[None]:
+    guild_token = _current_guild.set(guild_id)
+    bypass_token = _bypassing.set(bypassing)
+    try:
+        yield
+    finally:
+        _current_guild.reset(guild_token)
+        _bypassing.reset(bypass_token)
 
 
 @contextmanager
 def guild_scope(guild_id: int) -> Iterator[None]:
-    """Run the block in a transaction that can see and change ``guild_id``'s rows only."""
-    guild_id = int(guild_id)
-    with _scoped(guild=str(guild_id), bypass="", guild_id=guild_id, bypassing=False):
+    """Run the block as ``guild_id``: its statements can see and change that guild's rows only."""
+    with _scoped(guild_id=int(guild_id), bypassing=False):
         yield
 
 
@@ -85,7 +77,7 @@ def guild_scope(guild_id: int) -> Iterator[None]:
 def rls_bypass(*, reason: str) -> Iterator[None]:
     """Run cross-guild work (scheduler, staff, reports for every guild). Always logged."""
     log.info("rls_bypass", reason=reason)
-    with _scoped(guild="", bypass="on", guild_id=None, bypassing=True):
+    with _scoped(guild_id=None, bypassing=True):
         yield
 
 
@@ -93,7 +85,8 @@ class GuildScopeMiddleware:
     """Runs every view that takes a ``guild_id`` URL argument inside that guild's scope.
 
     The view's own permission check still decides whether the caller may see the guild; this only
-    guarantees that whatever the view reads or writes belongs to the guild in the URL.
+    guarantees that whatever the view reads or writes belongs to the guild in the URL. No transaction
+    is opened here: the services a view calls own theirs.
     """
 
     def __init__(self, get_response):
@@ -110,10 +103,9 @@ class GuildScopeMiddleware:
                 with rls_bypass(reason=f"admin {request.user.get_username()} {request.method} {request.path}"):
                     return self._render(view_func(request, *view_args, **view_kwargs))
             return None
-        try:
-            guild_id = int(raw)
-        except (TypeError, ValueError):
-            raise Http404("No such guild.") from None
+        guild_id = parse_id(raw)
+        if guild_id is None:
+            raise Http404("No such guild.")
         with guild_scope(guild_id):
             return self._render(view_func(request, *view_args, **view_kwargs))
 

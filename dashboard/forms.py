@@ -6,19 +6,12 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from core.values import FieldsRefused
 from dashboard.selectors import PERIODS
+from guilds.bonus_rules import BONUS_RULE_FIELDS, BONUS_TOP_PLACES
+from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
+from guilds.guild_settings import WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
 from guilds.models import BonusRule, Guild, GuildBudgetConfig
-from guilds.services import (
-    BONUS_RULE_FIELDS,
-    BONUS_TOP_PLACES,
-    BUDGET_BOUNDS,
-    BUDGET_FIELDS,
-    WEBHOOK_FIELDS,
-    FieldsRefused,
-    budget_problems,
-    mask_webhook_url,
-    timezone_choices,
-)
 from tracking.models import ClientAccount, Post
 from tracking.platforms import Platform
 

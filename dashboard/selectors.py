@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 
+from guilds.budgets import budget_for, remaining_budget, usage_day
 from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
-from guilds.services import budget_for, remaining_budget, usage_day
 from metrics.periods import PERIODS as ALL_PERIODS
 from metrics.periods import period_bounds
 from metrics.selectors import Leaderboard, leaderboard

@@ -30,29 +30,21 @@ from dashboard.forms import (
     PostFilterForm,
     ReviewForm,
 )
-from dashboard.services import update_budget_config
 from dashboard_auth.auth import (
     clear_auth_cookies,
     dashboard_login_required,
     dashboard_user_from_request,
     guilds_for,
 )
-from dashboard_auth.models import DashboardAuditLog
 from dashboard_auth.sessions import revoke_session
-from guilds.models import BonusRule, Creator
-from guilds.services import (
-    RULE_DEACTIVATED,
-    BonusRuleRefused,
-    BudgetRefused,
-    GuildSettingsRefused,
-    delete_bonus_rule,
-    save_bonus_rule,
-    update_guild_settings,
-)
-from metrics.models import BonusAward, FraudSignal
+from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
+from guilds.budgets import BudgetRefused, update_budget_config
+from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
+from guilds.models import BonusRule, Creator, DashboardAuditLog
+from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
-from tracking.models import ClientAccount, Post
+from tracking.models import ClientAccount, FraudSignal, Post
 from tracking.services import ClientAccountRefused, ReviewRefused, review_post, save_client_account
 
 LOGIN_URL_NAMES = ("api-auth-login", "auth-discord-login", "discord-login")
@@ -390,8 +382,9 @@ def budget_settings(request, guild_id: int):
         if form.is_valid():
             changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
             try:
+                who = request.dashboard_user
                 changed = update_budget_config(
-                    budget=budget, changes=changes, identity=request.dashboard_user, request=request
+                    budget=budget, changes=changes, actor=who.actor, actor_user=who.user, request=request
                 )
             except BudgetRefused as refused:  # the form checks the same rules; kept for safety
                 for name, message in refused.fields.items():

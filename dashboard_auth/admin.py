@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin_base import ReadOnlyAdmin
-from dashboard_auth.models import DashboardAuditLog, DashboardSession, RevokedServiceKey, SecurityEvent
+from dashboard_auth.models import DashboardSession, RevokedServiceKey, SecurityEvent
 
 
 @admin.register(DashboardSession)
@@ -11,14 +11,6 @@ class DashboardSessionAdmin(ReadOnlyAdmin):
     search_fields = ("user__username", "=ip", "=family")
     exclude = ("refresh_token_hash",)
     list_select_related = ("user",)
-
-
-@admin.register(DashboardAuditLog)
-class DashboardAuditLogAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "guild", "actor", "action", "target_type", "target_id", "ip")
-    list_filter = ("action", "target_type", "guild")
-    search_fields = ("actor", "action", "=target_id")
-    list_select_related = ("guild",)
 
 
 @admin.register(SecurityEvent)

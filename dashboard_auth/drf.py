@@ -33,8 +33,9 @@ from dashboard_auth.service_keys import (
     principal_for_internal_secret,
     principal_for_key,
 )
-from dashboard_auth.services import record_audit, record_security_event
+from dashboard_auth.services import record_security_event
 from dashboard_auth.tokens import InvalidAccessToken, looks_like_jwt
+from guilds.audit import record_audit
 
 # ---------------------------------------------------------------------------------------------
 # Authentication

@@ -1,4 +1,6 @@
-"""Who may use the dashboard and what they did: refresh-token sessions, the audit log, security events."""
+"""Who may use the dashboard: refresh-token sessions, security events, revoked service keys.
+
+The audit log of what people changed in a guild is the guild's own (guilds.models.DashboardAuditLog)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-
-from guilds.models import Guild
 
 
 class DashboardSession(models.Model):
@@ -33,51 +33,6 @@ class DashboardSession(models.Model):
     def __str__(self) -> str:
         state = "revoked" if self.revoked_at else ("rotated" if self.rotated_at else "active")
         return f"Session {self.pk} of {self.user} ({state})"
-
-
-class AuditLogQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # pragma: no cover - guarded for safety
-        raise TypeError("The audit log is append-only.")
-
-    def delete(self):
-        raise TypeError("The audit log is append-only.")
-
-
-class DashboardAuditLog(models.Model):
-    """Who changed what in which guild, with before/after, IP and user agent. Append-only."""
-
-    guild = models.ForeignKey(Guild, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_log")
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor = models.CharField(max_length=120, help_text='"discord:1234 alice", "staff:bob", "service:bot".')
-    action = models.CharField(max_length=60)
-    target_type = models.CharField(max_length=60)
-    target_id = models.CharField(max_length=64, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = AuditLogQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = "audit log entry"
-        verbose_name_plural = "audit log"
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["guild", "created_at"], name="audit_by_guild")]
-
-    def __str__(self) -> str:
-        return f"{self.actor} {self.action} {self.target_type} {self.target_id}".strip()
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("The audit log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("The audit log is append-only.")
 
 
 class SecurityEvent(models.Model):

@@ -36,7 +36,8 @@ from rest_framework.views import APIView
 from core.client_ip import client_ip
 from core.tenancy import rls_bypass
 from dashboard_auth.models import DashboardSession, RevokedServiceKey, SecurityEvent
-from dashboard_auth.services import record_audit, record_security_event
+from dashboard_auth.services import record_security_event
+from guilds.audit import record_audit
 
 READ, ADMIN = "read", "admin"
 

@@ -1,7 +1,16 @@
 from django.contrib import admin
 
 from core.admin_base import ReadOnlyAdmin
-from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
+from guilds.models import (
+    BonusRule,
+    BotHealth,
+    Creator,
+    DashboardAuditLog,
+    Guild,
+    GuildApiUsage,
+    GuildBudgetConfig,
+    GuildNotification,
+)
 
 
 @admin.register(Guild)
@@ -66,3 +75,20 @@ class BotHealthAdmin(ReadOnlyAdmin):
     list_display = ("status", "last_heartbeat_at", "shard_count", "guild_count", "memory_mb", "uptime_seconds")
     list_filter = ("status",)
     search_fields = ("status",)
+
+
+@admin.register(GuildNotification)
+class GuildNotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "guild", "channel", "kind", "title", "status", "sent_at")
+    list_filter = ("status", "channel", "kind", "guild")
+    search_fields = ("title", "event_key")
+    autocomplete_fields = ("guild",)
+    list_select_related = ("guild",)
+
+
+@admin.register(DashboardAuditLog)
+class DashboardAuditLogAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "guild", "actor", "action", "target_type", "target_id", "ip")
+    list_filter = ("action", "target_type", "guild")
+    search_fields = ("actor", "action", "=target_id")
+    list_select_related = ("guild",)

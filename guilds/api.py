@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,10 +20,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.errors import Conflict
+from core.api.fields import SnowflakeField
 from core.api.pagination import ApiPagination
 from core.tenancy import rls_bypass
-from core.values import snapshot
+from core.values import FieldsRefused
 from dashboard_auth.auth import DashboardIdentity, guilds_for
 from dashboard_auth.drf import (
     DEFAULT_AUTHENTICATION,
@@ -34,28 +34,20 @@ from dashboard_auth.drf import (
     HasScope,
     IsGuildAdmin,
     actor_of,
-    audit,
 )
 from dashboard_auth.service_keys import ServicePrincipal
-from guilds.models import BonusRule, BotHealth, Creator, Guild, GuildApiUsage, GuildBudgetConfig
-from guilds.services import (
+from guilds.bonus_rules import (
     BONUS_RULE_FIELDS,
     BONUS_TOP_PLACES,
-    BUDGET_BOUNDS,
-    BUDGET_FIELDS,
-    GUILD_SETTINGS_FIELDS,
     RULE_DEACTIVATED,
     BonusRuleRefused,
-    BudgetRefused,
-    FieldsRefused,
-    GuildSettingsRefused,
-    budget_for,
     delete_bonus_rule,
-    mask_webhook_url,
     save_bonus_rule,
-    update_budget_config,
-    update_guild_settings,
 )
+from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, BudgetRefused, budget_for, update_budget_config
+from guilds.guild_settings import GUILD_SETTINGS_FIELDS, GuildSettingsRefused, mask_webhook_url, update_guild_settings
+from guilds.members import GUILD_REGISTRATION_FIELDS, register_guild, upsert_creator
+from guilds.models import BonusRule, BotHealth, Creator, DashboardAuditLog, Guild, GuildApiUsage, GuildBudgetConfig
 
 # ---------------------------------------------------------------------------------------------
 # Shared bases
@@ -162,7 +154,7 @@ class GuildSettingsSerializer(serializers.ModelSerializer):
 
 
 class GuildSettingsChangeSerializer(serializers.Serializer):
-    """What PATCH accepts (documentation: the rules are guilds.services.update_guild_settings')."""
+    """What PATCH accepts (documentation: the rules are guilds.guild_settings.update_guild_settings')."""
 
     logs_channel_id = serializers.CharField(required=False, allow_blank=True, help_text="Snowflake, or blank.")
     updates_channel_id = serializers.CharField(required=False, allow_blank=True, help_text="Snowflake, or blank.")
@@ -330,7 +322,7 @@ class UsageViewSet(GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericView
 
 
 class BonusRuleSerializer(serializers.ModelSerializer):
-    """A bonus rule. The rules for writing one are guilds.services.save_bonus_rule's (the same as the
+    """A bonus rule. The rules for writing one are guilds.bonus_rules.save_bonus_rule's (the same as the
     dashboard's): threshold needs min_views_gained >= 1, top_n a place from 1 to 100."""
 
     class Meta:
@@ -434,8 +426,6 @@ class AuditLogViewSet(GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericV
     serializer_class = AuditEntrySerializer
 
     def get_queryset(self):
-        from dashboard_auth.models import DashboardAuditLog
-
         qs = DashboardAuditLog.objects.filter(guild_id=self.guild_id).order_by("-created_at", "-pk")
         for name in ("action", "target_type"):
             value = self.request.query_params.get(name, "").strip()[:60]
@@ -456,9 +446,6 @@ class BotBase(APIView):
     required_scopes = {"GET": "bot.read", "*": "bot.write"}
 
 
-GUILD_REGISTRATION_FIELDS = ("name", "icon", "logs_channel_id", "updates_channel_id", "timezone", "active")
-
-
 class GuildRegistrationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Guild
@@ -474,34 +461,6 @@ class GuildRegisteredSerializer(GuildRegistrationSerializer):
         fields = ["id", *GUILD_REGISTRATION_FIELDS, "created"]
 
 
-def register_guild(*, guild_id: int, data: dict, request) -> tuple[Guild, bool]:
-    """Create or update a guild and its channels (and its budget row). Audited when something changed;
-    idempotent: the same data again writes nothing."""
-    with rls_bypass(reason=f"bot registers guild {guild_id}"), transaction.atomic():
-        guild = Guild.objects.select_for_update().filter(pk=guild_id).first()
-        created = guild is None
-        before = None if created else snapshot(guild, GUILD_REGISTRATION_FIELDS)
-        guild = guild or Guild(pk=guild_id)
-        for key, value in data.items():
-            setattr(guild, key, value)
-        guild.full_clean(validate_unique=False)
-        after = snapshot(guild, GUILD_REGISTRATION_FIELDS)
-        if after == before:  # the bot re-registers on every start: nothing to write or audit
-            return guild, False
-        guild.save()
-        GuildBudgetConfig.objects.get_or_create(guild=guild)
-        audit(
-            request,
-            guild_id=guild.pk,
-            action="guild.register" if created else "guild.update",
-            target_type="guild",
-            target_id=guild.pk,
-            before=before,
-            after=after,
-        )
-    return guild, created
-
-
 class BotGuildView(BotBase):
     """Register a guild (or update its name, icon, channels, time zone). Scope bot.write."""
 
@@ -513,13 +472,16 @@ class BotGuildView(BotBase):
     def put(self, request, guild_id: int):
         serializer = GuildRegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        guild, created = register_guild(guild_id=guild_id, data=serializer.validated_data, request=request)
+        actor, actor_user = actor_of(request)
+        guild, created = register_guild(
+            guild_id=guild_id, data=serializer.validated_data, actor=actor, actor_user=actor_user, request=request
+        )
         body = {**GuildRegistrationSerializer(guild).data, "id": str(guild.pk), "created": created}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class CreatorUpsertSerializer(serializers.Serializer):
-    discord_user_id = serializers.RegexField(r"^\d{15,21}$", help_text="The member's Discord id.")
+    discord_user_id = SnowflakeField(help_text="The member's Discord id.")
     username = serializers.CharField(max_length=100)
 
 
@@ -537,33 +499,6 @@ def active_guild_or_404(guild_id: int) -> Guild:
     return guild
 
 
-def upsert_creator(*, guild_id: int, discord_user_id: str, username: str, request) -> tuple[Creator, bool]:
-    """Create the guild member, or update their username. Audited when something changed."""
-    with transaction.atomic():
-        creator = (
-            Creator.objects.for_guild(guild_id).select_for_update().filter(discord_user_id=discord_user_id).first()
-        )
-        if creator is not None and creator.username == username:
-            return creator, False
-        before = snapshot(creator, ("username",)) if creator else None
-        created = creator is None
-        if created:
-            creator = Creator.objects.create(guild_id=guild_id, discord_user_id=discord_user_id, username=username)
-        else:
-            creator.username = username
-            creator.save(update_fields=["username"])
-        audit(
-            request,
-            guild_id=guild_id,
-            action="creator.create" if created else "creator.update",
-            target_type="creator",
-            target_id=creator.pk,
-            before=before,
-            after=snapshot(creator, ("username",)),
-        )
-    return creator, created
-
-
 class BotCreatorView(BotBase):
     """Create or update a tracked member. Scope bot.write."""
 
@@ -576,10 +511,10 @@ class BotCreatorView(BotBase):
         serializer = CreatorUpsertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         active_guild_or_404(guild_id)
-        try:
-            creator, created = upsert_creator(guild_id=guild_id, request=request, **serializer.validated_data)
-        except IntegrityError:
-            raise Conflict("This member was created by another request at the same moment; retry.") from None
+        actor, actor_user = actor_of(request)
+        creator, created = upsert_creator(
+            guild_id=guild_id, actor=actor, actor_user=actor_user, request=request, **serializer.validated_data
+        )
         body = {**CreatorSerializer(creator).data, "created": created}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -1,9 +1,11 @@
-"""Guilds (the tenants), their members being tracked, budgets, usage, bonus rules and bot health."""
+"""Guilds (the tenants), their members being tracked, budgets, usage, bonus rules, bot health, the
+notifications waiting for their Discord channels and the audit log of what people changed."""
 
 from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -118,7 +120,7 @@ class GuildBudgetConfig(GuildOwned):
 
 
 class GuildApiUsage(GuildOwned):
-    """What a guild spent on one UTC day. Incremented atomically (see guilds/services.py)."""
+    """What a guild spent on one UTC day. Incremented atomically (see guilds/budgets.py)."""
 
     guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="usage")
     day = models.DateField()
@@ -209,3 +211,85 @@ class BotHealth(models.Model):
     @classmethod
     def load(cls) -> BotHealth:
         return cls.objects.get_or_create(id=1)[0]
+
+
+class GuildNotification(GuildOwned):
+    """A message for one of the guild's Discord channels, written once per event (unique event key)
+    and sent by the notifier, which groups what is pending for the same channel into one message."""
+
+    class Channel(models.TextChoices):
+        LOGS = "logs"
+        UPDATES = "updates"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+        DROPPED = "dropped", "Dropped (no destination)"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.LOGS)
+    kind = models.CharField(max_length=40, help_text="submission, verification, flagged, run_failed, budget, ...")
+    event_key = models.CharField(max_length=120, help_text="Unique per guild: the same event is told once.")
+    title = models.CharField(max_length=256)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "integrations_guildnotification"  # created by integrations, kept when the model moved
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["guild", "event_key"], name="notification_once_per_event")]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending")]
+
+    def __str__(self) -> str:
+        return f"[{self.channel}] {self.title}"
+
+
+class AuditLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # pragma: no cover - guarded for safety
+        raise TypeError("The audit log is append-only.")
+
+    def delete(self):
+        raise TypeError("The audit log is append-only.")
+
+
+class DashboardAuditLog(models.Model):
+    """Who changed what in which guild, with before/after, IP and user agent. Append-only."""
+
+    guild = models.ForeignKey(Guild, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_log")
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(max_length=120, help_text='"discord:1234 alice", "staff:bob", "service:bot".')
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        db_table = "dashboard_auth_dashboardauditlog"  # created by dashboard_auth, kept when the model moved
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["guild", "created_at"], name="audit_by_guild")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.target_type} {self.target_id}".strip()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit log is append-only.")

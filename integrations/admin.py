@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin_base import ReadOnlyAdmin
-from integrations.models import ApifyRunRegistry, BotCallback, GuildNotification, WebhookDelivery
+from integrations.models import ApifyRunRegistry, BotCallback, WebhookDelivery
 
 
 @admin.register(ApifyRunRegistry)
@@ -37,12 +37,3 @@ class BotCallbackAdmin(admin.ModelAdmin):
     list_filter = ("status", "event_type")
     search_fields = ("=event_id",)
     autocomplete_fields = ("guild",)
-
-
-@admin.register(GuildNotification)
-class GuildNotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "guild", "channel", "kind", "title", "status", "sent_at")
-    list_filter = ("status", "channel", "kind", "guild")
-    search_fields = ("title", "event_key")
-    autocomplete_fields = ("guild",)
-    list_select_related = ("guild",)

@@ -102,38 +102,3 @@ class BotCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.status})"
-
-
-class GuildNotification(GuildOwned):
-    """A message for one of the guild's Discord channels, written once per event (unique event key)
-    and sent by the notifier, which groups what is pending for the same channel into one message."""
-
-    class Channel(models.TextChoices):
-        LOGS = "logs"
-        UPDATES = "updates"
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        SENT = "sent"
-        FAILED = "failed"
-        DROPPED = "dropped", "Dropped (no destination)"
-
-    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="notifications")
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.LOGS)
-    kind = models.CharField(max_length=40, help_text="submission, verification, flagged, run_failed, budget, ...")
-    event_key = models.CharField(max_length=120, help_text="Unique per guild: the same event is told once.")
-    title = models.CharField(max_length=256)
-    body = models.TextField(blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["guild", "event_key"], name="notification_once_per_event")]
-        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending")]
-
-    def __str__(self) -> str:
-        return f"[{self.channel}] {self.title}"

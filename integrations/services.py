@@ -9,7 +9,7 @@ Life of a metrics run::
     manage.py expire_runs                              expire_runs: runs that never called back
 
 Budget choice: the daily run budget is debited *before* the start, with the registry row, in one
-transaction (guilds.services.debit_budget is a conditional UPDATE, so two workers can never both
+transaction (guilds.budgets.debit_budget is a conditional UPDATE, so two workers can never both
 spend the last run). When Apify refuses the start, the same transaction that marks the row failed
 gives the run back (``_refund_run``): a run Apify never started costs the guild nothing, and at no
 moment can the counter be below what was really started. Debiting only after a successful start would
@@ -31,15 +31,15 @@ from django.utils import timezone
 
 from core.deferred import enqueue
 from core.tenancy import guild_scope, rls_bypass
+from guilds.budgets import budget_for, debit_budget, record_usage, usage_day
 from guilds.models import GuildApiUsage, GuildBudgetConfig
-from guilds.services import budget_for, debit_budget, record_usage, usage_day
+from guilds.notifications import notify
 from integrations.apify.actors import actor_for, build_metrics_input
 from integrations.apify.client import ApifyClient, RunInfo
 from integrations.apify.normalize import MetricsItem, normalize_item
 from integrations.apify.tokens import RUN_TOKEN_HEADER, InvalidRunToken, sign_run_token, verify_run_token
 from integrations.errors import IntegrationError
 from integrations.models import ApifyRunRegistry, WebhookDelivery
-from integrations.notifications import notify
 from integrations.youtube.client import YouTubeClient, batched, next_quota_reset
 from metrics.models import VideoMetrics
 from metrics.services import IngestResult, ingest_items

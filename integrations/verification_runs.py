@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
-from guilds.services import debit_budget
+from guilds.budgets import debit_budget
 from integrations.apify.actors import actor_for, build_profile_input
 from integrations.apify.normalize import ProfileItem, normalize_profile
 from integrations.apify.tokens import RUN_TOKEN_HEADER

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin_base import ReadOnlyAdmin
-from metrics.models import BonusAward, FraudSignal, VideoMetrics
+from metrics.models import BonusAward, VideoMetrics
 
 
 @admin.register(VideoMetrics)
@@ -21,15 +21,6 @@ class VideoMetricsAdmin(ReadOnlyAdmin):
     search_fields = ("=post__external_id", "=apify_run_id")
     list_select_related = ("post",)
     show_full_result_count = False  # the largest table: never COUNT(*) it for the changelist
-
-
-@admin.register(FraudSignal)
-class FraudSignalAdmin(admin.ModelAdmin):
-    list_display = ("post", "kind", "reason", "detected_at", "resolved_at", "resolved_by")
-    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "guild")
-    search_fields = ("reason", "=post__external_id")
-    autocomplete_fields = ("guild", "post")
-    list_select_related = ("post",)
 
 
 @admin.register(BonusAward)

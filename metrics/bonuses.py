@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from core.tenancy import guild_scope
 from guilds.models import BonusRule, Guild
-from integrations.notifications import notify
+from guilds.notifications import notify
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.reports import active_guild_ids

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from metrics.models import FraudSignal
+from tracking.models import FraudSignal
 
 SPIKE_MIN_VIEWS_GAINED = 10_000
 SPIKE_MAX_ENGAGEMENT_RATE = 0.002

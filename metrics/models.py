@@ -1,4 +1,4 @@
-"""Measurements and what is derived from them: snapshots, fraud signals, bonus awards."""
+"""Measurements and what is derived from them: snapshots and bonus awards."""
 
 from __future__ import annotations
 
@@ -53,32 +53,6 @@ class VideoMetrics(GuildOwned):
 
     def __str__(self) -> str:
         return f"Post {self.post_id} at {self.captured_at:%Y-%m-%d %H:%M}: {self.views} views"
-
-
-class FraudSignal(GuildOwned):
-    """A finding about a post that a person should review. Never changes a payout by itself."""
-
-    class Kind(models.TextChoices):
-        SPIKE_WITHOUT_ENGAGEMENT = "spike", "Views spiked without engagement"
-        COUNT_DECREASED = "decrease", "A count went down"
-        UNAVAILABLE = "unavailable", "Post deleted or private"
-        OWNERSHIP_MISMATCH = "ownership", "Author does not match the profile"
-        CAPTION = "caption", "Caption check failed"
-
-    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="signals")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    reason = models.CharField(max_length=500)
-    detected_at = models.DateTimeField(auto_now_add=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.CharField(max_length=120, blank=True)
-
-    class Meta:
-        ordering = ["-detected_at"]
-        indexes = [models.Index(fields=["guild", "resolved_at", "detected_at"], name="signal_open_by_guild")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.reason}"
 
 
 class BonusAward(GuildOwned):

@@ -18,9 +18,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
+from guilds.budgets import budget_for, usage_day
 from guilds.models import Guild, GuildApiUsage
-from guilds.services import budget_for, usage_day
-from integrations.notifications import notify
+from guilds.notifications import notify
 from metrics.periods import period_bounds
 from metrics.selectors import CreatorGain, PostGain, leaderboard
 from tracking.models import Post

@@ -33,13 +33,13 @@ from django.utils import timezone
 
 from core.tenancy import guild_scope
 from core.values import json_safe
-from guilds.services import budget_for
+from guilds.budgets import budget_for
+from guilds.models import GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
-from integrations.models import GuildNotification
 from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
-from metrics.models import FraudSignal, VideoMetrics
+from metrics.models import VideoMetrics
 from tracking.lifecycle import ALLOWED
-from tracking.models import Post, PostStatusChange
+from tracking.models import FraudSignal, Post, PostStatusChange
 
 log = structlog.get_logger(__name__)
 

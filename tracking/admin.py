@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from core.admin_base import ReadOnlyInline
 from tracking.lifecycle import TransitionRefused
-from tracking.models import ClientAccount, Post, PostStatusChange, Profile, ScreenshotUpload
+from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload
 from tracking.services import ReviewRefused, review_post
 from tracking.verification import staff_actor, staff_revoke_profile, staff_verify_profile
 
@@ -166,5 +166,14 @@ class ScreenshotUploadAdmin(admin.ModelAdmin):
     list_display = ("post", "content_type", "size", "sha256", "created_at")
     list_filter = ("content_type", "guild")
     search_fields = ("=sha256", "=post__external_id")
+    autocomplete_fields = ("guild", "post")
+    list_select_related = ("post",)
+
+
+@admin.register(FraudSignal)
+class FraudSignalAdmin(admin.ModelAdmin):
+    list_display = ("post", "kind", "reason", "detected_at", "resolved_at", "resolved_by")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "guild")
+    search_fields = ("reason", "=post__external_id")
     autocomplete_fields = ("guild", "post")
     list_select_related = ("post",)

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import ApiError, Conflict, ErrorSerializer
+from core.api.fields import SnowflakeField
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of
 from guilds.api import (
     BotBase,
@@ -437,7 +438,7 @@ def _creator_or_404(guild_id: int, discord_user_id: str) -> Creator:
 
 
 class ProfileLinkSerializer(serializers.Serializer):
-    discord_user_id = serializers.RegexField(r"^\d{15,21}$")
+    discord_user_id = SnowflakeField(help_text="The member's Discord id.")
     platform = serializers.ChoiceField(choices=Platform.choices)
     handle = serializers.CharField(max_length=200)
     start_verification = serializers.BooleanField(default=True, help_text="Start the bio check at once.")
@@ -486,7 +487,7 @@ class BotProfileView(BotBase):
 
 
 class SubmitSerializer(serializers.Serializer):
-    discord_user_id = serializers.RegexField(r"^\d{15,21}$")
+    discord_user_id = SnowflakeField(help_text="The member's Discord id.")
     url = serializers.CharField(max_length=2048)
     client_account_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     caption = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import structlog
 from django.conf import settings
 
-from guilds.services import debit_budget, record_usage
+from guilds.budgets import debit_budget, record_usage
 from integrations.errors import IntegrationError
 from integrations.openai.client import CaptionChecker, local_caption_rules
 from tracking.models import ClientAccount

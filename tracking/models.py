@@ -209,3 +209,30 @@ class ScreenshotUpload(GuildOwned):
 
     def __str__(self) -> str:
         return f"Screenshot {self.sha256[:12]} of post {self.post_id}"
+
+
+class FraudSignal(GuildOwned):
+    """A finding about a post that a person should review. Never changes a payout by itself."""
+
+    class Kind(models.TextChoices):
+        SPIKE_WITHOUT_ENGAGEMENT = "spike", "Views spiked without engagement"
+        COUNT_DECREASED = "decrease", "A count went down"
+        UNAVAILABLE = "unavailable", "Post deleted or private"
+        OWNERSHIP_MISMATCH = "ownership", "Author does not match the profile"
+        CAPTION = "caption", "Caption check failed"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="signals")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    reason = models.CharField(max_length=500)
+    detected_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        db_table = "metrics_fraudsignal"  # created by metrics, kept when the model moved to the review queue
+        ordering = ["-detected_at"]
+        indexes = [models.Index(fields=["guild", "resolved_at", "detected_at"], name="signal_open_by_guild")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reason}"

@@ -184,8 +184,8 @@ def _apify_runs() -> Iterator[Metric]:
 
 def _budget_use() -> Iterator[Metric]:
     from core.tenancy import rls_bypass
+    from guilds.budgets import usage_day
     from guilds.models import GuildApiUsage
-    from guilds.services import usage_day
 
     with rls_bypass(reason="metrics scrape: budget use"):
         rows = list(

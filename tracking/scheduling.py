@@ -421,8 +421,8 @@ def _service(name: str) -> Callable[..., Any] | None:
 
 def _load(now: datetime, guild_id: int | None, platform: str | None, limits: Limits):
     """Guild allowances and candidate posts (due or due within the lookahead, not in flight)."""
+    from guilds.budgets import usage_day
     from guilds.models import Guild, GuildApiUsage, GuildBudgetConfig
-    from guilds.services import usage_day
     from integrations.models import ApifyRunRegistry
     from tracking.models import Post
 

@@ -20,13 +20,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.values import FieldsRefused, flag, json_safe, money, whole_number
-from dashboard_auth.services import record_audit
+from guilds.audit import record_audit
 from guilds.models import Creator, Guild
-from integrations.notifications import notify
-from metrics.models import FraudSignal
+from guilds.notifications import notify
 from tracking.captions import CaptionResult, check_caption
 from tracking.lifecycle import TransitionRefused, transition_post
-from tracking.models import ClientAccount, Post, PostStatusChange, Profile
+from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile
 from tracking.platforms import Platform
 from tracking.post_urls import HandleError, ParsedPostUrl, PostUrlError, parse_post_url, parse_profile_handle
 from tracking.screenshots import UploadedScreenshot, check_screenshot, store_screenshot

@@ -127,6 +127,8 @@ if DATABASES["default"].get("ENGINE") not in ("django.db.backends.postgresql", "
     _fail("DATABASE_URL", "is malformed: use postgres://user@host:5432/name or sqlite:///path")
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if DATABASE_IS_POSTGRES:
+    # Django's backend, plus the tenant of the running code applied before every statement (RLS).
+    DATABASES["default"]["ENGINE"] = "core.db.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not as well
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),

@@ -28,9 +28,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dashboard_auth.services import record_audit
+from guilds.audit import record_audit
+from guilds.notifications import notify
 from integrations.apify.normalize import ProfileItem
-from integrations.notifications import notify
 from tracking.models import Profile
 from tracking.platforms import Platform
 from tracking.post_urls import HandleError, parse_profile_handle

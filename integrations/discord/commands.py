@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.tenancy import guild_scope
+from guilds.members import upsert_creator
 from guilds.models import Creator, Guild
 from integrations.discord.client import DiscordClient
 from integrations.discord.messages import EPHEMERAL_FLAG, Embed, message_payload
@@ -236,7 +237,12 @@ def _run(interaction: Interaction, handler: Handler, **extra: Any) -> Reply:
             guild = Guild.objects.filter(pk=interaction.guild_id, active=True).first()
             if guild is None:
                 return Reply(NOT_SET_UP)
-            creator = upsert_creator(guild=guild, user_id=interaction.user_id, username=interaction.username)
+            creator, _ = upsert_creator(
+                guild_id=guild.pk,
+                discord_user_id=interaction.user_id,
+                username=interaction.username,
+                actor=f"discord:{interaction.user_id}",
+            )
             result = handler(interaction, guild, creator, **extra)
         return result() if callable(result) else result
     except Exception:
@@ -247,17 +253,6 @@ def _run(interaction: Interaction, handler: Handler, **extra: Any) -> Reply:
 def _guild_known(guild_id: int) -> bool:
     with guild_scope(guild_id):
         return Guild.objects.filter(pk=guild_id, active=True).exists()
-
-
-def upsert_creator(*, guild: Guild, user_id: str, username: str) -> Creator:
-    """The guild's Creator for this Discord user, created on first use; the username kept current."""
-    creator, created = Creator.objects.get_or_create(
-        guild=guild, discord_user_id=user_id, defaults={"username": username or user_id}
-    )
-    if not created and username and creator.username != username:
-        creator.username = username
-        creator.save(update_fields=["username"])
-    return creator
 
 
 # --- quick commands -------------------------------------------------------------------------------

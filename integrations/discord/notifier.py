@@ -29,7 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
-from guilds.models import Guild
+from guilds.models import Guild, GuildNotification
 from integrations.discord.client import DestinationGone, DiscordClient
 from integrations.discord.messages import (
     DESCRIPTION_LIMIT,
@@ -39,7 +39,6 @@ from integrations.discord.messages import (
     Embed,
 )
 from integrations.errors import IntegrationError
-from integrations.models import GuildNotification
 
 log = structlog.get_logger(__name__)
 

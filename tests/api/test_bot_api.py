@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dashboard_auth.models import DashboardAuditLog, SecurityEvent
-from guilds.models import BotHealth, Creator, Guild, GuildBudgetConfig
+from dashboard_auth.models import SecurityEvent
+from guilds.models import BotHealth, Creator, DashboardAuditLog, Guild, GuildBudgetConfig
 from tests.api.conftest import BOT_KEY, READER_KEY, REVOKED_KEY, key_client
 from tests.factories import make_client_account, make_creator, make_post, make_profile, make_snapshot
 from tracking.models import Post, Profile

@@ -10,8 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dashboard_auth.models import DashboardAuditLog
-from guilds.models import BonusRule, GuildBudgetConfig
+from guilds.models import BonusRule, DashboardAuditLog, GuildBudgetConfig
 from tests.api.conftest import (
     ADMINISTRATOR,
     MANAGE_GUILD,
@@ -300,7 +299,7 @@ def _rows(guild, n):
         GuildApiUsage.objects.bulk_create(
             [GuildApiUsage(guild=guild, day=today - timedelta(days=i)) for i in range(min(n, 30))]
         )
-        from dashboard_auth.services import record_audit
+        from guilds.audit import record_audit
 
         for i in range(n):
             record_audit(guild_id=guild.pk, actor="test", action="x", target_type="y", target_id=i)

@@ -1,4 +1,4 @@
-"""The one write path for guild settings, bonus rules and client accounts (guilds.services,
+"""The one write path for guild settings, bonus rules and client accounts (guilds.guild_settings, guilds.bonus_rules,
 tracking.services): every refusal names its field and writes nothing; every change is audited with
 before/after; webhook URLs (secrets) never appear in full in an audit entry or an API response."""
 
@@ -11,17 +11,9 @@ import pytest
 from django.utils import timezone
 
 from core.tenancy import guild_scope
-from dashboard_auth.models import DashboardAuditLog
-from guilds.models import BonusRule, Guild
-from guilds.services import (
-    RULE_DEACTIVATED,
-    BonusRuleRefused,
-    GuildSettingsRefused,
-    delete_bonus_rule,
-    mask_webhook_url,
-    save_bonus_rule,
-    update_guild_settings,
-)
+from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
+from guilds.guild_settings import GuildSettingsRefused, mask_webhook_url, update_guild_settings
+from guilds.models import BonusRule, DashboardAuditLog, Guild
 from metrics.models import BonusAward
 from tests.factories import factory, make_bonus_rule, make_client_account, make_creator
 from tracking.models import ClientAccount

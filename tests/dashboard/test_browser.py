@@ -18,13 +18,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.tenancy import rls_bypass
-from dashboard_auth.models import DashboardAuditLog
-from guilds.models import BonusRule, Guild, GuildBudgetConfig
-from metrics.models import FraudSignal
+from guilds.models import BonusRule, DashboardAuditLog, Guild, GuildBudgetConfig
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
 from tests.dashboard.conftest import log_in
-from tracking.models import Post
+from tracking.models import FraudSignal, Post
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

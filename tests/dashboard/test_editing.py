@@ -10,9 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.tenancy import guild_scope
-from dashboard_auth.models import DashboardAuditLog
-from guilds.models import BonusRule, Guild
-from guilds.services import RULE_DEACTIVATED
+from guilds.bonus_rules import RULE_DEACTIVATED
+from guilds.models import BonusRule, DashboardAuditLog, Guild
 from metrics.models import BonusAward
 from tests.dashboard.conftest import log_in, use_cookies
 from tests.factories import factory, make_bonus_rule, make_client_account, make_creator

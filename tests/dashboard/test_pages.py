@@ -13,9 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.tenancy import guild_scope
-from dashboard_auth.models import DashboardAuditLog
-from guilds.models import GuildBudgetConfig
-from metrics.models import FraudSignal
+from guilds.models import DashboardAuditLog, GuildBudgetConfig
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
 from tests.dashboard.conftest import log_in, use_cookies
@@ -28,7 +26,7 @@ from tests.factories import (
     make_profile,
     make_snapshot,
 )
-from tracking.models import Post, PostStatusChange
+from tracking.models import FraudSignal, Post, PostStatusChange
 
 pytestmark = pytest.mark.django_db
 
@@ -414,8 +412,8 @@ def test_unknown_period_falls_back_to_this_week(admin_client, guild):
 
 
 def test_budget_forecast_extrapolates_the_month(admin_client, guild):
+    from guilds.budgets import usage_day
     from guilds.models import GuildApiUsage
-    from guilds.services import usage_day
 
     today = usage_day()
     with guild_scope(guild.pk):
@@ -428,7 +426,7 @@ def test_budget_forecast_extrapolates_the_month(admin_client, guild):
 
 
 def test_audit_log_lists_this_guilds_entries_only(admin_client, guild, other_guild):
-    from dashboard_auth.services import record_audit
+    from guilds.audit import record_audit
 
     with guild_scope(other_guild.pk):
         record_audit(

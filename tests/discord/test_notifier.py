@@ -5,10 +5,9 @@ import json
 import pytest
 
 from core.tenancy import guild_scope
-from guilds.models import Guild
+from guilds.models import Guild, GuildNotification
+from guilds.notifications import notify
 from integrations.discord.notifier import batches, send_pending_notifications
-from integrations.models import GuildNotification
-from integrations.notifications import notify
 from tests.discord.conftest import ALERT_WEBHOOK, API, LOGS_WEBHOOK, UPDATES_WEBHOOK
 from tests.factories import make_guild
 from tests.integrations.discord.helpers import make_client

@@ -16,8 +16,7 @@ import pytest
 from django.core.management import call_command
 
 from core.tenancy import guild_scope
-from guilds.models import BonusRule, Guild
-from integrations.models import GuildNotification
+from guilds.models import BonusRule, Guild, GuildNotification
 from metrics.bonuses import WeekNotOver, award_week, award_weekly_bonuses, week_bounds
 from metrics.models import BonusAward
 from metrics.reports import queue_daily_report, queue_daily_reports

@@ -60,5 +60,5 @@ def test_staff_find_a_post_by_url_or_id(staff_client, populated, term):
 
 
 def test_audit_log_and_webhook_deliveries_are_read_only(staff_client):
-    for name in ("dashboard_auth_dashboardauditlog", "integrations_webhookdelivery"):
+    for name in ("guilds_dashboardauditlog", "integrations_webhookdelivery"):
         assert staff_client.get(reverse(f"admin:{name}_add")).status_code == 403

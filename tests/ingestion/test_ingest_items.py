@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from guilds.models import GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
-from integrations.models import GuildNotification
-from metrics.models import FraudSignal, VideoMetrics
+from metrics.models import VideoMetrics
 from metrics.services import ingest_items
 from tests.factories import make_post, make_profile
 from tests.ingestion.conftest import make_posts, tiktok_item
-from tracking.models import Post, PostStatusChange
+from tracking.models import FraudSignal, Post, PostStatusChange
 
 pytestmark = pytest.mark.django_db
 

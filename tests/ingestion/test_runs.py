@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from guilds.models import GuildApiUsage
-from integrations.models import ApifyRunRegistry, GuildNotification
+from guilds.models import GuildApiUsage, GuildNotification
+from integrations.models import ApifyRunRegistry
 from integrations.services import expire_runs, start_metrics_run
 from tests.factories import make_guild
 from tests.ingestion.conftest import make_posts, set_budget

@@ -10,8 +10,9 @@ import time_machine
 from django.utils import timezone
 
 from dashboard_auth.models import SecurityEvent
+from guilds.models import GuildNotification
 from integrations.apify.tokens import RUN_TOKEN_HEADER, sign_run_token
-from integrations.models import ApifyRunRegistry, GuildNotification, WebhookDelivery
+from integrations.models import ApifyRunRegistry, WebhookDelivery
 from integrations.services import start_metrics_run
 from metrics.models import VideoMetrics
 from tests.ingestion.conftest import SECRET, make_posts, post_webhook, tiktok_item, webhook_body, webhook_headers

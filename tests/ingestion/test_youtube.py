@@ -6,8 +6,7 @@ import pytest
 from django.utils import timezone
 from googleapiclient.http import HttpMockSequence
 
-from guilds.models import GuildApiUsage, GuildBudgetConfig
-from integrations.models import GuildNotification
+from guilds.models import GuildApiUsage, GuildBudgetConfig, GuildNotification
 from integrations.services import refresh_youtube
 from integrations.youtube.client import YouTubeClient, next_quota_reset
 from metrics.models import VideoMetrics

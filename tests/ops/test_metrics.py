@@ -13,8 +13,8 @@ from django_structlog.signals import bind_extra_request_metadata
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard_auth.services import record_security_event
+from guilds.budgets import usage_day
 from guilds.models import GuildApiUsage
-from guilds.services import usage_day
 from integrations.models import ApifyRunRegistry
 from tests.factories import make_post
 from tracking import observability

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dashboard_auth.models import DashboardAuditLog, DashboardSession, RevokedServiceKey, SecurityEvent
+from dashboard_auth.models import DashboardSession, RevokedServiceKey, SecurityEvent
 from dashboard_auth.service_keys import ServiceKeyRefused, principal_for_key
 from dashboard_auth.sessions import RefreshRefused, rotate_refresh_token, start_session
+from guilds.models import DashboardAuditLog
 
 pytestmark = pytest.mark.django_db
 

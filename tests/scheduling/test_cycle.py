@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from core.tenancy import guild_scope
+from guilds.budgets import debit_budget
 from guilds.models import GuildApiUsage, GuildBudgetConfig
-from guilds.services import debit_budget
 from integrations.models import ApifyRunRegistry
 from tests.factories import make_guild, make_post, make_profile
 from tracking.models import Post

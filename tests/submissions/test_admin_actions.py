@@ -6,10 +6,9 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from dashboard_auth.models import DashboardAuditLog
-from metrics.models import FraudSignal
+from guilds.models import DashboardAuditLog
 from tests.factories import make_post, make_profile
-from tracking.models import Post, Profile
+from tracking.models import FraudSignal, Post, Profile
 
 pytestmark = pytest.mark.django_db
 V = Profile.Verification

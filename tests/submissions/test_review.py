@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from core.tenancy import guild_scope
-from dashboard_auth.models import DashboardAuditLog
-from metrics.models import FraudSignal
+from guilds.models import DashboardAuditLog
 from tests.factories import make_post
 from tracking.lifecycle import TransitionRefused
-from tracking.models import Post, PostStatusChange
+from tracking.models import FraudSignal, Post, PostStatusChange
 from tracking.services import ReviewConflict, ReviewRefused, review_post
 
 pytestmark = pytest.mark.django_db

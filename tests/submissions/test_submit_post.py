@@ -7,11 +7,9 @@ from datetime import timedelta
 import pytest
 
 from core.tenancy import guild_scope
-from guilds.models import Guild
-from integrations.models import GuildNotification
-from metrics.models import FraudSignal
+from guilds.models import Guild, GuildNotification
 from tests.factories import make_client_account, make_creator, make_profile
-from tracking.models import Post, PostStatusChange, Profile, ScreenshotUpload
+from tracking.models import FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload
 from tracking.platforms import Platform
 from tracking.services import SubmissionRefused, submit_post
 

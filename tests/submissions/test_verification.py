@@ -9,9 +9,8 @@ import pytest
 from django.utils import timezone
 
 from core.tenancy import guild_scope
-from dashboard_auth.models import DashboardAuditLog
+from guilds.models import DashboardAuditLog, GuildNotification
 from integrations.apify.normalize import ProfileItem
-from integrations.models import GuildNotification
 from tests.factories import make_creator, make_post, make_profile
 from tracking.models import Profile
 from tracking.verification import (

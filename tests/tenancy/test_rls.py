@@ -16,12 +16,19 @@ from django.utils import timezone
 
 from core.rls import APPEND_ONLY_TABLES, guild_tables, rls_problems
 from core.tenancy import guild_scope, rls_bypass
-from dashboard_auth.models import DashboardAuditLog
-from guilds.models import BonusRule, Creator, Guild, GuildApiUsage, GuildBudgetConfig
-from integrations.models import ApifyRunRegistry, BotCallback, GuildNotification
-from metrics.models import BonusAward, FraudSignal, VideoMetrics
+from guilds.models import (
+    BonusRule,
+    Creator,
+    DashboardAuditLog,
+    Guild,
+    GuildApiUsage,
+    GuildBudgetConfig,
+    GuildNotification,
+)
+from integrations.models import ApifyRunRegistry, BotCallback
+from metrics.models import BonusAward, VideoMetrics
 from tests.factories import make_bonus_rule, make_guild, make_post, make_snapshot
-from tracking.models import ClientAccount, Post, PostStatusChange, Profile, ScreenshotUpload
+from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

@@ -1,14 +1,14 @@
 """Tell a guild's Discord channels about things, each event once.
 
 ``notify`` only writes a GuildNotification row (inside the caller's transaction, so a rolled-back
-change tells nobody); the notifier task sends what is pending, grouped per channel.
+change tells nobody); integrations.discord.notifier sends what is pending, grouped per channel.
 """
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from integrations.models import GuildNotification
+from guilds.models import GuildNotification
 
 
 def notify(*, guild_id: int, kind: str, event_key: str, title: str, body: str = "", channel: str = "logs") -> bool:

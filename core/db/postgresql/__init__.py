@@ -1,0 +1,1 @@
+"""PostgreSQL with the tenant of the current scope applied to every statement (core.tenancy)."""
