@@ -6,7 +6,7 @@ Creates a throwaway database next to DATABASE_URL's (``bench_ingest_<pid>``; the
 migrates it, writes ``--repeat`` identical guilds (default 2) with N TikTok posts each, then times:
 
 1. ingest: N synthetic clockworks/tiktok-scraper items (shaped like tests/fixtures/apify/tiktok_item.json)
-   through normalization and metrics.services.ingest_dataset (snapshots upserted, posts' latest numbers,
+   through normalization and metrics.ingestion.ingest_dataset (snapshots upserted, posts' latest numbers,
    status, growth, next_refresh_at, status history and fraud signals written) — first measurement, then a
    second measurement an hour later (the steady state);
 2. COPY: the same N rows, already normalized, straight into metrics_videometrics with psycopg's
@@ -177,7 +177,7 @@ def _items(posts) -> list[dict]:
 def _time_ingest(guild_id: int, items: list[dict], at: datetime) -> float:
     from django.db import transaction
 
-    from metrics.services import ingest_dataset
+    from metrics.ingestion import ingest_dataset
 
     raw = copy.deepcopy(items)  # what json.loads of the dataset page would give
     _vacuum()

@@ -81,7 +81,7 @@ def grant_app_role(role: str, connection: BaseDatabaseWrapper = default_connecti
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}")
         cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}")
         # Ingestion stages a dataset's rows in temporary tables (ON COMMIT DROP) before one INSERT or
-        # UPDATE per table (metrics.services). PUBLIC has TEMPORARY by default; say so explicitly in case
+        # UPDATE per table (metrics.ingestion). PUBLIC has TEMPORARY by default; say so explicitly in case
         # a hardened database revoked it (a grantor without the right only gets a warning).
         cursor.execute("SELECT current_database()")
         database = connection.ops.quote_name(cursor.fetchone()[0])

@@ -19,7 +19,7 @@ from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.periods import PERIODS as ALL_PERIODS
 from metrics.periods import period_bounds
 from metrics.selectors import Leaderboard, leaderboard
-from tracking import scheduling
+from tracking.cadence import Cadence, refresh_interval
 from tracking.models import ClientAccount, Post
 from tracking.post_urls import PostUrlError, parse_post_url
 
@@ -194,8 +194,8 @@ _FRESHNESS_FIELDS = (
 def freshness(*, guild: Guild, now: datetime, budget: GuildBudgetConfig | None = None) -> Freshness:
     """The share of tracked posts (refreshable, inside their counting window) measured within their
     expected interval: fresh when ``metrics_updated_at >= now - refresh_interval`` — the scheduler's
-    own cadence for the post (tracking.scheduling) with the guild's GuildBudgetConfig intervals."""
-    cadence = scheduling.Cadence.of(budget or guild_budget(guild))
+    own cadence for the post (tracking.cadence) with the guild's GuildBudgetConfig intervals."""
+    cadence = Cadence.of(budget or guild_budget(guild))
     posts = (
         Post.objects.for_guild(guild)
         .filter(status__in=Post.REFRESHABLE)
@@ -205,7 +205,7 @@ def freshness(*, guild: Guild, now: datetime, budget: GuildBudgetConfig | None =
     fresh = tracked = 0
     for post in posts.iterator(chunk_size=2000):
         tracked += 1
-        if post.metrics_updated_at and post.metrics_updated_at >= now - scheduling.refresh_interval(post, now, cadence):
+        if post.metrics_updated_at and post.metrics_updated_at >= now - refresh_interval(post, now, cadence):
             fresh += 1
     return Freshness(fresh, tracked)
 

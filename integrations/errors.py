@@ -21,3 +21,10 @@ class IntegrationError(Exception):
     def __str__(self) -> str:
         kind = "permanent" if self.permanent else "transient"
         return f"{self.message} ({kind})"
+
+
+class FeatureDisabled(IntegrationError):
+    """The vendor's key is not set (APIFY_API_TOKEN, YOUTUBE_API_KEY, ...): the feature is off."""
+
+    def __init__(self, message: str):
+        super().__init__(message, permanent=True, code="disabled")

@@ -14,8 +14,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.api.errors import error_response
 from core.client_ip import client_ip
+from core.deferred import enqueue
 from dashboard_auth.services import record_security_event
-from integrations.services import WebhookRejected, accept_apify_delivery, verify_apify_delivery
+from integrations.apify.webhooks import WebhookRejected, accept_apify_delivery, verify_apify_delivery
+from metrics.tasks import process_apify_run, process_verification_run_task
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -36,6 +38,8 @@ class ApifyWebhookView(View):
             return error_response(exc.status, exc.code, exc.message)
         if not accept_apify_delivery(delivery=delivery, source=self.source, ip=ip):
             return JsonResponse({"status": "duplicate", "message": "This dispatch was already accepted."}, status=200)
+        task = process_verification_run_task if delivery.run.purpose == "verification" else process_apify_run
+        enqueue(task, delivery.run.pk)  # with no broker, after the response
         return JsonResponse({"status": "accepted"}, status=202)
 
 

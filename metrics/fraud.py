@@ -1,7 +1,7 @@
 """Signals on new measurements: what a person should look at before a post is paid.
 
 Pure functions: ``detect_signals`` compares a post's previous point with its new one and returns
-findings; ``metrics.services.ingest_items`` stores them (FraudSignal rows, the post flagged with the
+findings; ``metrics.ingestion.ingest_items`` stores them (FraudSignal rows, the post flagged with the
 reason, one logs-channel message) in the same bulk pass. Nothing here changes a payout.
 
 Thresholds (module constants, chosen from what organic short-video growth looks like):

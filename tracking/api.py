@@ -457,7 +457,7 @@ class BotProfileView(BotBase):
 
     @extend_schema(request=ProfileLinkSerializer, responses={201: ProfileLinkedSerializer}, tags=["bot"])
     def post(self, request, guild_id: int):
-        from integrations.verification_runs import VerificationUnavailable, request_verification
+        from integrations.verification import VerificationUnavailable, request_verification
         from tracking.verification import ProfileRefused, link_profile
 
         body = ProfileLinkSerializer(data=request.data)

@@ -1,13 +1,21 @@
-"""A post's lifecycle: submitted → tracking → flagged / unavailable / finalized, or rejected.
+"""A post's lifecycle: submitted → tracking → flagged / unavailable / finalized, or rejected; and
+its refresh state (when it is due next, how often fetching it failed).
 
-Every change goes through ``transition_post``, which records who, when and why (PostStatusChange)
-and refuses moves that make no sense with a message a person can act on.
+Every status change goes through ``transition_post``, which records who, when and why
+(PostStatusChange) and refuses moves that make no sense with a message a person can act on. Metrics
+ingestion applies the same rules in bulk (metrics.ingestion); nothing else writes a post's status.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
+from django.db import transaction
+from django.utils import timezone
+
+from guilds.budgets import budget_for
+from tracking import cadence
 from tracking.models import Post, PostStatusChange
 
 S = Post.Status
@@ -47,3 +55,63 @@ def transition_post(*, post: Post, to_status: str, reason: str = "", actor: str 
         guild_id=post.guild_id, post=post, from_status=previous, to_status=to_status, reason=reason[:500], actor=actor
     )
     return post
+
+
+# --- refresh bookkeeping ------------------------------------------------------------------------
+# Besides metrics ingestion (which moves a post's numbers and status in bulk), these are the only
+# writers of a post's refresh state: when it is next due, and how often fetching it has failed.
+
+
+def record_refresh_failures(
+    *, guild_id: int, post_ids: Sequence[int], reason: str, now: datetime | None = None
+) -> None:
+    """One more failure for each post, and its next refresh backed off (the cadence doubles the
+    interval per failure), so a post that keeps failing is not retried every cycle. Two queries
+    whatever the number of posts; runs in the guild's scope."""
+    if not post_ids:
+        return
+    now = now or timezone.now()
+    budget = budget_for(guild_id)
+    with transaction.atomic():
+        posts = list(Post.objects.for_guild(guild_id).select_for_update().filter(pk__in=post_ids))
+        for post in posts:
+            post.failure_count += 1
+            post.last_failure_reason = reason[:500]
+            if post.status not in (S.FINALIZED, S.REJECTED):
+                post.next_refresh_at = cadence.next_refresh_at(post=post, now=now, budget=budget)
+        Post.objects.bulk_update(posts, ["failure_count", "last_failure_reason", "next_refresh_at"])
+
+
+def claim_for_refresh(
+    *, guild_id: int, post_ids: Sequence[int], planned: Mapping[int, datetime | None], until: datetime
+) -> list[int]:
+    """Claim posts for one vendor call: lock them, keep those still refreshable whose next_refresh_at
+    is still the one the plan was made from (compare-and-set: another planner, or new numbers, got
+    there first otherwise) and move it to ``until``. Returns the claimed ids, in order."""
+    with transaction.atomic():
+        rows = (
+            Post.objects.for_guild(guild_id)
+            .select_for_update()
+            .filter(id__in=post_ids, status__in=Post.REFRESHABLE)
+            .values_list("id", "next_refresh_at")
+        )
+        ids = sorted(pk for pk, at in rows if at is not None and at == planned.get(pk))
+        if ids:
+            Post.objects.for_guild(guild_id).filter(id__in=ids).update(next_refresh_at=until)
+    return ids
+
+
+def release_claim(*, guild_id: int, planned: Mapping[int, datetime | None], claimed_until: datetime) -> int:
+    """Undo a claim whose vendor call never happened (no budget, the feature is off): each post still
+    holding ``claimed_until`` gets back the next_refresh_at it was planned from. One statement."""
+    with transaction.atomic():
+        posts = list(
+            Post.objects.for_guild(guild_id)
+            .select_for_update()
+            .filter(id__in=list(planned), next_refresh_at=claimed_until)
+            .only("id", "next_refresh_at")
+        )
+        for post in posts:
+            post.next_refresh_at = planned[post.id]
+        Post.objects.bulk_update(posts, ["next_refresh_at"])
+    return len(posts)

@@ -498,7 +498,7 @@ def _scheduler_float(name: str, default: float, low: float, high: float) -> floa
     return value
 
 
-# How often `manage.py track` plans refreshes (beat runs tracking.tasks.plan_refreshes every 5 minutes).
+# How often `manage.py track` plans refreshes (beat runs metrics.tasks.plan_refreshes every 5 minutes).
 SCHEDULER_CYCLE_SECONDS = _scheduler_int("SCHEDULER_CYCLE_SECONDS", 300, 10, 3600)
 # Most posts one cycle sends to vendors, over all guilds (and most due posts read per guild).
 SCHEDULER_MAX_POSTS_PER_CYCLE = _scheduler_int("SCHEDULER_MAX_POSTS_PER_CYCLE", 5000, 1, 1_000_000)

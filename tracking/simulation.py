@@ -4,8 +4,8 @@ No network, no database. Posts arrive over the period and follow one of four gro
 off late (logistic, 20× bigger), plateau, die early, or get deleted — on a platform mix that includes
 YouTube. Two strategies see the same posts:
 
-- ``scheduler``: ``tracking.scheduling.plan_cycle`` every cycle with the guild's daily run budget and
-  pacing, ``next_refresh_at`` after each measurement (growth computed like metrics.services does);
+- ``scheduler``: ``tracking.cadence.plan_cycle`` every cycle with the guild's daily run budget and
+  pacing, ``next_refresh_at`` after each measurement (growth computed like metrics.ingestion does);
 - ``fixed_hourly``: what simple trackers do — every post every hour, one Apify run per post (one
   YouTube unit per YouTube post), no budget.
 
@@ -22,7 +22,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tracking.scheduling import (
+from tracking.cadence import (
     YOUTUBE,
     Allowance,
     Cadence,

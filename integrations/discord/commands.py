@@ -335,7 +335,7 @@ def verify(interaction: Interaction, guild: Guild, creator: Creator) -> Reply | 
         return Reply(f"You have no {Platform(platform).label} account linked. Run `/link` first.")
     if profile.is_verified:
         return Reply(f"@{profile.handle} on {profile.get_platform_display()} is already verified.")
-    from integrations.verification_runs import VerificationUnavailable, request_verification
+    from integrations.verification import VerificationUnavailable, request_verification
     from tracking.verification import ProfileRefused
 
     profile_id, who = profile.pk, f"@{profile.handle} on {profile.get_platform_display()}"

@@ -1,12 +1,10 @@
-"""Celery tasks for Discord: notifications, reports, bonuses, bot callbacks, deferred commands.
+"""Celery tasks for Discord: notifications, bot callbacks, deferred commands.
 
 Each task only calls a service (which is idempotent) and is safe to run on a schedule:
 
 | task | suggested schedule |
 | --- | --- |
 | integrations.discord.tasks.send_notifications | every minute |
-| integrations.discord.tasks.send_daily_reports | every 15 minutes (each guild's own local hour decides) |
-| integrations.discord.tasks.award_weekly_bonuses | hourly (each guild's last complete week; reruns change nothing) |
 | integrations.discord.tasks.deliver_bot_callbacks | every minute (and right after a callback is queued) |
 """
 
@@ -33,30 +31,6 @@ def send_notifications(guild_id: int | None = None) -> dict[str, int]:
         "retrying": summary.retrying,
         "messages": summary.messages,
     }
-
-
-@shared_task(name="integrations.discord.tasks.send_daily_reports", acks_late=True)
-def send_daily_reports(guild_id: int | None = None) -> dict[str, int]:
-    """Queue the daily report of every guild whose local report hour has come, then send them."""
-    from metrics.reports import queue_daily_reports
-
-    outcomes = queue_daily_reports(guild_id=guild_id)
-    queued = sum(1 for o in outcomes if o.status == "queued")
-    if queued:
-        send_notifications(guild_id=guild_id)
-    return {"queued": queued}
-
-
-@shared_task(name="integrations.discord.tasks.award_weekly_bonuses", acks_late=True)
-def award_weekly_bonuses(guild_id: int | None = None) -> dict[str, int]:
-    """Award and announce every guild's bonuses for its last complete week."""
-    from metrics.bonuses import award_weekly_bonuses as award
-
-    outcomes = award(guild_id=guild_id)
-    created, announced = sum(o.created for o in outcomes), sum(o.announced for o in outcomes)
-    if announced:
-        send_notifications(guild_id=guild_id)
-    return {"created": created, "announced": announced}
 
 
 @shared_task(name="integrations.discord.tasks.deliver_bot_callbacks", acks_late=True)

@@ -16,10 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httplib2
+from django.conf import settings
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from integrations.errors import IntegrationError
+from integrations.errors import FeatureDisabled, IntegrationError
 
 YOUTUBE_BATCH_SIZE = 50  # the most ids videos.list accepts in one call (1 quota unit per call)
 VIDEO_PARTS = "statistics,snippet"
@@ -279,3 +280,10 @@ def _redact(text: str, api_key: str) -> str:
     """Remove the API key, and any ``key=`` query value, from text that may reach logs."""
     text = re.sub(r"([?&]key=)[^&\s\"']+", r"\1REDACTED", text)
     return text.replace(api_key, "REDACTED") if api_key else text
+
+
+def youtube_client() -> YouTubeClient:
+    """A YouTube client from settings; raises FeatureDisabled when YOUTUBE_API_KEY is unset."""
+    if not settings.YOUTUBE_API_KEY:
+        raise FeatureDisabled("YouTube is off: YOUTUBE_API_KEY is not set.")
+    return YouTubeClient(api_key=settings.YOUTUBE_API_KEY, timeout_s=settings.YOUTUBE_HTTP_TIMEOUT_MS / 1000)

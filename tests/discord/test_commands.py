@@ -76,7 +76,7 @@ def fake_verification(monkeypatch):
     module = types.SimpleNamespace(
         request_verification=request_verification, VerificationUnavailable=VerificationUnavailable
     )
-    monkeypatch.setitem(sys.modules, "integrations.verification_runs", module)
+    monkeypatch.setitem(sys.modules, "integrations.verification", module)
     return calls
 
 

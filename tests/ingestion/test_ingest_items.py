@@ -1,4 +1,4 @@
-"""metrics.services.ingest_items: snapshots, latest numbers, statuses, signals — in constant queries."""
+"""metrics.ingestion.ingest_items: snapshots, latest numbers, statuses, signals — in constant queries."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from guilds.models import GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
+from metrics.ingestion import ingest_items
 from metrics.models import VideoMetrics
-from metrics.services import ingest_items
 from tests.factories import make_post, make_profile
 from tests.ingestion.conftest import make_posts, tiktok_item
 from tracking.models import FraudSignal, Post, PostStatusChange

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from guilds.models import GuildApiUsage, GuildNotification
 from integrations.models import ApifyRunRegistry
-from integrations.services import expire_runs, start_metrics_run
+from metrics.collection import expire_runs, start_metrics_run
 from tests.factories import make_guild
 from tests.ingestion.conftest import make_posts, set_budget
 from tracking.models import Post

@@ -10,7 +10,7 @@ from django.utils import timezone
 from googleapiclient.http import HttpMockSequence
 
 from integrations.models import ApifyRunRegistry
-from integrations.verification_runs import VerificationUnavailable, request_verification
+from integrations.verification import VerificationUnavailable, request_verification
 from integrations.youtube.client import YouTubeClient
 from tests.conftest import load_fixture
 from tests.factories import make_profile

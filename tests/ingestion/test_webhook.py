@@ -13,7 +13,7 @@ from dashboard_auth.models import SecurityEvent
 from guilds.models import GuildNotification
 from integrations.apify.tokens import RUN_TOKEN_HEADER, sign_run_token
 from integrations.models import ApifyRunRegistry, WebhookDelivery
-from integrations.services import start_metrics_run
+from metrics.collection import start_metrics_run
 from metrics.models import VideoMetrics
 from tests.ingestion.conftest import SECRET, make_posts, post_webhook, tiktok_item, webhook_body, webhook_headers
 from tracking.models import Post

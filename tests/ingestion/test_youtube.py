@@ -7,8 +7,8 @@ from django.utils import timezone
 from googleapiclient.http import HttpMockSequence
 
 from guilds.models import GuildApiUsage, GuildBudgetConfig, GuildNotification
-from integrations.services import refresh_youtube
 from integrations.youtube.client import YouTubeClient, next_quota_reset
+from metrics.collection import refresh_youtube
 from metrics.models import VideoMetrics
 from tests.factories import make_profile
 from tests.ingestion.conftest import make_posts

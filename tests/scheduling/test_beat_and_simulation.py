@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_celery_beat.models import PeriodicTask
 
-from tracking.tasks import PERIODIC_JOBS
+from tracking.jobs import PERIODIC_JOBS
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracking.scheduling import Cadence, next_refresh_at
+from tracking.cadence import Cadence, next_refresh_at
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 CADENCE = Cadence()  # the GuildBudgetConfig defaults and the default growth thresholds

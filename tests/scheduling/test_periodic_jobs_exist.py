@@ -3,8 +3,8 @@
 import pytest
 
 from tracking.celery import app
+from tracking.jobs import PERIODIC_JOBS
 from tracking.management.commands.track import resolve_task
-from tracking.tasks import PERIODIC_JOBS
 
 
 @pytest.mark.parametrize("job", PERIODIC_JOBS, ids=lambda j: j.task)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tracking.scheduling import Allowance, Limits, plan_cycle
+from tracking.cadence import Allowance, Limits, plan_cycle
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LIMITS = Limits(max_posts_per_cycle=5000, max_batches_per_guild=50)

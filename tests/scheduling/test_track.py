@@ -27,7 +27,7 @@ def vendors(settings, apify_server, monkeypatch):
     settings.SCHEDULER_BUDGET_RESERVE_SHARE = 0
     http = HttpMock(str(FIXTURES / "youtube_videos_list.json"), {"status": "200"})
     monkeypatch.setattr(
-        "integrations.services.youtube_client",
+        "metrics.collection.youtube_client",
         lambda **kw: YouTubeClient(api_key=settings.YOUTUBE_API_KEY, http=http),
     )
     return apify_server

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from integrations.services import expire_runs
+from metrics.collection import expire_runs
 
 
 class Command(BaseCommand):

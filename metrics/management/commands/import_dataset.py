@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.tenancy import rls_bypass
 from guilds.models import Guild
+from metrics.ingestion import ingest_dataset
 from metrics.models import VideoMetrics
-from metrics.services import ingest_dataset
 from tracking.platforms import Platform
 
 PLATFORMS = (Platform.TIKTOK, Platform.INSTAGRAM, Platform.X, Platform.FACEBOOK)

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from metrics.collection import UnknownGuild, run_refresh_cycle
 from tracking.platforms import Platform
-from tracking.scheduling import UnknownGuild, run_refresh_cycle
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tracking.scheduling import Limits
+from tracking.cadence import Limits
 from tracking.simulation import run_simulation
 
 KEYS = ("apify_runs", "items_scraped", "youtube_units", "unseen_views_share", "median_staleness_s", "p95_staleness_s")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import signal
 import threading
 import time
@@ -13,22 +12,21 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection
 
-from tracking.tasks import PERIODIC_JOBS, PeriodicJob
+from tracking.celery import app
+from tracking.jobs import PERIODIC_JOBS, PLAN_REFRESHES, PeriodicJob
 
 log = structlog.get_logger(__name__)
 _said_missing: set[str] = set()
 
 
-def resolve_task(dotted: str) -> Any | None:
-    """The Celery task called ``dotted`` (module.function), or None — said once — if not written yet."""
-    module_name, _, attr = dotted.rpartition(".")
-    try:
-        task = getattr(importlib.import_module(module_name), attr, None)
-    except ImportError:
-        task = None
-    if task is None and dotted not in _said_missing:
-        _said_missing.add(dotted)
-        log.warning("periodic_task_missing", task=dotted, hint="skipped until it exists")
+def resolve_task(name: str) -> Any | None:
+    """The Celery task registered as ``name`` (the app autodiscovers every app's tasks module), or
+    None — said once — when no task has that name (a typo in a schedule row, say)."""
+    app.loader.import_default_modules()
+    task = app.tasks.get(name)
+    if task is None and name not in _said_missing:
+        _said_missing.add(name)
+        log.warning("periodic_task_missing", task=name, hint="skipped: no Celery task has this name")
     return task
 
 
@@ -62,7 +60,7 @@ class Command(BaseCommand):
         "Run the background jobs in this process, for installs without a Celery broker: refresh planning "
         "every --interval seconds, and run expiry, daily reports, weekly bonuses, bot callback retries and "
         "Discord notifications on their own schedules (the same tasks beat runs). Jobs whose code is not "
-        "installed are skipped (said once in the log). Ctrl-C or SIGTERM stops cleanly after the job in "
+        "registered are skipped (said once in the log). Ctrl-C or SIGTERM stops cleanly after the job in "
         "progress. Exits non-zero with the reason when --once and a job fails."
     )
 
@@ -106,7 +104,7 @@ class Command(BaseCommand):
     def loop(self, *, stop: threading.Event, interval: int, clock=time.monotonic) -> None:
         """Run each job when its period has passed (refresh planning: ``interval``) until ``stop``."""
         periods = {
-            job.task: (interval if job.task == "tracking.tasks.plan_refreshes" else job.seconds)
+            job.task: (interval if job.task == PLAN_REFRESHES else job.seconds)
             for job in PERIODIC_JOBS
         }
         last_run: dict[str, float] = {}

@@ -10,29 +10,27 @@ fail_verification); this module only fetches the profile and hands the scraped P
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
 from guilds.budgets import debit_budget
 from integrations.apify.actors import actor_for, build_profile_input
 from integrations.apify.normalize import ProfileItem, normalize_profile
-from integrations.apify.tokens import RUN_TOKEN_HEADER
-from integrations.errors import IntegrationError
-from integrations.models import ApifyRunRegistry
-from integrations.services import (
-    WEBHOOK_PATHS,
-    ScrapingDisabled,
-    apify_client,
+from integrations.apify.runs import (
+    call_start,
     fetch_initiated_run,
-    record_start_failure,
-    run_token,
-    youtube_client,
+    record_run_started,
+    record_start_refused,
+    reserve_run,
 )
-from integrations.youtube.client import YouTubeClient
+from integrations.errors import FeatureDisabled, IntegrationError
+from integrations.models import ApifyRunRegistry
+from integrations.youtube.client import YouTubeClient, youtube_client
 from tracking.models import Profile
 from tracking.platforms import Platform
 from tracking.verification import complete_verification, fail_verification, mark_verification_pending
@@ -78,9 +76,9 @@ def request_verification(*, profile_id: int, now: datetime | None = None, client
 def _verify_youtube(profile: Profile, now: datetime, client: YouTubeClient | None) -> str:
     try:
         client = client or youtube_client()
-    except ScrapingDisabled as exc:
+    except FeatureDisabled as exc:
         raise VerificationUnavailable("YouTube checks are switched off on this server (no YouTube key).") from exc
-    with guild_scope(profile.guild_id):
+    with guild_scope(profile.guild_id), transaction.atomic():  # reserve: pending and the unit, or neither
         profile = mark_verification_pending(profile=profile)
         if profile.is_verified:
             return profile.verification_status
@@ -113,38 +111,32 @@ def _start_profile_run(profile: Profile, now: datetime) -> str:
     if not settings.APIFY_API_TOKEN:
         raise VerificationUnavailable("Profile checks are switched off on this server (no Apify key).")
     with guild_scope(profile.guild_id):
-        profile = mark_verification_pending(profile=profile)
-        if profile.is_verified:
-            return profile.verification_status
-        if not debit_budget(guild=profile.guild_id, kind="apify_runs", now=now):
-            raise VerificationUnavailable("Today's scraping budget is spent; try the check again tomorrow.")
-        run = Run.objects.create(
-            guild_id=profile.guild_id,
-            purpose=Run.Purpose.VERIFICATION,
-            platform=profile.platform,
-            actor_id=actor,
-            profile=profile,
-            expires_at=now + timedelta(seconds=settings.WEBHOOK_DISPATCH_TTL_SECONDS),
-        )
-    client = apify_client()
-    try:
-        info = client.start_run(
-            actor_id=actor,
-            run_input=build_profile_input(platform=profile.platform, handle=profile.handle),
-            webhook_url=settings.PUBLIC_BASE_URL + WEBHOOK_PATHS[Run.Purpose.VERIFICATION],
-            webhook_headers={RUN_TOKEN_HEADER: run_token(run, now=now)},
-        )
-    except IntegrationError as exc:
-        record_start_failure(run=run, reason=f"Apify refused to start the profile check: {exc.message}", now=now)
-        with guild_scope(profile.guild_id):
-            reason = "The profile check could not start; try again in a few minutes."
-            return fail_verification(profile=profile, reason=reason).verification_status
-    finally:
-        client.close()
-    with guild_scope(profile.guild_id):
-        Run.objects.for_guild(profile.guild_id).filter(pk=run.pk).update(
-            apify_run_id=info.run_id, dataset_id=info.dataset_id or ""
-        )
+        with transaction.atomic():  # reserve: pending, the registry row and the run, or none of them
+            profile = mark_verification_pending(profile=profile)
+            if profile.is_verified:
+                return profile.verification_status
+            run = reserve_run(
+                guild_id=profile.guild_id,
+                purpose=Run.Purpose.VERIFICATION,
+                platform=profile.platform,
+                actor_id=actor,
+                now=now,
+                profile_id=profile.pk,
+            )
+            if run is None:
+                raise VerificationUnavailable("Today's scraping budget is spent; try the check again tomorrow.")
+        try:
+            info = call_start(
+                run=run, run_input=build_profile_input(platform=profile.platform, handle=profile.handle), now=now
+            )
+        except IntegrationError as exc:
+            with transaction.atomic():
+                record_start_refused(
+                    run=run, reason=f"Apify refused to start the profile check: {exc.message}", now=now
+                )
+                reason = "The profile check could not start; try again in a few minutes."
+                return fail_verification(profile=profile, reason=reason).verification_status
+        record_run_started(run=run, info=info)
     log.info("verification_run_started", run=run.pk, profile=profile.pk, apify_run_id=info.run_id)
     return profile.verification_status
 
@@ -156,7 +148,7 @@ def process_verification_run(*, registry_id: int) -> str | None:
     if fetched is None:
         return None
     run, info, raw = fetched
-    with guild_scope(run.guild_id):
+    with guild_scope(run.guild_id), transaction.atomic():
         locked = Run.objects.for_guild(run.guild_id).select_for_update().filter(pk=run.pk).first()
         if locked is None or locked.status != Run.Status.INITIATED or locked.profile_id is None:
             return None

@@ -1,10 +1,9 @@
-"""The refresh scheduler: when each post is measured next, and what each planning cycle fetches.
+"""The refresh cadence: when each post is measured next, and what one planning cycle fetches.
 
-Two layers. The *pure* layer (``Cadence``, ``next_refresh_at``, ``priority``, ``spendable``,
-``plan_cycle``) works on any object with a Post's fields and a clock you pass in, so the simulator
-(tracking/simulation.py) runs exactly the code production runs. The *database* layer
-(``run_refresh_cycle``) reads due posts across guilds under ``rls_bypass``, plans, and then, per guild
-under ``guild_scope``, claims the posts and calls the vendor services.
+Pure: ``Cadence``, ``next_refresh_at``, ``priority``, ``spendable`` and ``plan_cycle`` work on any
+object with a Post's fields and a clock you pass in, and import no app, so the simulator
+(tracking/simulation.py) runs exactly the code production runs. The database side — reading due
+posts, claiming them, starting the runs — is metrics.collection.
 
 Cadence (per-guild values from GuildBudgetConfig; growth rate = views gained per hour divided by
 max(views, SCHEDULER_GROWTH_VIEWS_FLOOR)):
@@ -30,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -45,6 +44,23 @@ YOUTUBE_IDS_PER_UNIT = 50  # videos.list takes up to 50 ids per call, 1 quota un
 FINAL_STATUSES = frozenset({"finalized", "rejected"})
 REFRESHABLE_STATUSES = frozenset({"submitted", "tracking", "flagged", "unavailable"})
 _MAX_BACKOFF_EXPONENT = 20  # 2**20 intervals is far past any cap; keeps the arithmetic small
+
+
+# The Post fields the cadence reads (what the scheduler loads per candidate post).
+POST_FIELDS = (
+    "id",
+    "guild_id",
+    "platform",
+    "status",
+    "posted_at",
+    "submitted_at",
+    "views",
+    "growth_per_hour",
+    "failure_count",
+    "counting_ends_at",
+    "next_refresh_at",
+    "metrics_updated_at",
+)
 
 
 class PostLike(Protocol):
@@ -353,314 +369,3 @@ def plan_cycle(
                 key = (gid, batch.platform)
                 plan.waiting[key] = plan.waiting.get(key, 0) + _due_count(batch, by_guild[gid], now)
     return plan
-
-
-# ---------------------------------------------------------------------------------------------
-# The database cycle: read across guilds, plan, then act per guild.
-# ---------------------------------------------------------------------------------------------
-POST_FIELDS = (
-    "id",
-    "guild_id",
-    "platform",
-    "status",
-    "posted_at",
-    "submitted_at",
-    "views",
-    "growth_per_hour",
-    "failure_count",
-    "counting_ends_at",
-    "next_refresh_at",
-    "metrics_updated_at",
-)
-_missing_services: set[str] = set()
-
-
-class UnknownGuild(ValueError):
-    """No active guild has that id."""
-
-
-@dataclass
-class CycleLine:
-    """One guild and platform in a cycle: what was (or, in a dry run, would be) fetched and its cost."""
-
-    guild_id: int
-    platform: str
-    posts: int = 0
-    runs: int = 0
-    youtube_units: int = 0
-    waiting: int = 0
-    remaining_apify_runs: int = 0
-    remaining_youtube_units: int = 0
-
-
-@dataclass
-class CycleReport:
-    """What a cycle did: runs started, YouTube calls made, posts sent, batches not started and why."""
-
-    now: datetime
-    dry_run: bool
-    lines: list[CycleLine] = field(default_factory=list)
-    runs_started: int = 0
-    youtube_calls: int = 0
-    posts_sent: int = 0
-    not_started: dict[str, int] = field(default_factory=dict)
-
-
-def _service(name: str) -> Callable[..., Any] | None:
-    """integrations.services.<name>, or None (said once) while that module or function is missing."""
-    try:
-        from integrations import services
-    except ImportError:
-        services = None
-    fn = getattr(services, name, None)
-    if fn is None and name not in _missing_services:
-        _missing_services.add(name)
-        log.warning("scheduler_service_missing", service=f"integrations.services.{name}")
-    return fn
-
-
-def _load(now: datetime, guild_id: int | None, platform: str | None, limits: Limits):
-    """Guild allowances and candidate posts (due or due within the lookahead, not in flight)."""
-    from guilds.budgets import usage_day
-    from guilds.models import Guild, GuildApiUsage, GuildBudgetConfig
-    from integrations.models import ApifyRunRegistry
-    from tracking.models import Post
-
-    guilds = Guild.objects.filter(active=True)
-    if guild_id is not None:
-        guilds = guilds.filter(id=guild_id)
-    ids = list(guilds.values_list("id", flat=True))
-    if guild_id is not None and not ids:
-        raise UnknownGuild(f"No active guild with id {guild_id}.")
-    budgets = {b.guild_id: b for b in GuildBudgetConfig.objects.filter(guild_id__in=ids)}
-    usage = {u.guild_id: u for u in GuildApiUsage.objects.filter(guild_id__in=ids, day=usage_day(now))}
-    in_flight: set[int] = set()
-    runs = ApifyRunRegistry.objects.filter(
-        guild_id__in=ids, purpose="metrics", status="initiated", expires_at__gt=now
-    ).values_list("post_ids", flat=True)
-    for post_ids in runs:
-        in_flight.update(int(i) for i in post_ids or ())
-    horizon = now + limits.lookahead_max
-    posts, allowances, remaining = [], {}, {}
-    for gid in ids:
-        budget = budgets.get(gid) or GuildBudgetConfig(guild_id=gid)  # defaults; a dry run writes nothing
-        today = usage.get(gid)
-        left_runs = max(0, budget.daily_apify_run_limit - (today.apify_run_count if today else 0))
-        left_units = max(0, budget.daily_youtube_quota_units - (today.youtube_quota_used if today else 0))
-        remaining[gid] = (left_runs, left_units)
-        allowances[gid] = _allowance(budget, left_runs, left_units, now)
-        qs = Post.objects.for_guild(gid).filter(status__in=Post.REFRESHABLE, next_refresh_at__lte=horizon)
-        if platform:
-            qs = qs.filter(platform=platform)
-        qs = qs.only(*POST_FIELDS).order_by("next_refresh_at")[: limits.max_posts_per_cycle]
-        posts += [p for p in qs if p.id not in in_flight]
-    return posts, allowances, remaining
-
-
-def _allowance(budget: Any, left_runs: int, left_units: int, now: datetime) -> Allowance:
-    share = settings.SCHEDULER_BUDGET_RESERVE_SHARE
-    paused = budget.youtube_paused_until is not None and budget.youtube_paused_until > now
-    return Allowance(
-        guild_id=budget.guild_id,
-        apify_runs=spendable(limit=budget.daily_apify_run_limit, remaining=left_runs, now=now, reserve_share=share),
-        youtube_units=spendable(
-            limit=budget.daily_youtube_quota_units, remaining=left_units, now=now, reserve_share=share
-        ),
-        max_items_per_run=budget.apify_max_items_per_run,
-        cadence=Cadence.of(budget),
-        youtube_paused=paused,
-    )
-
-
-def plan_due_refreshes(
-    *,
-    now: datetime | None = None,
-    guild_id: int | None = None,
-    platform: str | None = None,
-    limits: Limits | None = None,
-) -> tuple[Plan, list[Any], dict[int, tuple[int, int]]]:
-    """Read (under a logged RLS bypass) and plan one cycle. Writes nothing.
-
-    Returns the plan, the candidate posts it was made from and each guild's remaining
-    (apify runs, youtube units) today. Raises UnknownGuild for an unknown or inactive ``guild_id``.
-    """
-    from django.utils import timezone
-
-    from core.tenancy import rls_bypass
-
-    now = now or timezone.now()
-    limits = limits or Limits.from_settings()
-    with rls_bypass(reason="scheduler plan"):
-        posts, allowances, remaining = _load(now, guild_id, platform, limits)
-    return plan_cycle(posts=posts, allowances=allowances, now=now, limits=limits), posts, remaining
-
-
-def run_refresh_cycle(
-    *,
-    now: datetime | None = None,
-    guild_id: int | None = None,
-    platform: str | None = None,
-    dry_run: bool = False,
-    start_metrics_run: Callable[..., Any] | None = None,
-    refresh_youtube: Callable[..., Any] | None = None,
-) -> CycleReport:
-    """One planning cycle: plan the due refreshes, then start the Apify runs and YouTube calls.
-
-    Idempotent and safe to run concurrently or again after a crash: each batch first *claims* its
-    posts (compare-and-set on the next_refresh_at we planned from, rows locked; claimed posts move to
-    now + SCHEDULER_INFLIGHT_GRACE_MINUTES) in the same transaction that starts the Apify run, so a
-    post is never put in two runs; posts of a run in flight are not even read. ``dry_run`` writes
-    nothing. The vendor services default to integrations.services (injectable for tests and tools).
-    """
-    from django.utils import timezone
-
-    now = now or timezone.now()
-    plan, posts, remaining = plan_due_refreshes(now=now, guild_id=guild_id, platform=platform)
-    report = CycleReport(now=now, dry_run=dry_run, lines=_lines(plan, remaining))
-    if dry_run:
-        return report
-    start_metrics_run = start_metrics_run or _service("start_metrics_run")
-    refresh_youtube = refresh_youtube or _service("refresh_youtube")
-    planned = {p.id: p.next_refresh_at for p in posts}
-    for batch in plan.batches:
-        service = refresh_youtube if batch.is_youtube else start_metrics_run
-        outcome = _execute(batch, planned, now, service) if service else "service missing"
-        if outcome == "started":
-            report.posts_sent += len(batch.post_ids)
-            report.youtube_calls += batch.cost if batch.is_youtube else 0
-            report.runs_started += 0 if batch.is_youtube else 1
-        else:
-            report.not_started[outcome] = report.not_started.get(outcome, 0) + 1
-    log.info(
-        "refresh_cycle",
-        runs=report.runs_started,
-        youtube_calls=report.youtube_calls,
-        posts=report.posts_sent,
-        not_started=report.not_started,
-    )
-    return report
-
-
-def _lines(plan: Plan, remaining: Mapping[int, tuple[int, int]]) -> list[CycleLine]:
-    lines: dict[tuple[int, str], CycleLine] = {}
-
-    def line(gid: int, platform: str) -> CycleLine:
-        if (gid, platform) not in lines:
-            runs, units = remaining.get(gid, (0, 0))
-            lines[(gid, platform)] = CycleLine(gid, platform, remaining_apify_runs=runs, remaining_youtube_units=units)
-        return lines[(gid, platform)]
-
-    for batch in plan.batches:
-        entry = line(batch.guild_id, batch.platform)
-        entry.posts += len(batch.post_ids)
-        if batch.is_youtube:
-            entry.youtube_units += batch.cost
-        else:
-            entry.runs += 1
-    for (gid, platform), waiting in plan.waiting.items():
-        line(gid, platform).waiting += waiting
-    return sorted(lines.values(), key=lambda entry: (entry.guild_id, entry.platform))
-
-
-class _NotStarted(Exception):
-    def __init__(self, outcome: str):
-        self.outcome = outcome
-
-
-def _execute(batch: Batch, planned: Mapping[int, datetime | None], now: datetime, service: Callable) -> str:
-    """Claim the batch's posts and call the vendor service, in one transaction of the guild's scope
-    (start_metrics_run writes its registry row and debits the budget inside it).
-
-    Returns "started"; "claimed elsewhere" (another planner or new numbers got there first, or the
-    posts stopped being refreshable); "budget exhausted" or "disabled" (nothing claimed: the posts
-    stay due); "vendor error" (the posts back off: failure_count, or the in-flight grace).
-    """
-    from django.db import transaction
-
-    from core.tenancy import guild_scope
-    from integrations.errors import IntegrationError
-
-    grace = now + timedelta(minutes=settings.SCHEDULER_INFLIGHT_GRACE_MINUTES)
-    try:
-        with guild_scope(batch.guild_id), transaction.atomic():
-            ids = _claim(batch, planned, grace)
-            if not ids:
-                raise _NotStarted("claimed elsewhere")
-            kwargs = {"guild_id": batch.guild_id, "post_ids": ids, "now": now}
-            result = service(**kwargs) if batch.is_youtube else service(platform=batch.platform, **kwargs)
-            outcome = _outcome(result, batch)
-            if outcome in ("budget exhausted", "disabled"):
-                raise _NotStarted(outcome)  # rolls the claim back: the posts stay due
-            if outcome == "vendor error":
-                _back_off(batch.guild_id, ids, now)
-    except _NotStarted as stop:
-        return stop.outcome
-    except ValueError:
-        return "claimed elsewhere"  # start_metrics_run found none of the posts refreshable any more
-    except IntegrationError as exc:
-        if exc.code == "disabled":
-            _service_off(batch, str(exc))
-            return "disabled"
-        log.warning("refresh_batch_failed", guild_id=batch.guild_id, platform=batch.platform, error=str(exc))
-        _push_back(batch, planned, grace)
-        return "vendor error"
-    return outcome
-
-
-def _outcome(result: Any, batch: Batch) -> str:
-    """Read start_metrics_run's registry row (None = no budget) or refresh_youtube's result."""
-    if batch.is_youtube:
-        stopped = getattr(result, "stopped", "")
-        if not getattr(result, "calls", 1) and stopped in ("budget", "paused"):
-            return "budget exhausted"
-        return "vendor error" if stopped in ("quota", "key", "error") else "started"
-    if result is None:
-        return "budget exhausted"
-    return "vendor error" if getattr(result, "status", "") == "failed" else "started"
-
-
-def _service_off(batch: Batch, message: str) -> None:
-    key = f"off:{batch.platform}"
-    if key not in _missing_services:
-        _missing_services.add(key)
-        log.warning("refresh_service_disabled", platform=batch.platform, reason=message)
-
-
-def _back_off(guild_id: int, ids: Sequence[int], now: datetime) -> None:
-    """After a failed start (failure counts already raised by the service), move each post to its
-    backed-off next_refresh_at instead of the short in-flight grace."""
-    from guilds.models import GuildBudgetConfig
-    from tracking.models import Post
-
-    budget = GuildBudgetConfig.objects.for_guild(guild_id).first()
-    posts = list(Post.objects.for_guild(guild_id).filter(id__in=ids).only(*POST_FIELDS))
-    for post in posts:
-        post.next_refresh_at = next_refresh_at(post=post, now=now, budget=budget)
-    Post.objects.bulk_update(posts, ["next_refresh_at"])
-
-
-def _claim(batch: Batch, planned: Mapping[int, datetime | None], until: datetime) -> list[int]:
-    """Lock the batch's posts; keep those whose next_refresh_at is still the one we planned from
-    (compare-and-set) and move it to ``until``. Returns the claimed ids."""
-    from tracking.models import Post
-
-    rows = (
-        Post.objects.for_guild(batch.guild_id)
-        .select_for_update()
-        .filter(id__in=batch.post_ids, status__in=Post.REFRESHABLE)
-        .values_list("id", "next_refresh_at")
-    )
-    ids = sorted(pk for pk, at in rows if at is not None and at == planned.get(pk))
-    if ids:
-        Post.objects.for_guild(batch.guild_id).filter(id__in=ids).update(next_refresh_at=until)
-    return ids
-
-
-def _push_back(batch: Batch, planned: Mapping[int, datetime | None], until: datetime) -> None:
-    """After a vendor error, wait the in-flight grace before trying the same posts again."""
-    from django.db import transaction
-
-    from core.tenancy import guild_scope
-
-    with guild_scope(batch.guild_id), transaction.atomic():
-        _claim(batch, planned, until)

@@ -15,29 +15,28 @@ model instances (see bench/ingest.py for the throughput goal).
 from __future__ import annotations
 
 import gc
-import importlib
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import ExpressionWrapper, F, Func, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core.bulk import bulk_insert, column_in
 from core.tenancy import guild_scope
-from core.values import json_safe
 from guilds.budgets import budget_for
 from guilds.models import GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
 from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
 from metrics.models import VideoMetrics
+from tracking import cadence
 from tracking.lifecycle import ALLOWED
 from tracking.models import FraudSignal, Post, PostStatusChange
 
@@ -48,7 +47,7 @@ S = Post.Status
 _FINAL = frozenset({S.FINALIZED, S.REJECTED})
 # Items per round trip set. Large enough that a normal dataset is one chunk (per-chunk costs such as
 # the scan for posts awaiting resolution are paid once); the id and URL lists are one parameter each
-# (_column_in), so no backend's placeholder limit bounds it — only the memory of one batch does.
+# (core.bulk.column_in), so no backend's placeholder limit bounds it — only the memory of one batch does.
 CHUNK_SIZE = 50_000
 
 
@@ -95,7 +94,7 @@ def ingest_items(
     number of queries per ``CHUNK_SIZE`` items. Never raises for a bad item; never changes payouts.
     """
     result = IngestResult()
-    with guild_scope(guild_id), _gc_paused():
+    with guild_scope(guild_id), transaction.atomic(), _gc_paused():
         for start in range(0, len(items), CHUNK_SIZE):
             batch = _Batch(guild_id, platform, captured_at, provider, run_id, timezone.now())
             result += batch.run(items[start : start + CHUNK_SIZE])
@@ -124,31 +123,6 @@ def ingest_dataset(
     )
 
 
-def fallback_next_refresh_at(*, post: Any, now: datetime, budget: Any = None) -> datetime:
-    """Stand-in until ``tracking.scheduling.next_refresh_at`` exists: hourly for posts under 48 hours
-    old, daily after that. The scheduler's function replaces it automatically once present."""
-    born = post.posted_at or post.submitted_at or now
-    return now + (timedelta(hours=1) if now - born < timedelta(hours=48) else timedelta(hours=24))
-
-
-def _next_refresh_function():
-    """``(next_refresh_at, cadence_of)``: the scheduler's function and how it reads a budget, so the
-    guild's cadence is resolved once per batch instead of once per post."""
-    try:
-        module = importlib.import_module("tracking.scheduling")
-    except ImportError:
-        return fallback_next_refresh_at, _same
-    function = getattr(module, "next_refresh_at", None)
-    if function is None:
-        return fallback_next_refresh_at, _same
-    cadence = getattr(module, "Cadence", None)
-    return function, (cadence.of if cadence is not None else _same)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a dataset is processed. A large dataset (the decoded JSON
@@ -166,19 +140,6 @@ def _gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _column_in(column: str, values: set[str]) -> Q:
-    """``tracking_post.<column> IN values`` with the values as one parameter (a PostgreSQL array, a
-    JSON array on SQLite) instead of one placeholder each: a 20,000-value IN list costs more to build
-    and parse than to run, and would hit SQLite's and PostgreSQL's placeholder limits."""
-    qn = connection.ops.quote_name
-    name = f"{qn(Post._meta.db_table)}.{qn(Post._meta.get_field(column).column)}"
-    if connection.vendor == "postgresql":
-        sql, param = f"{name} = ANY(%s)", list(values)
-    else:
-        sql, param = f"{name} IN (SELECT value FROM json_each(%s))", json.dumps(list(values))
-    return Q(RawSQL(sql, (param,), output_field=models.BooleanField()))  # noqa: S611 - fixed SQL, values bound
-
-
 def _url_key(url: str | None) -> str:
     return (url or "").strip().rstrip("/").lower()
 
@@ -188,7 +149,7 @@ def _url_variants(url: str | None) -> list[str]:
     return [base, base + "/"] if base else []
 
 
-# Columns read per post: what matching, the decisions and tracking.scheduling.next_refresh_at use.
+# Columns read per post: what matching, the decisions and tracking.cadence.next_refresh_at use.
 _POST_READ = (
     "id",
     "guild_id",
@@ -320,8 +281,8 @@ class _Batch:
         self.guild_id, self.platform, self.captured_at = guild_id, platform, captured_at
         self.provider, self.run_id, self.now = provider, run_id, now
         self.run_id32 = (run_id or "")[:32]
-        self.next_refresh, cadence_of = _next_refresh_function()
-        self.budget = cadence_of(budget_for(guild_id))  # resolved once, not once per post
+        self.next_refresh = cadence.next_refresh_at
+        self.budget = cadence.Cadence.of(budget_for(guild_id))  # resolved once, not once per post
         self.snapshots: dict[int, tuple] = {}
         self.changed: dict[int, _Post] = {}
         self.status_changes: list[tuple] = []
@@ -370,7 +331,7 @@ class _Batch:
         (short links: few) plus, by URL, the posts of items the ids did not place (error rows)."""
         ids = {i.external_id for i in items if i.external_id}
         mine = Post.objects.for_guild(self.guild_id).filter(platform=self.platform)
-        posts = _read_posts(mine.filter(_column_in("external_id", ids))) if ids else []
+        posts = _read_posts(mine.filter(column_in(Post, "external_id", ids))) if ids else []
         known = {p.external_id for p in posts if not p.needs_resolution}
         urls = {
             v
@@ -381,7 +342,7 @@ class _Batch:
         }
         wanted = Q(needs_resolution=True)
         if urls:
-            wanted |= _column_in("submitted_url", urls) | _column_in("canonical_url", urls)
+            wanted |= column_in(Post, "submitted_url", urls) | column_in(Post, "canonical_url", urls)
         seen = {p.id for p in posts}
         return posts, [p for p in _read_posts(mine.filter(wanted)) if p.id not in seen]
 
@@ -739,82 +700,3 @@ def _insert_status_changes_sql(source: str) -> str:
     qn = connection.ops.quote_name
     columns = ", ".join(qn(c) for c in _STATUS_CHANGE_COLUMNS)
     return f"INSERT INTO {qn(PostStatusChange._meta.db_table)} ({columns}) SELECT {columns} FROM {source} WHERE true"
-
-
-# ------------------------------------------------------------------------------------------------
-# Set-based writes over a JSON row set: one statement for any number of rows, on both backends.
-# ------------------------------------------------------------------------------------------------
-
-
-def _row_source(fields: Sequence[models.Field]) -> str:
-    """A FROM item named ``r`` with one column per field, read from one JSON-array parameter."""
-    qn = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        columns = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
-        return f"jsonb_to_recordset(%s::jsonb) AS r({columns})"
-    columns = ", ".join(f"json_extract(value, '$.{f.column}') AS {qn(f.column)}" for f in fields)
-    return f"(SELECT {columns} FROM json_each(%s)) AS r"
-
-
-def _rows(objs: Sequence[models.Model], fields: Sequence[models.Field], *, add: bool) -> str:
-    """The objects as a JSON array. Values go through the backend's datetime adapter only: every
-    other field written here (integers, strings, booleans, floats) is stored as it is, and skipping
-    get_db_prep_save per value is most of the speed on large datasets."""
-    adapt = connection.ops.adapt_datetimefield_value
-    stamped = [f for f in fields if add and getattr(f, "auto_now_add", False)]
-    for obj in objs if stamped else ():
-        for f in stamped:
-            f.pre_save(obj, add)
-    names = [(f.column, f.attname) for f in fields]
-    rows = []
-    for obj in objs:
-        row = {}
-        for column, attname in names:
-            value = getattr(obj, attname)
-            if isinstance(value, datetime):
-                value = adapt(value)
-            row[column] = json_safe(value)
-        rows.append(row)
-    return json.dumps(rows)
-
-
-def bulk_insert(
-    model: type[models.Model],
-    objs: Sequence[models.Model],
-    *,
-    on_conflict: Sequence[str] = (),
-    update_fields: Sequence[str] = (),
-) -> None:
-    """INSERT every object in one statement. ``on_conflict`` names the unique fields: with
-    ``update_fields`` the existing row takes the new values, without them the new row is dropped."""
-    if not objs:
-        return
-    qn, meta = connection.ops.quote_name, model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(qn(f.column) for f in fields)
-    sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) SELECT {columns} FROM {_row_source(fields)} WHERE true"
-    if on_conflict:
-        target = ", ".join(qn(meta.get_field(n).column) for n in on_conflict)
-        if update_fields:
-            sets = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in (meta.get_field(n).column for n in update_fields))
-            sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
-        else:
-            sql += f" ON CONFLICT ({target}) DO NOTHING"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_rows(objs, fields, add=True)])
-
-
-def bulk_update(model: type[models.Model], objs: Sequence[models.Model], field_names: Sequence[str]) -> None:
-    """UPDATE ``field_names`` of every object (matched by primary key) in one statement."""
-    if not objs:
-        return
-    qn, meta = connection.ops.quote_name, model._meta
-    pk = meta.pk
-    fields = [meta.get_field(n) for n in field_names]
-    table = qn(meta.db_table)
-    sets = ", ".join(f"{qn(f.column)} = r.{qn(f.column)}" for f in fields)
-    sql = (
-        f"UPDATE {table} SET {sets} FROM {_row_source([pk, *fields])} WHERE {table}.{qn(pk.column)} = r.{qn(pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_rows(objs, [pk, *fields], add=False)])
