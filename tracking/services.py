@@ -27,7 +27,7 @@ from metrics.models import FraudSignal
 from tracking.captions import CaptionResult, check_caption
 from tracking.lifecycle import TransitionRefused, transition_post
 from tracking.models import ClientAccount, Post, PostStatusChange, Profile
-from tracking.platforms import Platform
+from tracking.platforms import registry
 from tracking.post_urls import HandleError, ParsedPostUrl, PostUrlError, parse_post_url, parse_profile_handle
 from tracking.screenshots import UploadedScreenshot, check_screenshot, store_screenshot
 from tracking.submission_errors import SubmissionRefused
@@ -154,10 +154,10 @@ def _check_inputs(*, caption: str, screenshot: UploadedScreenshot | None) -> Non
 
 def _profile_for(*, guild_id: int, creator: Creator, parsed: ParsedPostUrl) -> Profile:
     """The creator's verified profile the post belongs to (the one the link names, when it names one)."""
-    platform = Platform(parsed.platform)
+    platform = registry.get(parsed.platform)
     verified = list(
         Profile.objects.for_guild(guild_id)
-        .filter(creator=creator, platform=platform, verification_status=Profile.Verification.VERIFIED)
+        .filter(creator=creator, platform=platform.key, verification_status=Profile.Verification.VERIFIED)
         .order_by("verified_at", "pk")
     )
     if not verified:
@@ -448,16 +448,16 @@ def _social_accounts(value: Any, problems: dict[str, str]) -> dict[str, str]:
     accounts = {}
     for platform, handle in value.items():
         key = f"social_accounts.{platform}"
-        if platform not in Platform.values:
-            problems[key] = f"Unknown platform; use one of {', '.join(Platform.values)}."
+        if not registry.is_registered(platform):
+            problems[key] = f"Unknown platform; use one of {', '.join(registry.keys())}."
         elif not isinstance(handle, str):
             problems[key] = "The handle must be text, like @brand."
         elif handle.strip():
             try:
-                accounts[platform] = parse_profile_handle(Platform(platform), handle)
+                accounts[platform] = parse_profile_handle(platform, handle)
             except HandleError as error:
                 problems[key] = error.message
-    return {p: accounts[p] for p in Platform.values if p in accounts}
+    return {p: accounts[p] for p in registry.keys() if p in accounts}
 
 
 def _client_name(value: Any) -> str:

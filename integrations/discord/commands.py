@@ -29,7 +29,7 @@ from integrations.errors import IntegrationError
 from metrics.periods import PERIODS, period_bounds
 from metrics.selectors import leaderboard
 from tracking.models import ClientAccount, Post, Profile
-from tracking.platforms import Platform
+from tracking.platforms import Platform, registry
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ NOT_SET_UP = "This server is not set up with Tracking Data yet. Ask an admin to 
 NOT_IN_GUILD = "Use Tracking Data commands in a server, not in direct messages."
 FAILED = "Something went wrong on our side; nothing was changed. Please try again in a minute."
 
-_PLATFORM_CHOICES = [{"name": p.label, "value": p.value} for p in Platform]
+_PLATFORM_CHOICES = registry.live_list(lambda spec: {"name": spec.label, "value": spec.key})
 
 
 def _option(name: str, description: str, *, type_: int = STRING, required: bool = True, **extra) -> dict[str, Any]:
