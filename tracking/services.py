@@ -154,16 +154,16 @@ def _check_inputs(*, caption: str, screenshot: UploadedScreenshot | None) -> Non
 
 def _profile_for(*, guild_id: int, creator: Creator, parsed: ParsedPostUrl) -> Profile:
     """The creator's verified profile the post belongs to (the one the link names, when it names one)."""
-    platform = registry.get(parsed.platform)
+    spec = registry.get(parsed.platform)
     verified = list(
         Profile.objects.for_guild(guild_id)
-        .filter(creator=creator, platform=platform.key, verification_status=Profile.Verification.VERIFIED)
+        .filter(creator=creator, platform=spec.key, verification_status=Profile.Verification.VERIFIED)
         .order_by("verified_at", "pk")
     )
     if not verified:
         raise SubmissionRefused(
             "no_verified_profile",
-            f"You have no verified {platform.label} account. Link it with /link, put the code in your bio, "
+            f"You have no verified {spec.label} account. Link it with /link, put the code in your bio, "
             "and submit again once it is verified.",
             field="url",
         )
@@ -175,7 +175,7 @@ def _profile_for(*, guild_id: int, creator: Creator, parsed: ParsedPostUrl) -> P
     handles = ", ".join(f"@{p.handle}" for p in verified)
     raise SubmissionRefused(
         "not_your_handle",
-        f"That {platform.label} post is by @{parsed.handle}, which is not one of your verified accounts "
+        f"That {spec.label} post is by @{parsed.handle}, which is not one of your verified accounts "
         f"(verified: {handles}).",
         field="url",
     )

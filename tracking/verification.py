@@ -80,11 +80,11 @@ def link_profile(*, guild_id: int, creator, platform: str, handle: str, now: dat
         raise ProfileRefused("That member is not in this server.", code="wrong_guild")
     try:
         with transaction.atomic():
-            return _link(guild_id=int(guild_id), creator=creator, platform=spec, handle=normalised, now=now)
+            return _link(guild_id=int(guild_id), creator=creator, spec=spec, handle=normalised, now=now)
     except IntegrityError:
         # Someone linked the same handle between our read and our insert: decide again on their row.
         with transaction.atomic():
-            return _link(guild_id=int(guild_id), creator=creator, platform=spec, handle=normalised, now=now)
+            return _link(guild_id=int(guild_id), creator=creator, spec=spec, handle=normalised, now=now)
 
 
 def _platform(platform: str) -> PlatformSpec:
@@ -95,15 +95,14 @@ def _platform(platform: str) -> PlatformSpec:
     return registry.get(key)
 
 
-def _link(*, guild_id: int, creator, platform: PlatformSpec, handle: str, now: datetime) -> Profile:
-    profiles = Profile.objects.for_guild(guild_id).select_for_update()
-    profile = profiles.filter(platform=platform.key, handle=handle).first()
+def _link(*, guild_id: int, creator, spec: PlatformSpec, handle: str, now: datetime) -> Profile:
+    profile = Profile.objects.for_guild(guild_id).select_for_update().filter(platform=spec.key, handle=handle).first()
     if profile is None:
-        profile = Profile(guild_id=guild_id, creator=creator, platform=platform.key, handle=handle)
+        profile = Profile(guild_id=guild_id, creator=creator, platform=spec.key, handle=handle)
     elif profile.creator_id != creator.pk:
         if not _claimable(profile, now):
             raise ProfileRefused(
-                f"@{handle} on {platform.label} is already linked by another member of this server. "
+                f"@{handle} on {spec.label} is already linked by another member of this server. "
                 "If it is yours, ask a moderator.",
                 code="taken",
             )

@@ -24,7 +24,7 @@ from django.core.management.base import CommandError
 from django.template import Context, Template
 from googleapiclient.http import HttpMockSequence
 
-from core.tenancy import guild_scope
+from core.tenancy import guild_scope, rls_bypass
 from dashboard.forms import PostFilterForm
 from integrations.apify.actors import actor_for, build_metrics_input, build_profile_input, default_actor_ids
 from integrations.apify.normalize import normalize_item, normalize_profile
@@ -42,6 +42,7 @@ from tracking.platforms.items import ItemReader, MetricsItem, parse_posted_at
 from tracking.platforms.links import Link, NotAPost, NotAProfile, PostRef, ProfilePage
 from tracking.platforms.spec import HandleRule, MetricsActor, PlatformSpec
 from tracking.post_urls import HandleError, PostUrlError, parse_post_url, parse_profile_handle
+from tracking.services import submit_post
 from tracking.simulation import make_posts, platform_mix
 
 BUILT_IN = ("tiktok", "instagram", "youtube", "x", "facebook")
@@ -85,8 +86,6 @@ def badge(key: str) -> str:
 
 def demo_rows() -> tuple[set[str], dict[str, list[Post]]]:
     call_command("load_demo_data", "--no-staff", "--force", stdout=io.StringIO())
-    from core.tenancy import rls_bypass
-
     with rls_bypass(reason="test assertion"):
         profiles = set(Profile.objects.values_list("platform", flat=True))
         posts: dict[str, list[Post]] = {}
@@ -389,8 +388,6 @@ def test_a_post_on_the_new_platform_is_submitted_and_its_dataset_imported(thread
     maya = make_creator(guild, username="maya")
     make_profile(guild, maya, platform="threads", handle="maya")
     brand = make_client_account(guild, name="Acme")
-    from tracking.services import submit_post
-
     with guild_scope(guild.id):
         result = submit_post(guild_id=guild.id, creator=maya, url=THREADS_URL, client_account_id=brand.id, actor="test")
     dataset = tmp_path / "threads.json"

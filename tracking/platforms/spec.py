@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from tracking.platforms.items import ItemReader, MetricsItem, ProfileItem
@@ -96,8 +96,8 @@ class PlatformSpec:
     in_generic_examples: bool = False
     metrics_actor: MetricsActor | None = None
     profile_actor: ProfileActor | None = None
-    normalize_metrics: Callable[[ItemReader], MetricsItem] | None = field(default=None, repr=False)
-    normalize_profile: Callable[[ItemReader], ProfileItem] | None = field(default=None, repr=False)
+    normalize_metrics: Callable[[ItemReader], MetricsItem] | None = None
+    normalize_profile: Callable[[ItemReader], ProfileItem] | None = None
 
     def __post_init__(self) -> None:
         problems = [*self._identity_problems(), *self._collection_problems()]
