@@ -13,7 +13,7 @@ from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
 from guilds.guild_settings import WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
 from guilds.models import BonusRule, Guild, GuildBudgetConfig
 from tracking.models import ClientAccount, Post
-from tracking.platforms import Platform
+from tracking.platforms import registry
 
 
 class PostFilterForm(forms.Form):
@@ -21,7 +21,7 @@ class PostFilterForm(forms.Form):
 
     q = forms.CharField(required=False, max_length=2048, label="Search")
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Post.Status.choices])
-    platform = forms.ChoiceField(required=False, choices=[("", "Any platform"), *Platform.choices])
+    platform = forms.ChoiceField(required=False, choices=lambda: [("", "Any platform"), *registry.choices()])
     creator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Creator")
     client = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Client account")
 
@@ -220,8 +220,6 @@ class BonusRuleForm(ServiceForm):
 class ClientAccountForm(ServiceForm):
     """A brand: how it pays, its campaign rules and its own social accounts."""
 
-    ALIASES = {f"social_accounts.{p}": f"social_{p}" for p in Platform.values}
-
     name = _text("Name", max_length=200)
     payout_model = forms.CharField(
         label="Payout", required=False, widget=forms.Select(choices=ClientAccount.PayoutModel.choices), max_length=20
@@ -255,16 +253,18 @@ class ClientAccountForm(ServiceForm):
             for platform, handle in (account.social_accounts or {}).items():
                 initial[f"social_{platform}"] = handle
         super().__init__(*args, initial=initial, **kwargs)
-        for platform, label in Platform.choices:
-            self.fields[f"social_{platform}"] = _text(f"{label} handle", max_length=200, autocomplete="off")
+        for spec in registry.all_specs():
+            self.fields[f"social_{spec.key}"] = _text(f"{spec.label} handle", max_length=200, autocomplete="off")
+        # Per form, not per class: the platforms are the registry's when the form is built.
+        self.ALIASES = {f"social_accounts.{key}": f"social_{key}" for key in registry.keys()}
 
     def social_fields(self):
-        return [self[f"social_{p}"] for p in Platform.values]
+        return [self[f"social_{key}"] for key in registry.keys()]
 
     def changes(self) -> dict:
         data = {n: self.cleaned_data[n] for n in ("name", "payout_model", "cpm_rate", "counting_window_days")}
         data["active"] = self.cleaned_data["active"]
         data["required_tags"] = self.cleaned_data["required_tags"]
         data["banned_words"] = self.cleaned_data["banned_words"]
-        data["social_accounts"] = {p: self.cleaned_data[f"social_{p}"] for p in Platform.values}
+        data["social_accounts"] = {key: self.cleaned_data[f"social_{key}"] for key in registry.keys()}
         return data

@@ -6,7 +6,7 @@ from django.db import models
 
 from guilds.models import Guild, GuildOwned
 from tracking.models import Profile
-from tracking.platforms import Platform
+from tracking.platforms import registry
 
 
 class ApifyRunRegistry(GuildOwned):
@@ -24,7 +24,7 @@ class ApifyRunRegistry(GuildOwned):
 
     guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="apify_runs")
     purpose = models.CharField(max_length=12, choices=Purpose.choices)
-    platform = models.CharField(max_length=10, choices=Platform.choices)
+    platform = models.CharField(max_length=10, choices=registry.choices)
     actor_id = models.CharField(max_length=100)
     apify_run_id = models.CharField(max_length=32, null=True, blank=True, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.INITIATED)

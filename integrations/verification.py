@@ -32,13 +32,12 @@ from integrations.errors import FeatureDisabled, IntegrationError
 from integrations.models import ApifyRunRegistry
 from integrations.youtube.client import YouTubeClient, youtube_client
 from tracking.models import Profile
-from tracking.platforms import Platform
+from tracking.platforms import Platform, registry
 from tracking.verification import complete_verification, fail_verification, mark_verification_pending
 
 log = structlog.get_logger(__name__)
 
 Run = ApifyRunRegistry
-APIFY_PLATFORMS = (Platform.TIKTOK, Platform.INSTAGRAM, Platform.X)
 
 
 class VerificationUnavailable(Exception):
@@ -63,12 +62,13 @@ def request_verification(*, profile_id: int, now: datetime | None = None, client
         profile = Profile.objects.filter(pk=profile_id).first()
     if profile is None:
         raise VerificationUnavailable(f"There is no profile #{profile_id}.")
-    if profile.platform == Platform.FACEBOOK:
+    spec = registry.get(profile.platform)
+    if spec.verification == "staff":
         raise VerificationUnavailable(
-            "Facebook profiles cannot be checked automatically: staff verify them in the admin "
+            f"{spec.label} profiles cannot be checked automatically: staff verify them in the admin "
             "(Profiles → select the profile → “Verify”). Ask a moderator."
         )
-    if profile.platform == Platform.YOUTUBE:
+    if spec.verification == "youtube_api":
         return _verify_youtube(profile, now, client)
     return _start_profile_run(profile, now)
 

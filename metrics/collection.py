@@ -49,7 +49,7 @@ from tracking import cadence
 from tracking.cadence import Allowance, Batch, Cadence, Limits, Plan, plan_cycle, spendable
 from tracking.lifecycle import claim_for_refresh, record_refresh_failures, release_claim
 from tracking.models import Post
-from tracking.platforms import Platform
+from tracking.platforms import Platform, registry
 
 log = structlog.get_logger(__name__)
 
@@ -404,7 +404,7 @@ def mark_run_failed(*, run: ApifyRunRegistry, reason: str, now: datetime | None 
             guild_id=run.guild_id,
             kind="run_failed",
             event_key=f"run_failed:{run.pk}",
-            title=f"{Platform(run.platform).label} refresh run failed",
+            title=f"{registry.get(run.platform).label} refresh run failed",
             body=f"{reason}\nRun #{run.pk} ({run.apify_run_id or 'not started'}) covered {len(run.post_ids)} posts; "
             "they will be retried later.",
         )

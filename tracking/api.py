@@ -36,7 +36,7 @@ from guilds.api import (
 from guilds.models import Creator, Guild
 from metrics.periods import PeriodQuerySerializer, period_window
 from tracking.models import ClientAccount, Post, Profile
-from tracking.platforms import Platform
+from tracking.platforms import registry
 from tracking.post_urls import PostUrlError, parse_post_url
 from tracking.services import (
     CLIENT_ACCOUNT_FIELDS,
@@ -49,6 +49,14 @@ from tracking.services import (
 # ---------------------------------------------------------------------------------------------
 # Client accounts
 # ---------------------------------------------------------------------------------------------
+
+
+class PlatformField(serializers.ChoiceField):
+    """A platform key. DRF rebuilds declared fields for every serializer it makes, so the choices are
+    the registry's at that moment, not at import."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=registry.choices(), **kwargs)
 
 
 class ClientAccountSerializer(serializers.ModelSerializer):
@@ -144,7 +152,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 
 class ProfileQuerySerializer(serializers.Serializer):
     creator = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
+    platform = PlatformField(required=False)
     verification_status = serializers.ChoiceField(choices=Profile.Verification.choices, required=False)
 
 
@@ -214,7 +222,7 @@ class PostSerializer(serializers.ModelSerializer):
 
 class PostQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Post.Status.choices, required=False)
-    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
+    platform = PlatformField(required=False)
     creator = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     client_account = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     submitted_after = serializers.DateField(required=False, help_text="Submitted on or after this day (UTC).")
@@ -439,7 +447,7 @@ def _creator_or_404(guild_id: int, discord_user_id: str) -> Creator:
 
 class ProfileLinkSerializer(serializers.Serializer):
     discord_user_id = SnowflakeField(help_text="The member's Discord id.")
-    platform = serializers.ChoiceField(choices=Platform.choices)
+    platform = PlatformField()
     handle = serializers.CharField(max_length=200)
     start_verification = serializers.BooleanField(default=True, help_text="Start the bio check at once.")
 

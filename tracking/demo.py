@@ -15,7 +15,8 @@ from core.tenancy import guild_scope
 from guilds.models import BonusRule, Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.models import VideoMetrics
 from tracking.models import ClientAccount, Post, Profile
-from tracking.platforms import Platform
+from tracking.platforms import registry
+from tracking.platforms.spec import PlatformSpec
 
 DEMO_GUILD_ID = 1305873342910234624
 DEMO_DAYS = 21
@@ -42,22 +43,10 @@ class DemoCounts:
     snapshots: int
 
 
-def _post_url(platform: str, handle: str, rng: random.Random) -> tuple[str, str]:
-    """A plausible (external_id, canonical_url) for the platform."""
-    if platform == Platform.TIKTOK:
-        pid = str(rng.randrange(7_300_000_000_000_000_000, 7_500_000_000_000_000_000))
-        return pid, f"https://www.tiktok.com/@{handle}/video/{pid}"
-    if platform == Platform.INSTAGRAM:
-        code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789_-") for _ in range(11))
-        return code, f"https://www.instagram.com/reel/{code}/"
-    if platform == Platform.YOUTUBE:
-        vid = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") for _ in range(11))
-        return vid, f"https://www.youtube.com/watch?v={vid}"
-    if platform == Platform.X:
-        pid = str(rng.randrange(1_900_000_000_000_000_000, 2_000_000_000_000_000_000))
-        return pid, f"https://x.com/{handle}/status/{pid}"
-    pid = str(rng.randrange(1_000_000_000_000_000, 9_999_999_999_999_999))
-    return pid, f"https://www.facebook.com/reel/{pid}"
+def _demo_handle(spec: PlatformSpec, username: str) -> str:
+    """The creator's name as a handle on ``spec``'s platform. The demo names are TikTok-style; where a
+    platform refuses their dots (X), they become underscores."""
+    return username if spec.handle_rule.pattern.fullmatch(username) else username.replace(".", "_")
 
 
 def _curve(hours: float, ceiling: int, tau: float) -> int:
@@ -134,11 +123,11 @@ def load_demo_data(*, now: datetime | None = None, posts_per_profile: int = 2) -
             creator, _ = Creator.objects.update_or_create(
                 guild=guild, discord_user_id=discord_id, defaults={"username": username}
             )
-            for platform in Platform.values:
+            for spec in registry.all_specs():
                 profile, _ = Profile.objects.update_or_create(
                     guild=guild,
-                    platform=platform,
-                    handle=username.replace(".", "_") if platform == "x" else username,
+                    platform=spec.key,
+                    handle=_demo_handle(spec, username),
                     defaults={
                         "creator": creator,
                         "verification_status": Profile.Verification.VERIFIED,
@@ -173,7 +162,7 @@ def load_demo_data(*, now: datetime | None = None, posts_per_profile: int = 2) -
 
 
 def _demo_post(guild, creator, profile, client, rng: random.Random, now: datetime) -> Post:
-    external_id, url = _post_url(profile.platform, profile.handle, rng)
+    external_id, url = registry.get(profile.platform).demo_post(profile.handle, rng)
     posted = now - timedelta(hours=rng.randrange(6, DEMO_DAYS * 24))
     post, _ = Post.objects.update_or_create(
         guild=guild,

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from guilds.models import Creator, Guild, GuildOwned, GuildQuerySet
-from tracking.platforms import Platform
+from tracking.platforms import registry
 
 
 class ClientAccount(GuildOwned):
@@ -53,7 +53,7 @@ class Profile(GuildOwned):
 
     guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="profiles")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="profiles")
-    platform = models.CharField(max_length=10, choices=Platform.choices)
+    platform = models.CharField(max_length=10, choices=registry.choices)
     handle = models.CharField(max_length=100, help_text="Normalised: no @, lower case where the platform ignores case.")
     platform_user_id = models.CharField(max_length=64, blank=True)
     verification_status = models.CharField(max_length=10, choices=Verification.choices, default=Verification.UNVERIFIED)
@@ -112,7 +112,7 @@ class Post(GuildOwned):
     creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="posts", db_index=False)
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="posts")
     client_account = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="posts", db_index=False)
-    platform = models.CharField(max_length=10, choices=Platform.choices)
+    platform = models.CharField(max_length=10, choices=registry.choices)
     external_id = models.CharField(  # noqa: DJ001 - NULL until resolved; NULLs never collide in the unique key
         max_length=64, null=True, blank=True, help_text="The platform's post id; empty until a short link is resolved."
     )

@@ -26,7 +26,7 @@ from guilds.notifications import notify
 from tracking.captions import CaptionResult, check_caption
 from tracking.lifecycle import TransitionRefused, transition_post
 from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile
-from tracking.platforms import Platform
+from tracking.platforms import registry
 from tracking.post_urls import HandleError, ParsedPostUrl, PostUrlError, parse_post_url, parse_profile_handle
 from tracking.screenshots import UploadedScreenshot, check_screenshot, store_screenshot
 from tracking.submission_errors import SubmissionRefused
@@ -153,16 +153,16 @@ def _check_inputs(*, caption: str, screenshot: UploadedScreenshot | None) -> Non
 
 def _profile_for(*, guild_id: int, creator: Creator, parsed: ParsedPostUrl) -> Profile:
     """The creator's verified profile the post belongs to (the one the link names, when it names one)."""
-    platform = Platform(parsed.platform)
+    spec = registry.get(parsed.platform)
     verified = list(
         Profile.objects.for_guild(guild_id)
-        .filter(creator=creator, platform=platform, verification_status=Profile.Verification.VERIFIED)
+        .filter(creator=creator, platform=spec.key, verification_status=Profile.Verification.VERIFIED)
         .order_by("verified_at", "pk")
     )
     if not verified:
         raise SubmissionRefused(
             "no_verified_profile",
-            f"You have no verified {platform.label} account. Link it with /link, put the code in your bio, "
+            f"You have no verified {spec.label} account. Link it with /link, put the code in your bio, "
             "and submit again once it is verified.",
             field="url",
         )
@@ -174,7 +174,7 @@ def _profile_for(*, guild_id: int, creator: Creator, parsed: ParsedPostUrl) -> P
     handles = ", ".join(f"@{p.handle}" for p in verified)
     raise SubmissionRefused(
         "not_your_handle",
-        f"That {platform.label} post is by @{parsed.handle}, which is not one of your verified accounts "
+        f"That {spec.label} post is by @{parsed.handle}, which is not one of your verified accounts "
         f"(verified: {handles}).",
         field="url",
     )
@@ -447,16 +447,16 @@ def _social_accounts(value: Any, problems: dict[str, str]) -> dict[str, str]:
     accounts = {}
     for platform, handle in value.items():
         key = f"social_accounts.{platform}"
-        if platform not in Platform.values:
-            problems[key] = f"Unknown platform; use one of {', '.join(Platform.values)}."
+        if not registry.is_registered(platform):
+            problems[key] = f"Unknown platform; use one of {', '.join(registry.keys())}."
         elif not isinstance(handle, str):
             problems[key] = "The handle must be text, like @brand."
         elif handle.strip():
             try:
-                accounts[platform] = parse_profile_handle(Platform(platform), handle)
+                accounts[platform] = parse_profile_handle(platform, handle)
             except HandleError as error:
                 problems[key] = error.message
-    return {p: accounts[p] for p in Platform.values if p in accounts}
+    return {p: accounts[p] for p in registry.keys() if p in accounts}
 
 
 def _client_name(value: Any) -> str:

@@ -354,7 +354,8 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------------------------
 # [ingestion settings]
 # Apify calls: per-attempt timeout, retries after the first attempt (the SDK backs off exponentially
-# from APIFY_RETRY_DELAY_MS). Profile-verification actors default to the metrics actors (actors.py).
+# from APIFY_RETRY_DELAY_MS). Profile-verification actors default to the metrics actors
+# (each platform's spec, tracking/platforms/<platform>.py).
 APIFY_HTTP_TIMEOUT_MS = env.int("APIFY_HTTP_TIMEOUT_MS", default=30_000)
 APIFY_MAX_RETRIES = env.int("APIFY_MAX_RETRIES", default=3)
 APIFY_RETRY_DELAY_MS = env.int("APIFY_RETRY_DELAY_MS", default=500)

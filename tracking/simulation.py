@@ -31,9 +31,9 @@ from tracking.cadence import (
     plan_cycle,
     spendable,
 )
+from tracking.platforms import registry
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, midnight UTC
-PLATFORMS = (("tiktok", 0.40), ("instagram", 0.25), ("youtube", 0.20), ("x", 0.10), ("facebook", 0.05))
 SHAPES = (("take_off", 0.15), ("plateau", 0.50), ("die", 0.25), ("deleted", 0.10))
 APIFY_LATENCY = timedelta(minutes=5)  # from run start to the webhook's numbers
 
@@ -73,6 +73,11 @@ class SimPost:
         return int(self.final_views * (1 - math.exp(-t / self.tau_h)))
 
 
+def platform_mix() -> tuple[tuple[str, float], ...]:
+    """(platform, weight) for every registered platform: its ``simulated_share`` of the posts."""
+    return tuple((spec.key, spec.simulated_share) for spec in registry.all_specs())
+
+
 def _pick(rng: random.Random, weighted) -> str:
     return rng.choices([name for name, _ in weighted], weights=[w for _, w in weighted])[0]
 
@@ -80,6 +85,7 @@ def _pick(rng: random.Random, weighted) -> str:
 def make_posts(*, n: int, days: float, seed: int, guilds: int = 1) -> list[SimPost]:
     """``n`` synthetic posts submitted uniformly over the first 80% of the period."""
     rng = random.Random(seed)
+    platforms = platform_mix()
     posts = []
     for i in range(n):
         submitted = START + timedelta(hours=rng.uniform(0, days * 24 * 0.8))
@@ -88,7 +94,7 @@ def make_posts(*, n: int, days: float, seed: int, guilds: int = 1) -> list[SimPo
         post = SimPost(
             id=i + 1,
             guild_id=1 + i % guilds,
-            platform=_pick(rng, PLATFORMS),
+            platform=_pick(rng, platforms),
             submitted_at=submitted,
             posted_at=submitted - timedelta(hours=rng.uniform(0, 6)),
             shape=shape,

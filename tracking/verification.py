@@ -30,9 +30,10 @@ from django.utils import timezone
 
 from guilds.audit import record_audit
 from guilds.notifications import notify
-from integrations.apify.normalize import ProfileItem
 from tracking.models import Profile
-from tracking.platforms import Platform
+from tracking.platforms import registry
+from tracking.platforms.items import ProfileItem
+from tracking.platforms.spec import PlatformSpec
 from tracking.post_urls import HandleError, parse_profile_handle
 
 # No 0/O, 1/I/L: a creator copies the code by eye from Discord into their bio.
@@ -70,38 +71,38 @@ def link_profile(*, guild_id: int, creator, platform: str, handle: str, now: dat
     unknown platform or a malformed handle, with the message to show.
     """
     now = now or timezone.now()
-    platform_enum = _platform(platform)
+    spec = _platform(platform)
     try:
-        normalised = parse_profile_handle(platform_enum, handle)
+        normalised = parse_profile_handle(spec.key, handle)
     except HandleError as error:
         raise ProfileRefused(error.message, code=error.code) from None
     if creator.guild_id != int(guild_id):
         raise ProfileRefused("That member is not in this server.", code="wrong_guild")
     try:
         with transaction.atomic():
-            return _link(guild_id=int(guild_id), creator=creator, platform=platform_enum, handle=normalised, now=now)
+            return _link(guild_id=int(guild_id), creator=creator, spec=spec, handle=normalised, now=now)
     except IntegrityError:
         # Someone linked the same handle between our read and our insert: decide again on their row.
         with transaction.atomic():
-            return _link(guild_id=int(guild_id), creator=creator, platform=platform_enum, handle=normalised, now=now)
+            return _link(guild_id=int(guild_id), creator=creator, spec=spec, handle=normalised, now=now)
 
 
-def _platform(platform: str) -> Platform:
-    try:
-        return Platform(str(platform).strip().lower())
-    except ValueError:
-        names = ", ".join(p.label for p in Platform)
-        raise ProfileRefused(f"{platform!r} is not a platform we track; use one of {names}.", code="platform") from None
+def _platform(platform: str) -> PlatformSpec:
+    key = str(platform).strip().lower()
+    if not registry.is_registered(key):
+        names = ", ".join(spec.label for spec in registry.all_specs())
+        raise ProfileRefused(f"{platform!r} is not a platform we track; use one of {names}.", code="platform")
+    return registry.get(key)
 
 
-def _link(*, guild_id: int, creator, platform: Platform, handle: str, now: datetime) -> Profile:
-    profile = Profile.objects.for_guild(guild_id).select_for_update().filter(platform=platform, handle=handle).first()
+def _link(*, guild_id: int, creator, spec: PlatformSpec, handle: str, now: datetime) -> Profile:
+    profile = Profile.objects.for_guild(guild_id).select_for_update().filter(platform=spec.key, handle=handle).first()
     if profile is None:
-        profile = Profile(guild_id=guild_id, creator=creator, platform=platform, handle=handle)
+        profile = Profile(guild_id=guild_id, creator=creator, platform=spec.key, handle=handle)
     elif profile.creator_id != creator.pk:
         if not _claimable(profile, now):
             raise ProfileRefused(
-                f"@{handle} on {platform.label} is already linked by another member of this server. "
+                f"@{handle} on {spec.label} is already linked by another member of this server. "
                 "If it is yours, ask a moderator.",
                 code="taken",
             )

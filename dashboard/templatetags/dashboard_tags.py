@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.http import urlencode
 
-from tracking.platforms import Platform
+from tracking.platforms import registry
 
 register = template.Library()
 
@@ -36,11 +36,15 @@ def compact(value) -> str:
 
 @register.filter
 def platform_label(value: str) -> str:
-    """ "tiktok" → "TikTok" (the Platform choice label)."""
-    try:
-        return Platform(value).label
-    except ValueError:
-        return str(value)
+    """ "tiktok" → "TikTok" (the platform's label in the registry)."""
+    # A page must still render a row whose platform is no longer registered: show the stored key.
+    return registry.get(value).label if registry.is_registered(value) else str(value)
+
+
+@register.filter
+def platform_badge(value: str) -> str:
+    """ "tiktok" → "platform-tiktok": the CSS class that colours the platform's badge."""
+    return registry.get(value).badge_class if registry.is_registered(value) else ""
 
 
 @register.filter

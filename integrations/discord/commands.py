@@ -30,7 +30,7 @@ from integrations.errors import IntegrationError
 from metrics.periods import PERIODS, period_bounds
 from metrics.selectors import leaderboard
 from tracking.models import ClientAccount, Post, Profile
-from tracking.platforms import Platform
+from tracking.platforms import registry
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +44,7 @@ NOT_SET_UP = "This server is not set up with Tracking Data yet. Ask an admin to 
 NOT_IN_GUILD = "Use Tracking Data commands in a server, not in direct messages."
 FAILED = "Something went wrong on our side; nothing was changed. Please try again in a minute."
 
-_PLATFORM_CHOICES = [{"name": p.label, "value": p.value} for p in Platform]
+_PLATFORM_CHOICES = registry.live_list(lambda spec: {"name": spec.label, "value": spec.key})
 
 
 def _option(name: str, description: str, *, type_: int = STRING, required: bool = True, **extra) -> dict[str, Any]:
@@ -326,13 +326,13 @@ def show_leaderboard(interaction: Interaction, guild: Guild, creator: Creator) -
 
 def verify(interaction: Interaction, guild: Guild, creator: Creator) -> Reply | Callable[[], Reply]:
     platform = interaction.text("platform").lower()
-    if platform not in Platform.values:
-        return Reply(f"{platform[:20]!r} is not a platform we track; use one of {', '.join(Platform.values)}.")
+    if not registry.is_registered(platform):
+        return Reply(f"{platform[:20]!r} is not a platform we track; use one of {', '.join(registry.keys())}.")
     profile = (
         Profile.objects.for_guild(guild).filter(creator=creator, platform=platform).order_by("-created_at").first()
     )
     if profile is None:
-        return Reply(f"You have no {Platform(platform).label} account linked. Run `/link` first.")
+        return Reply(f"You have no {registry.get(platform).label} account linked. Run `/link` first.")
     if profile.is_verified:
         return Reply(f"@{profile.handle} on {profile.get_platform_display()} is already verified.")
     from integrations.verification import VerificationUnavailable, request_verification

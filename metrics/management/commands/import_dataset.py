@@ -13,9 +13,12 @@ from core.tenancy import rls_bypass
 from guilds.models import Guild
 from metrics.ingestion import ingest_dataset
 from metrics.models import VideoMetrics
-from tracking.platforms import Platform
+from tracking.platforms import registry
 
-PLATFORMS = (Platform.TIKTOK, Platform.INSTAGRAM, Platform.X, Platform.FACEBOOK)
+
+def platform_choices() -> list[str]:
+    """The platforms whose numbers come from Apify datasets (not YouTube's official API)."""
+    return [spec.key for spec in registry.all_specs() if spec.collector == "apify"]
 
 
 class Command(BaseCommand):
@@ -33,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--platform",
             required=True,
-            help=f"Platform the actor scraped: one of {', '.join(p.value for p in PLATFORMS)}.",
+            help=f"Platform the actor scraped: one of {', '.join(platform_choices())}.",
         )
         parser.add_argument(
             "--captured-at",
@@ -65,8 +68,9 @@ class Command(BaseCommand):
     @staticmethod
     def _platform(raw: str) -> str:
         value = raw.strip().lower()
-        if value not in {p.value for p in PLATFORMS}:
-            raise CommandError(f"Unknown platform {raw!r}: use one of {', '.join(p.value for p in PLATFORMS)}.")
+        choices = platform_choices()
+        if value not in choices:
+            raise CommandError(f"Unknown platform {raw!r}: use one of {', '.join(choices)}.")
         return value
 
     @staticmethod

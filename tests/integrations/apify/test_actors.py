@@ -7,12 +7,12 @@ from types import SimpleNamespace
 import pytest
 
 from integrations.apify.actors import (
-    DEFAULT_ACTOR_IDS,
     ActorIds,
     UnsupportedScrape,
     actor_for,
     build_metrics_input,
     build_profile_input,
+    default_actor_ids,
 )
 
 
@@ -56,7 +56,7 @@ def test_unsupported_scrapes_say_so(platform, purpose):
 
 
 def test_every_setting_has_a_default():
-    assert set(DEFAULT_ACTOR_IDS) == {
+    assert set(default_actor_ids()) == {
         "APIFY_TIKTOK_ACTOR_ID",
         "APIFY_TIKTOK_PROFILE_ACTOR_ID",
         "APIFY_INSTAGRAM_ACTOR_ID",

@@ -7,14 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from integrations.apify.normalize import (
-    MetricsItem,
-    normalize_item,
-    normalize_profile,
-    parse_count,
-    parse_posted_at,
-)
+from integrations.apify.normalize import normalize_item, normalize_profile
 from tests.integrations.apify.fixtures import load
+from tracking.platforms.items import MetricsItem, parse_count, parse_posted_at
 
 
 def _flatten(item: dict, prefix: str = "") -> dict:

@@ -42,7 +42,7 @@ def check_url_row(url: str) -> dict[str, Any]:
         return {
             "url": url,
             "ok": False,
-            "platform": error.platform.value if error.platform else None,
+            "platform": error.platform,
             "external_id": None,
             "canonical_url": None,
             "needs_resolution": None,
@@ -51,7 +51,7 @@ def check_url_row(url: str) -> dict[str, Any]:
     return {
         "url": url,
         "ok": True,
-        "platform": parsed.platform.value,
+        "platform": parsed.platform,
         "external_id": parsed.external_id,
         "canonical_url": parsed.canonical_url,
         "needs_resolution": parsed.needs_resolution,

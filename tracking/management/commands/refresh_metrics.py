@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from metrics.collection import UnknownGuild, run_refresh_cycle
-from tracking.platforms import Platform
+from tracking.platforms import registry
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--guild", type=int, metavar="ID", help="Only this guild (its Discord id).")
-        parser.add_argument("--platform", metavar="P", help=f"Only this platform: {', '.join(Platform.values)}.")
+        parser.add_argument("--platform", metavar="P", help=f"Only this platform: {', '.join(registry.keys())}.")
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -28,8 +28,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, guild: int | None, platform: str | None, dry_run: bool, **options: Any) -> None:
-        if platform is not None and platform not in Platform.values:
-            raise CommandError(f"Unknown platform {platform!r}: use one of {', '.join(Platform.values)}.")
+        if platform is not None and not registry.is_registered(platform):
+            raise CommandError(f"Unknown platform {platform!r}: use one of {', '.join(registry.keys())}.")
         try:
             report = run_refresh_cycle(guild_id=guild, platform=platform, dry_run=dry_run)
         except UnknownGuild as exc:
