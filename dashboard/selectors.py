@@ -20,7 +20,7 @@ from metrics.periods import PERIODS as ALL_PERIODS
 from metrics.periods import period_bounds
 from metrics.selectors import Leaderboard, leaderboard
 from tracking.cadence import Cadence, refresh_interval
-from tracking.models import ClientAccount, Post
+from tracking.models import ClientAccount, Post, Profile
 from tracking.post_urls import PostUrlError, parse_post_url
 
 # The dashboard offers every named period but "all time" (its leaderboard is per period).
@@ -283,7 +283,6 @@ def creators_with_totals(*, guild: Guild) -> QuerySet[Creator]:
 
 
 def profiles_by_creator(*, guild: Guild, creator_ids: list[int]) -> dict[int, list]:
-    from tracking.models import Profile
 
     found: dict[int, list] = {}
     rows = Profile.objects.for_guild(guild).filter(creator_id__in=creator_ids).order_by("platform", "handle")

@@ -44,8 +44,9 @@ from guilds.models import BonusRule, Creator, DashboardAuditLog
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
+from tracking.client_accounts import ClientAccountRefused, save_client_account
 from tracking.models import ClientAccount, FraudSignal, Post
-from tracking.services import ClientAccountRefused, ReviewRefused, review_post, save_client_account
+from tracking.review import ReviewRefused, review_post
 
 LOGIN_URL_NAMES = ("api-auth-login", "auth-discord-login", "discord-login")
 LOGIN_URL_FALLBACK = "/api/v1/auth/discord/login"
@@ -178,7 +179,7 @@ def _render_post(request, post: Post, form: ReviewForm, status: int = 200):
 @require_POST
 @guild_page
 def post_review(request, guild_id: int, post_id: int):
-    """Approve, reject or flag a post (tracking.services.review_post writes the history and audit)."""
+    """Approve, reject or flag a post (tracking.review.review_post writes the history and audit)."""
     post = _post_or_404(request.guild, post_id)
     form = ReviewForm(request.POST)
     if not form.is_valid():

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from integrations.discord.client import discord_client
 from integrations.discord.messages import Embed
 
 log = structlog.get_logger("security")
@@ -60,8 +61,6 @@ def send_staff_alert(*, embed: Embed) -> bool:
     url = settings.SECURITY_ALERT_WEBHOOK_URL
     if not url:
         return False
-    from integrations.discord.notifier import discord_client
-
     try:
         # Short timeout and no long 429 waits: this may run inside a request.
         client = discord_client(timeout_s=min(settings.DISCORD_HTTP_TIMEOUT_MS / 1000, 5.0), max_retry_sleep_s=2.0)

@@ -43,6 +43,7 @@ from integrations.errors import FeatureDisabled, IntegrationError
 from integrations.models import ApifyRunRegistry
 from integrations.verification import fail_expired_verification
 from integrations.youtube.client import YouTubeClient, batched, next_quota_reset, youtube_client
+from metrics.captions import check_captions
 from metrics.ingestion import IngestResult, ingest_items
 from metrics.models import VideoMetrics
 from tracking import cadence
@@ -389,6 +390,7 @@ def process_metrics_run(*, registry_id: int) -> IngestResult | None:
             status_message=f"{result.inserted} new, {result.updated} again, {result.unmatched} unmatched, "
             f"{result.errors} errors, {len(missing)} missing",
         )
+    check_captions(guild_id=run.guild_id, post_ids=result.matched_post_ids)  # new captions, outside the write
     return result
 
 
@@ -503,6 +505,8 @@ def refresh_youtube(
                 captured_at=now,
                 provider=VideoMetrics.Provider.YOUTUBE,
             )
+    if result is not None:
+        check_captions(guild_id=guild_id, post_ids=result.matched_post_ids)
     unavailable = sum(1 for i in items if i.unavailable)
     return YouTubeRefreshResult(calls, len(items) - unavailable, unavailable, stopped, paused, result)
 

@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import ExpressionWrapper, F, Func, Q
+from django.db.models import F, Func, Q
 from django.utils import timezone
 
 from core.bulk import bulk_insert, column_in
@@ -37,6 +37,7 @@ from integrations.apify.normalize import MetricsItem, normalize_item
 from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
 from metrics.models import VideoMetrics
 from tracking import cadence
+from tracking.captions import MAX_CAPTION_CHARS, caption_hash
 from tracking.lifecycle import ALLOWED
 from tracking.models import FraudSignal, Post, PostStatusChange
 
@@ -174,16 +175,18 @@ _POST_READ = (
     "last_failure_reason",
     "author_platform_id",
     "author_handle",
+    "caption_hash",
 )
 
 
 class _Post:
     """A post as one ingest reads and changes it: plain attributes, none of a model's machinery
     (building 20,000 model instances was a third of a large dataset's time). ``extra`` marks a
-    post whose rarely-changing columns (id resolution, author, posted_at, caption) must be written;
-    ``caption`` is None unless a new caption is to be stored (only ``has_caption`` is read)."""
+    post whose rarely-changing columns (id resolution, author, posted_at) must be written; ``caption``
+    is None unless a new scraped caption is to be stored (only its fingerprint, ``caption_hash``, is
+    read: a caption whose fingerprint changed is stored and becomes due for its check)."""
 
-    __slots__ = (*_POST_READ, "profile_handle", "profile_user_id", "has_caption", "caption", "extra")
+    __slots__ = (*_POST_READ, "profile_handle", "profile_user_id", "caption", "extra")
 
     def __init__(self, row: Sequence[Any]) -> None:
         (
@@ -210,9 +213,9 @@ class _Post:
             self.last_failure_reason,
             self.author_platform_id,
             self.author_handle,
+            self.caption_hash,
             self.profile_handle,
             self.profile_user_id,
-            self.has_caption,
         ) = row
         self.caption = None
         self.extra = False
@@ -232,8 +235,8 @@ def _read_posts(queryset: models.QuerySet) -> list[_Post]:
     the datetimes come as ISO 8601 text (``to_json``: ISO whatever the session's DateStyle) parsed by
     ``datetime.fromisoformat``, in C: Django's timestamptz loader is pure Python and was the largest
     single cost of reading 20,000 posts. Same instants, aware, in the session's time zone (UTC)."""
-    extra = {"_has_caption": ExpressionWrapper(~Q(caption=""), output_field=models.BooleanField())}
-    names = [*_POST_READ, "profile__handle", "profile__platform_user_id", "_has_caption"]
+    extra: dict[str, Any] = {}
+    names = [*_POST_READ, "profile__handle", "profile__platform_user_id"]
     queryset = queryset.order_by()  # no sort of wide rows in the database (it spilled to disk at 20,000)
     if connection.vendor != "postgresql":
         return [_Post(row) for row in queryset.annotate(**extra).values_list(*names)]
@@ -436,8 +439,10 @@ class _Batch:
         post.shares = item.shares
         post.metrics_updated_at = captured_at
         post.failure_count, post.last_failure_reason = 0, ""
-        if not post.has_caption and item.caption:
-            post.caption, post.has_caption, post.extra = item.caption, True, True
+        if item.caption:
+            fingerprint = caption_hash(item.caption)
+            if fingerprint != post.caption_hash:  # first seen, or edited: stored and due for its check
+                post.caption, post.caption_hash = item.caption[:MAX_CAPTION_CHARS], fingerprint
         if post.posted_at is None and item.posted_at is not None:
             post.posted_at, post.extra = item.posted_at, True
         recorded = self._record(post, findings) if findings else findings
@@ -530,7 +535,7 @@ class _Batch:
                     if p.extra
                     else _NO_EXTRA
                 ),
-                p.caption,
+                *((p.caption, p.caption_hash, UNCHECKED) if p.caption is not None else _NO_CAPTION),
             )
             for p in self.changed.values()
         ]
@@ -598,8 +603,11 @@ _POST_CORE = (
 # Written only for posts whose ``extra`` is set (short-link resolution, first author, posted_at).
 _POST_EXTRA = ("external_id", "canonical_url", "needs_resolution", "author_platform_id", "author_handle", "posted_at")
 _NO_EXTRA = (None,) * len(_POST_EXTRA)
+_NO_CAPTION = (None, None, None)
+UNCHECKED = Post.CaptionVerdict.UNCHECKED.value
 _EXTRA_FLAG = "write_extra"
-_POST_UPDATE_COLUMNS = ("id", *_POST_CORE, _EXTRA_FLAG, *_POST_EXTRA, "caption")
+# caption, caption_hash and caption_verdict are NULL in the stage unless the caption changed.
+_POST_UPDATE_COLUMNS = ("id", *_POST_CORE, _EXTRA_FLAG, *_POST_EXTRA, "caption", "caption_hash", "caption_verdict")
 _STATUS_CHANGE_COLUMNS = ("guild_id", "post_id", "from_status", "to_status", "reason", "actor", "created_at")
 
 
@@ -692,7 +700,7 @@ def _update_posts_sql(source: str) -> str:
     table = qn(Post._meta.db_table)
     sets = [f"{qn(c)} = r.{qn(c)}" for c in _POST_CORE]
     sets += [f"{qn(c)} = CASE WHEN r.{_EXTRA_FLAG} THEN r.{qn(c)} ELSE {table}.{qn(c)} END" for c in _POST_EXTRA]
-    sets.append(f'"caption" = COALESCE(r."caption", {table}."caption")')
+    sets += [f'"{c}" = COALESCE(r."{c}", {table}."{c}")' for c in ("caption", "caption_hash", "caption_verdict")]
     return f'UPDATE {table} SET {", ".join(sets)} FROM {source} WHERE {table}."id" = r."id"'
 
 

@@ -15,7 +15,7 @@ from integrations.apify.runs import load_run
 from integrations.discord.notifier import send_pending_notifications
 from integrations.errors import IntegrationError
 from integrations.verification import fail_expired_verification, process_verification_run
-from metrics import bonuses, collection, reports
+from metrics import bonuses, captions, collection, reports
 
 log = structlog.get_logger(__name__)
 
@@ -87,3 +87,10 @@ def award_weekly_bonuses(guild_id: int | None = None) -> dict[str, int]:
     if announced:
         send_pending_notifications(guild_id=guild_id)
     return {"created": created, "announced": announced}
+
+
+@shared_task(name="metrics.tasks.check_captions", acks_late=True, ignore_result=True)
+def check_captions(guild_id: int | None = None) -> dict[str, int]:
+    """Check the scraped captions not checked yet (a net under the checks that follow each ingest)."""
+    summary = captions.check_due_captions(guild_id=guild_id)
+    return {"checked": summary.checked, "failed": summary.failed, "openai_calls": summary.openai_calls}

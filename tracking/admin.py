@@ -7,7 +7,8 @@ from django.db.models import Q
 from core.admin_base import ReadOnlyInline
 from tracking.lifecycle import TransitionRefused
 from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload
-from tracking.services import ReviewRefused, review_post
+from tracking.post_urls import PostUrlError, parse_post_url
+from tracking.review import ReviewRefused, review_post
 from tracking.verification import staff_actor, staff_revoke_profile, staff_verify_profile
 
 SNAPSHOTS_PER_PAGE = 50
@@ -120,7 +121,6 @@ class PostAdmin(admin.ModelAdmin):
         self._review(request, queryset, action="finalize", reason="finalized by staff", verb="finalized")
 
     def get_search_results(self, request, queryset, search_term):
-        from tracking.post_urls import PostUrlError, parse_post_url
 
         term = search_term.strip()
         try:

@@ -2,7 +2,7 @@
 the posts-with-gains CSV (under /api/v1/guilds/{guild_id}/), plus the bot's profile linking and post
 submission (under /api/v1/bot/guilds/{guild_id}/).
 
-Posts are reviewed through ``tracking.services.review_post`` (which audits); submissions go through
+Posts are reviewed through ``tracking.review.review_post`` (which audits); submissions go through
 ``submit_post``, the one submission service every surface uses.
 """
 
@@ -34,17 +34,24 @@ from guilds.api import (
     request_fields,
 )
 from guilds.models import Creator, Guild
+from integrations.verification import VerificationUnavailable, request_verification
 from metrics.periods import PeriodQuerySerializer, period_window
-from tracking.models import ClientAccount, Post, Profile
-from tracking.platforms import registry
-from tracking.post_urls import PostUrlError, parse_post_url
-from tracking.services import (
+from metrics.selectors import leaderboard
+from tracking.client_accounts import (
     CLIENT_ACCOUNT_FIELDS,
     COUNTING_WINDOW_DAYS,
     MAX_LIST_ITEMS,
     ClientAccountRefused,
     save_client_account,
 )
+from tracking.lifecycle import TransitionRefused
+from tracking.models import ClientAccount, Post, Profile
+from tracking.platforms import registry
+from tracking.post_urls import PostUrlError, parse_post_url
+from tracking.review import review_post
+from tracking.submission import submit_post
+from tracking.submission_errors import SubmissionRefused
+from tracking.verification import ProfileRefused, link_profile
 
 # ---------------------------------------------------------------------------------------------
 # Client accounts
@@ -60,7 +67,7 @@ class PlatformField(serializers.ChoiceField):
 
 
 class ClientAccountSerializer(serializers.ModelSerializer):
-    """A client account. The rules for writing one are tracking.services.save_client_account's (the
+    """A client account. The rules for writing one are tracking.client_accounts.save_client_account's (the
     same as the dashboard's): tags as #tag or @mention, handles normalised, window 1 to 365 days."""
 
     social_accounts = serializers.DictField(
@@ -267,9 +274,6 @@ def _filter_posts(qs, data: dict):
 def _review(action_name: str):
     @extend_schema(request=ReviewSerializer, responses={200: PostSerializer}, tags=["posts"])
     def handler(self, request, guild_id=None, pk=None):
-        from tracking.lifecycle import TransitionRefused
-        from tracking.services import review_post
-
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if action_name == "reject" and not body.validated_data["reason"].strip():
@@ -407,7 +411,6 @@ class PostsExportView(CSVExportMixin, APIView):
         tags=["exports"],
     )
     def get(self, request, guild_id: int):
-        from metrics.selectors import leaderboard
 
         params = PeriodQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -465,8 +468,6 @@ class BotProfileView(BotBase):
 
     @extend_schema(request=ProfileLinkSerializer, responses={201: ProfileLinkedSerializer}, tags=["bot"])
     def post(self, request, guild_id: int):
-        from integrations.verification import VerificationUnavailable, request_verification
-        from tracking.verification import ProfileRefused, link_profile
 
         body = ProfileLinkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -520,8 +521,6 @@ class BotPostView(BotBase):
         request=SubmitSerializer, responses={200: SubmittedSerializer, 201: SubmittedSerializer}, tags=["bot"]
     )
     def post(self, request, guild_id: int):
-        from tracking.services import submit_post
-        from tracking.submission_errors import SubmissionRefused
 
         body = SubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -1,91 +1,91 @@
-"""The caption check of a submission: the campaign's own rules always, OpenAI when it is on and paid for.
+"""A post's caption against its campaign: the rules (required tags, banned words), and recording the
+verdict of a check.
 
-``check_caption`` never refuses anything and never raises for a vendor problem: it returns a verdict
-(pass / warn / fail), the reasons, and notes saying what was skipped and why. The caller decides what a
-verdict means (tracking.services.submit_post flags a "fail" for review).
-
-Budget: one OpenAI call is one unit of the guild's weekly ``openai_calls`` budget, debited before the
-call; the tokens it used are added to the day's usage after it. Captions that already break the
-campaign's rules, and blank captions, never reach OpenAI and cost nothing.
+Captions are checked as the platform shows them — the caption the first scrape returns, and again
+whenever a scrape returns a different one (metrics.captions runs the checks; ingestion notices the
+change through ``caption_hash``). A caption nobody has scraped yet (one a creator typed when
+submitting) is never checked, so a submission is never flagged for a caption that was never seen.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
 
-import structlog
-from django.conf import settings
+from django.db import transaction
 
-from guilds.budgets import debit_budget, record_usage
-from integrations.errors import IntegrationError
-from integrations.openai.client import CaptionChecker, local_caption_rules
-from tracking.models import ClientAccount
+from tracking.lifecycle import TransitionRefused, transition_post
+from tracking.models import FraudSignal, Post
 
-log = structlog.get_logger(__name__)
-
-SKIPPED = "AI caption check skipped: "
-
-
-@dataclass(frozen=True)
-class CaptionResult:
-    """``verdict`` is "pass", "warn" or "fail"; ``reasons`` explain it; ``notes`` say what was skipped."""
-
-    verdict: str
-    reasons: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    called_openai: bool = False
-    tokens_used: int = 0
+# Tokens that count as a tag: "#word" or "@handle" (handles may contain dots, e.g. Instagram).
+_TAG_TOKEN = re.compile(r"[#@][\w.]+")
+MAX_CAPTION_CHARS = 5000  # above every platform's own limit (YouTube: 5000, TikTok: 4000, Instagram: 2200)
 
 
-def make_caption_checker() -> CaptionChecker:
-    """The OpenAI caption checker from settings (tests replace this to fake the HTTP transport)."""
-    return CaptionChecker(
-        api_key=settings.OPENAI_API_KEY,
-        model=settings.OPENAI_MODEL,
-        timeout_s=settings.DEFAULT_OUTBOUND_HTTP_TIMEOUT_MS / 1000,
-    )
+def caption_hash(caption: str) -> str:
+    """A short fingerprint of a scraped caption: ingestion compares it to notice a changed caption."""
+    return hashlib.blake2b(caption.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
-def check_caption(*, guild_id: int, caption: str, client_account: ClientAccount) -> CaptionResult:
-    """Check ``caption`` against ``client_account``'s required tags and banned words, then its language.
+def _normalise(text: str) -> str:
+    """NFKC, casefolded, without format characters (zero-width spaces/joiners, bidi marks)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
 
-    - A rule broken → "fail" with the reasons, no OpenAI call.
-    - OPENAI_API_KEY unset, or the guild's weekly OpenAI budget spent → the local rules only, with the
-      note "AI caption check skipped: <why>".
-    - OpenAI fails (timeout, 5xx, bad key...) → "warn" with a note; never an exception.
-    Runs in the caller's guild scope (budget rows are the guild's).
+
+def _tags(required_tags: Sequence[str]) -> list[str]:
+    """Required tags, normalised and deduplicated, each with its "#" or "@" prefix."""
+    tags = (_normalise(t).strip() for t in required_tags)
+    return list(dict.fromkeys(t if t[0] in "#@" else f"#{t}" for t in tags if t.strip("#@")))
+
+
+def caption_rule_problems(*, caption: str, required_tags: Sequence[str], banned_words: Sequence[str]) -> list[str]:
+    """Return the reasons ``caption`` breaks the campaign's deterministic rules (empty list: none).
+
+    Required tags match whole hashtags/mentions, case-insensitively ("#Brand" is satisfied by
+    "#brand" but not by "#brandnew"); a tag given without "#"/"@" is taken as a hashtag. Banned words
+    and phrases match on word boundaries, case-insensitively, after NFKC normalisation and removal of
+    invisible format characters, so look-alike and zero-width tricks do not slip through.
     """
-    rules = {"required_tags": client_account.required_tags or [], "banned_words": client_account.banned_words or []}
-    local = local_caption_rules(caption=caption, **rules)
-    if local:
-        return CaptionResult(verdict="fail", reasons=local)
-    if not caption.strip():
-        return CaptionResult(verdict="pass")
-    if not settings.OPENAI_API_KEY:
-        return CaptionResult(verdict="pass", notes=[SKIPPED + "caption checks with OpenAI are not configured."])
-    if not debit_budget(guild=guild_id, kind="openai_calls"):
-        return CaptionResult(verdict="pass", notes=[SKIPPED + "this server's weekly OpenAI budget is spent."])
-    return _ask_openai(guild_id=guild_id, caption=caption, **rules)
+    text = _normalise(caption)
+    present = {token.rstrip(".") for token in _TAG_TOKEN.findall(text)}
+    reasons = [f"missing required tag {tag}" for tag in _tags(required_tags) if tag not in present]
+    for word in dict.fromkeys(_normalise(w).strip() for w in banned_words):
+        if word and re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+            reasons.append(f'contains banned word "{word}"')
+    return reasons
 
 
-def _ask_openai(*, guild_id: int, caption: str, required_tags: list, banned_words: list) -> CaptionResult:
-    try:
-        answer = make_caption_checker().check_caption(
-            caption=caption, required_tags=required_tags, banned_words=banned_words
-        )
-    except IntegrationError as error:
-        log.warning("caption_check_failed", guild_id=guild_id, error=str(error))
-        return CaptionResult(
-            verdict="warn",
-            reasons=["the caption could not be checked automatically; a person should read it"],
-            notes=[f"AI caption check failed: {error.message}"],
-            called_openai=True,
-        )
-    if answer.tokens_used:
-        record_usage(guild=guild_id, openai_tokens_used=answer.tokens_used)
-    return CaptionResult(
-        verdict=answer.verdict,
-        reasons=list(answer.reasons),
-        called_openai=answer.called_openai,
-        tokens_used=answer.tokens_used,
+def record_caption_verdict(
+    *, post: Post, checked_hash: str, verdict: str, reasons: Sequence[str], actor: str = "caption check"
+) -> bool:
+    """Store the verdict of the check of the caption whose fingerprint is ``checked_hash``. A "fail"
+    flags the post for review with the reasons (one open FraudSignal of kind caption). False, and
+    nothing written, when the caption changed since it was checked (its new version gets its own
+    check). Runs in the post's guild scope."""
+    with transaction.atomic():
+        locked = Post.objects.for_guild(post.guild_id).select_for_update().filter(pk=post.pk).first()
+        if locked is None or locked.caption_hash != checked_hash:
+            return False
+        locked.caption_verdict = verdict
+        locked.caption_reasons = list(reasons)
+        locked.save(update_fields=["caption_verdict", "caption_reasons"])
+        if verdict == Post.CaptionVerdict.FAIL:
+            _flag(locked, "Caption check failed: " + "; ".join(reasons), actor)
+    return True
+
+
+def _flag(post: Post, reason: str, actor: str) -> None:
+    open_signal = FraudSignal.objects.for_guild(post.guild_id).filter(
+        post=post, kind=FraudSignal.Kind.CAPTION, resolved_at__isnull=True
     )
+    if not open_signal.exists():
+        FraudSignal.objects.create(
+            guild_id=post.guild_id, post=post, kind=FraudSignal.Kind.CAPTION, reason=reason[:500]
+        )
+    try:
+        transition_post(post=post, to_status=Post.Status.FLAGGED, reason=reason, actor=actor)
+    except TransitionRefused:
+        pass  # a rejected post stays rejected; its signal is on record

@@ -26,6 +26,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("Expire stale Apify runs", "metrics.tasks.expire_runs", 10 * 60),
     PeriodicJob("Send daily reports", "metrics.tasks.send_daily_reports", 60 * 60, at_minute=0),
     PeriodicJob("Award weekly bonuses", "metrics.tasks.award_weekly_bonuses", 60 * 60, at_minute=0),
-    PeriodicJob("Retry bot callbacks", "integrations.discord.tasks.deliver_bot_callbacks", 60),
+    PeriodicJob("Retry bot callbacks", "integrations.bot.tasks.deliver_bot_callbacks", 60),
     PeriodicJob("Send Discord notifications", "integrations.discord.tasks.send_notifications", 60),
+    PeriodicJob("Check captions", "metrics.tasks.check_captions", 60),
 )

@@ -122,6 +122,9 @@ class Post(GuildOwned):
         default=False, help_text="A short link: the first scrape tells us the post id."
     )
     caption = models.TextField(blank=True)
+    caption_hash = models.CharField(
+        max_length=16, blank=True, help_text="Fingerprint of the scraped caption; empty until a scrape returns one."
+    )
     caption_verdict = models.CharField(max_length=10, choices=CaptionVerdict.choices, default=CaptionVerdict.UNCHECKED)
     caption_reasons = models.JSONField(default=list, blank=True)
     author_platform_id = models.CharField(max_length=64, blank=True)

@@ -44,7 +44,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from core.client_ip import client_ip
+from core.tenancy import rls_bypass
 from dashboard_auth.models import SecurityEvent
+from guilds.budgets import usage_day
+from guilds.models import GuildApiUsage
+from integrations.models import ApifyRunRegistry
+from tracking.models import Post
 
 log = structlog.get_logger(__name__)
 
@@ -170,8 +175,6 @@ class MetricsMiddleware:
 # Scrape-time collectors
 # ---------------------------------------------------------------------------------------------
 def _apify_runs() -> Iterator[Metric]:
-    from core.tenancy import rls_bypass
-    from integrations.models import ApifyRunRegistry
 
     with rls_bypass(reason="metrics scrape: apify runs"):
         counts = dict(ApifyRunRegistry.objects.values_list("status").annotate(n=Count("id")).order_by())
@@ -183,9 +186,6 @@ def _apify_runs() -> Iterator[Metric]:
 
 
 def _budget_use() -> Iterator[Metric]:
-    from core.tenancy import rls_bypass
-    from guilds.budgets import usage_day
-    from guilds.models import GuildApiUsage
 
     with rls_bypass(reason="metrics scrape: budget use"):
         rows = list(
@@ -210,8 +210,6 @@ def _budget_use() -> Iterator[Metric]:
 
 
 def _scheduler_lag() -> Iterator[Metric]:
-    from core.tenancy import rls_bypass
-    from tracking.models import Post
 
     now = timezone.now()
     with rls_bypass(reason="metrics scrape: scheduler lag"):

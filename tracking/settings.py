@@ -290,7 +290,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Task modules outside an app's tasks.py (autodiscovery finds those).
-CELERY_IMPORTS = ["integrations.discord.tasks"]
+CELERY_IMPORTS = ["integrations.discord.tasks", "integrations.bot.tasks"]
 
 # ---------------------------------------------------------------------------------------------
 # Internationalisation, static files

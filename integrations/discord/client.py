@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from django.conf import settings
 
 from integrations.discord.messages import (
     EPHEMERAL_FLAG,
@@ -206,9 +207,7 @@ class DiscordClient:
         """
         parsed = _parse_webhook_url(webhook_url)
         if parsed is None:
-            raise DestinationGone(
-                "the configured Discord webhook URL is not valid", code="invalid_destination"
-            )
+            raise DestinationGone("the configured Discord webhook URL is not valid", code="invalid_destination")
         webhook_id, token, thread_id = parsed
         body = message_payload(content=content, embeds=embeds, mention_user_ids=mention_user_ids)
         if username:
@@ -341,9 +340,7 @@ class DiscordClient:
 
     def get_current_user(self, *, access_token: str) -> DiscordUser:
         """The user the access token belongs to. An expired token: permanent, code ``http_401``."""
-        data = self._call(
-            "GET", "/users/@me", label="reading the current user", headers=_bearer(access_token)
-        )
+        data = self._call("GET", "/users/@me", label="reading the current user", headers=_bearer(access_token))
         return DiscordUser(
             id=str(_field(data, "id")),
             username=str(_field(data, "username")),
@@ -383,9 +380,7 @@ class DiscordClient:
             raise IntegrationError("the interaction token is malformed", permanent=True, code="invalid_token")
         return f"/webhooks/{_snowflake(application_id, 'application id')}/{interaction_token}"
 
-    def _call(
-        self, method: str, path: str, *, label: str, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> Any:
+    def _call(self, method: str, path: str, *, label: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         """Send one request, waiting out 429s; return the decoded JSON (None for 204) or raise."""
         for attempt in range(self._max_retries + 1):
             response = self._send(method, path, label=label, headers=headers, **kwargs)
@@ -415,9 +410,7 @@ class DiscordClient:
             )
         # "from None": the requests exception's text holds the URL, and with it webhook tokens.
         except requests.Timeout:
-            raise IntegrationError(
-                f"Discord timed out while {label}", permanent=False, code="timeout"
-            ) from None
+            raise IntegrationError(f"Discord timed out while {label}", permanent=False, code="timeout") from None
         except requests.ConnectionError:
             raise IntegrationError(
                 f"could not connect to Discord while {label}", permanent=False, code="connection_error"
@@ -468,9 +461,7 @@ def _read_capped(response: requests.Response, *, max_bytes: int) -> bytes:
     for chunk in response.iter_content(chunk_size=_DOWNLOAD_CHUNK):
         received += len(chunk)
         if received > max_bytes:
-            raise IntegrationError(
-                f"the attachment is larger than {max_bytes} bytes", permanent=True, code="too_large"
-            )
+            raise IntegrationError(f"the attachment is larger than {max_bytes} bytes", permanent=True, code="too_large")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -570,4 +561,13 @@ def _guild(item: Any) -> DiscordGuild:
         icon=item.get("icon"),
         owner=bool(item.get("owner", False)),
         permissions=permissions,
+    )
+
+
+def discord_client(*, timeout_s: float | None = None, **options: Any) -> DiscordClient:
+    """The Discord client configured from settings (bot token, DISCORD_HTTP_TIMEOUT_MS)."""
+    return DiscordClient(
+        bot_token=settings.DISCORD_BOT_TOKEN or None,
+        timeout_s=timeout_s or settings.DISCORD_HTTP_TIMEOUT_MS / 1000,
+        **options,
     )

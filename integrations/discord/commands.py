@@ -24,13 +24,18 @@ from django.utils import timezone
 from core.tenancy import guild_scope
 from guilds.members import upsert_creator
 from guilds.models import Creator, Guild
-from integrations.discord.client import DiscordClient
+from integrations.discord.client import DiscordClient, discord_client
 from integrations.discord.messages import EPHEMERAL_FLAG, Embed, message_payload
 from integrations.errors import IntegrationError
+from integrations.verification import VerificationUnavailable, request_verification
 from metrics.periods import PERIODS, period_bounds
 from metrics.selectors import leaderboard
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import registry
+from tracking.screenshots import UploadedScreenshot
+from tracking.submission import submit_post
+from tracking.submission_errors import SubmissionRefused
+from tracking.verification import ProfileRefused, link_profile
 
 log = structlog.get_logger(__name__)
 
@@ -183,7 +188,6 @@ def complete_deferred(payload: dict[str, Any], *, client: DiscordClient | None =
     """Run a deferred command and replace the "thinking…" response with its answer. Never raises."""
     interaction = Interaction(**payload)
     reply = _deferred_reply(interaction)
-    from integrations.discord.notifier import discord_client
 
     try:
         (client or discord_client()).edit_original_response(
@@ -199,7 +203,6 @@ def complete_deferred(payload: dict[str, Any], *, client: DiscordClient | None =
 def _deferred_reply(interaction: Interaction) -> Reply:
     if interaction.name != "submit":
         return _run(interaction, DEFERRED[interaction.name])
-    from tracking.submission_errors import SubmissionRefused
 
     try:  # downloaded before any transaction opens: no lock is held while Discord's CDN answers
         screenshot = _screenshot(interaction)
@@ -259,7 +262,6 @@ def _guild_known(guild_id: int) -> bool:
 
 
 def link(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
-    from tracking.verification import ProfileRefused, link_profile
 
     try:
         profile = link_profile(
@@ -335,8 +337,6 @@ def verify(interaction: Interaction, guild: Guild, creator: Creator) -> Reply | 
         return Reply(f"You have no {registry.get(platform).label} account linked. Run `/link` first.")
     if profile.is_verified:
         return Reply(f"@{profile.handle} on {profile.get_platform_display()} is already verified.")
-    from integrations.verification import VerificationUnavailable, request_verification
-    from tracking.verification import ProfileRefused
 
     profile_id, who = profile.pk, f"@{profile.handle} on {profile.get_platform_display()}"
 
@@ -366,7 +366,6 @@ def _verification_message(status: str, *, who: str, guild_id: int, profile_id: i
 
 
 def submit(interaction: Interaction, guild: Guild, creator: Creator, *, screenshot=None) -> Reply:
-    from tracking.services import SubmissionRefused, submit_post
 
     account = find_client_account(guild=guild, typed=interaction.text("client"))
     if account is None:
@@ -400,8 +399,6 @@ def find_client_account(*, guild: Guild, typed: str) -> ClientAccount | None:
 
 def _screenshot(interaction: Interaction):
     """Download the attached screenshot (size cap, timeout). Raises SubmissionRefused when unusable."""
-    from tracking.screenshots import UploadedScreenshot
-    from tracking.submission_errors import SubmissionRefused
 
     attachment_id = interaction.text("screenshot")
     if not attachment_id:
@@ -412,7 +409,6 @@ def _screenshot(interaction: Interaction):
         raise SubmissionRefused(
             "screenshot_too_large", f"The screenshot is over {limit // (1024 * 1024)} MB.", field="screenshot"
         )
-    from integrations.discord.notifier import discord_client
 
     try:
         file = discord_client().download_attachment(

@@ -58,9 +58,7 @@ class Embed:
         return data
 
 
-def message_payload(
-    *, content: str, embeds: Iterable[Embed], mention_user_ids: Sequence[str] = ()
-) -> dict[str, Any]:
+def message_payload(*, content: str, embeds: Iterable[Embed], mention_user_ids: Sequence[str] = ()) -> dict[str, Any]:
     """The body of a message create/edit call. Raises ``ValueError`` when there is nothing to send."""
     payload = {
         "content": safe_content(content),

@@ -29,8 +29,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
+from dashboard_auth.alerts import send_staff_alert
 from guilds.models import Guild, GuildNotification
-from integrations.discord.client import DestinationGone, DiscordClient
+from integrations.discord.client import DestinationGone, DiscordClient, discord_client
 from integrations.discord.messages import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -54,15 +55,6 @@ COLORS = {
     "daily_report": 0x9B59B6,
     "bonus": 0x1ABC9C,
 }
-
-
-def discord_client(*, timeout_s: float | None = None, **options) -> DiscordClient:
-    """The Discord client configured from settings (bot token, DISCORD_HTTP_TIMEOUT_MS)."""
-    return DiscordClient(
-        bot_token=settings.DISCORD_BOT_TOKEN or None,
-        timeout_s=timeout_s or settings.DISCORD_HTTP_TIMEOUT_MS / 1000,
-        **options,
-    )
 
 
 @dataclass
@@ -225,8 +217,6 @@ def _destination_gone(guild: Guild, channel: str, *, error: DestinationGone, now
     log.error(
         "discord_destination_gone", guild_id=guild.pk, channel=channel, code=error.code, error=error.message[:300]
     )
-    from dashboard_auth.alerts import send_staff_alert
-
     send_staff_alert(
         embed=Embed(
             title=f"Discord {channel} channel of {guild.name} is gone",

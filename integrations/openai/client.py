@@ -1,32 +1,28 @@
-"""Caption checks: deterministic campaign rules locally, language quality through OpenAI.
+"""Caption language checks through OpenAI (spelling, grammar, brand safety).
 
 Translates between the openai SDK (Responses API) and our ``CaptionVerdict``; raises only
-``IntegrationError``. Budgeting is the caller's job: ``check_caption`` makes at most one HTTP call and
-reports whether it did (``called_openai``) and what it cost (``tokens_used``).
+``IntegrationError``. The campaign's own rules (required tags, banned words) are not OpenAI's job:
+tracking.captions checks those first. Budgeting is the caller's job: ``check_language`` makes exactly
+one HTTP call and reports what it cost (``tokens_used``).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx2
 import openai
+from django.conf import settings
 
-from integrations.errors import IntegrationError
+from integrations.errors import FeatureDisabled, IntegrationError
 
 Verdict = Literal["pass", "warn", "fail"]
 _VERDICTS = frozenset({"pass", "warn", "fail"})
 UNREADABLE_REASON = "caption check returned an unreadable answer"
 MAX_MODEL_REASONS = 5  # reasons end up in Discord messages; keep them short and few
 MAX_REASON_CHARS = 200
-
-# Tokens that count as a tag: "#word" or "@handle" (handles may contain dots, e.g. Instagram).
-_TAG_TOKEN = re.compile(r"[#@][\w.]+")
 
 INSTRUCTIONS = (
     "You review captions that creators post on social media for a brand campaign. "
@@ -58,27 +54,8 @@ class CaptionVerdict:
     tokens_used: int
 
 
-def local_caption_rules(
-    *, caption: str, required_tags: Sequence[str], banned_words: Sequence[str]
-) -> list[str]:
-    """Return the reasons ``caption`` breaks the campaign's deterministic rules (empty list: none).
-
-    Required tags match whole hashtags/mentions, case-insensitively ("#Brand" is satisfied by
-    "#brand" but not by "#brandnew"); a tag given without "#"/"@" is taken as a hashtag. Banned words
-    and phrases match on word boundaries, case-insensitively, after NFKC normalisation and removal of
-    invisible format characters, so look-alike and zero-width tricks do not slip through.
-    """
-    text = _normalise(caption)
-    present = {token.rstrip(".") for token in _TAG_TOKEN.findall(text)}
-    reasons = [f"missing required tag {tag}" for tag in _tags(required_tags) if tag not in present]
-    for word in dict.fromkeys(_normalise(w).strip() for w in banned_words):
-        if word and re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
-            reasons.append(f'contains banned word "{word}"')
-    return reasons
-
-
 class CaptionChecker:
-    """Checks captions against campaign rules and, when those pass, asks OpenAI about the language."""
+    """Asks OpenAI about a caption's language."""
 
     def __init__(
         self,
@@ -102,26 +79,13 @@ class CaptionChecker:
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0, http_client=http_client
         )
 
-    def check_caption(
-        self, *, caption: str, required_tags: Sequence[str], banned_words: Sequence[str]
-    ) -> CaptionVerdict:
-        """Return the worse of the local-rule verdict and OpenAI's language verdict.
-
-        Local rules only ever fail, and fail is the worst verdict, so a local failure is returned at
-        once without calling OpenAI; so is a blank caption (nothing to read). An unreadable model answer
-        becomes "warn", never an exception. Raises IntegrationError: transient for timeouts, connection
-        errors, 429 and 5xx; permanent for a bad key, a bad request, or an account out of credit.
-        """
-        local = local_caption_rules(caption=caption, required_tags=required_tags, banned_words=banned_words)
-        if local:
-            return CaptionVerdict(verdict="fail", reasons=tuple(local), called_openai=False, tokens_used=0)
-        if not caption.strip():
-            return CaptionVerdict(verdict="pass", reasons=(), called_openai=False, tokens_used=0)
+    def check_language(self, *, caption: str) -> CaptionVerdict:
+        """OpenAI's verdict on the caption's language: one HTTP call. An unreadable model answer becomes
+        "warn", never an exception. Raises IntegrationError: transient for timeouts, connection errors,
+        429 and 5xx; permanent for a bad key, a bad request, or an account out of credit."""
         response = self._ask(caption)
         verdict, reasons = _read_answer(response)
-        return CaptionVerdict(
-            verdict=verdict, reasons=reasons, called_openai=True, tokens_used=_tokens(response)
-        )
+        return CaptionVerdict(verdict=verdict, reasons=reasons, called_openai=True, tokens_used=_tokens(response))
 
     def _ask(self, caption: str) -> Any:
         """One Responses API call with a strict JSON schema; SDK errors become IntegrationError."""
@@ -147,18 +111,6 @@ class CaptionChecker:
             raise _connection_error(exc) from exc
         except openai.APIStatusError as exc:
             raise _status_error(exc, api_key=self._api_key) from None
-
-
-def _normalise(text: str) -> str:
-    """NFKC, casefolded, without format characters (zero-width spaces/joiners, bidi marks)."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
-
-
-def _tags(required_tags: Sequence[str]) -> list[str]:
-    """Required tags, normalised and deduplicated, each with its "#" or "@" prefix."""
-    tags = (_normalise(t).strip() for t in required_tags)
-    return list(dict.fromkeys(t if t[0] in "#@" else f"#{t}" for t in tags if t.strip("#@")))
 
 
 def _read_answer(response: Any) -> tuple[Verdict, tuple[str, ...]]:
@@ -214,3 +166,15 @@ def _retry_after(response: httpx2.Response) -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
+
+
+def checker_from_settings() -> CaptionChecker:
+    """The checker configured from settings (OPENAI_API_KEY, OPENAI_MODEL); raises FeatureDisabled
+    when no key is set."""
+    if not settings.OPENAI_API_KEY:
+        raise FeatureDisabled("Caption checks with OpenAI are off: OPENAI_API_KEY is not set.")
+    return CaptionChecker(
+        api_key=settings.OPENAI_API_KEY,
+        model=settings.OPENAI_MODEL,
+        timeout_s=settings.DEFAULT_OUTBOUND_HTTP_TIMEOUT_MS / 1000,
+    )

@@ -122,9 +122,7 @@ def _required_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
     lowered = {key.lower(): value for key, value in headers.items()}
     values = tuple(lowered.get(name, "").strip() for name in (ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER))
     if not all(values):
-        raise InvalidWebhook(
-            MISSING_HEADERS, f"{ID_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
-        )
+        raise InvalidWebhook(MISSING_HEADERS, f"{ID_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required")
     return values  # type: ignore[return-value]
 
 

@@ -137,16 +137,12 @@ class YouTubeClient:
             return VideoBatch()
         # The docs call maxResults unsupported with id; YouTube ignores it there, and it documents the
         # one-page contract (<= 50 ids never paginate).
-        request = self._service.videos().list(
-            part=VIDEO_PARTS, id=",".join(ids), maxResults=YOUTUBE_BATCH_SIZE
-        )
+        request = self._service.videos().list(part=VIDEO_PARTS, id=",".join(ids), maxResults=YOUTUBE_BATCH_SIZE)
         answer = self._execute(request, what="videos.list")
         videos = _parse_videos(answer.get("items") or [], wanted=set(ids))
         return VideoBatch(videos=videos, missing_ids=tuple(i for i in ids if i not in videos))
 
-    def fetch_channel_description(
-        self, *, channel_id: str | None = None, handle: str | None = None
-    ) -> ChannelInfo:
+    def fetch_channel_description(self, *, channel_id: str | None = None, handle: str | None = None) -> ChannelInfo:
         """Fetch one channel's snippet by id or by handle ("@name" or "name"), one quota unit.
 
         Exactly one of ``channel_id``/``handle`` must be given (ValueError otherwise). A channel that
@@ -158,9 +154,7 @@ class YouTubeClient:
         answer = self._execute(self._service.channels().list(part="snippet", **lookup), what="channels.list")
         items = answer.get("items") or []
         if not items:
-            raise IntegrationError(
-                f"YouTube channel {channel_id or handle} not found", permanent=True, code="notFound"
-            )
+            raise IntegrationError(f"YouTube channel {channel_id or handle} not found", permanent=True, code="notFound")
         return _parse_channel(items[0])
 
     def _execute(self, request: Any, *, what: str) -> dict[str, Any]:

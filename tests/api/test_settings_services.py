@@ -1,5 +1,5 @@
 """The one write path for guild settings, bonus rules and client accounts (guilds.guild_settings, guilds.bonus_rules,
-tracking.services): every refusal names its field and writes nothing; every change is audited with
+tracking.client_accounts): every refusal names its field and writes nothing; every change is audited with
 before/after; webhook URLs (secrets) never appear in full in an audit entry or an API response."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from guilds.guild_settings import GuildSettingsRefused, mask_webhook_url, update
 from guilds.models import BonusRule, DashboardAuditLog, Guild
 from metrics.models import BonusAward
 from tests.factories import factory, make_bonus_rule, make_client_account, make_creator
+from tracking.client_accounts import ClientAccountRefused, save_client_account
 from tracking.models import ClientAccount
-from tracking.services import ClientAccountRefused, save_client_account
 
 pytestmark = pytest.mark.django_db
 

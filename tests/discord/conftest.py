@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import responses
 from django.core.cache import cache
+from django.test import TestCase
 
 from tests.integrations.discord.signing import PUBLIC_KEY_HEX, signed_headers
 
@@ -91,7 +92,10 @@ def post_signed(client, payload: dict[str, Any] | bytes, *, timestamp: str | Non
     sent = signed_headers(body, timestamp=timestamp or str(int(time.time())))
     if headers is not None:
         sent = headers
-    return client.post(URL, body, content_type="application/json", headers=sent)
+    # In production the view runs outside any transaction, so its deferred work is queued at once;
+    # here the test's transaction never commits, so run what the request queued on commit.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(URL, body, content_type="application/json", headers=sent)
 
 
 def followup_text(discord) -> str:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.tenancy import guild_scope
 from dashboard_auth.models import SecurityEvent
 from guilds.models import BotHealth
-from integrations.callbacks import deliver_due_callbacks, queue_bot_callback
+from integrations.bot.callbacks import deliver_due_callbacks, queue_bot_callback
 from integrations.models import BotCallback, WebhookDelivery
 from integrations.webhooks.standard import sign, verify
 from tests.integrations.webhooks.test_standard import SPEC_BODY, SPEC_ID, SPEC_SECRET, SPEC_SIGNATURE, SPEC_TIMESTAMP

@@ -1,11 +1,10 @@
 """Each slash command's happy path and refusals, through the signed endpoint."""
 
 import json
-import sys
-import types
 
 import pytest
 
+import integrations.discord.commands
 from core.tenancy import guild_scope
 from guilds.models import Creator
 from tests.discord.conftest import FOLLOWUP_URL as FOLLOWUP
@@ -62,21 +61,14 @@ def test_link_unknown_platform_is_refused(client, guild):
 
 @pytest.fixture
 def fake_verification(monkeypatch):
+    """The bio check's start, recorded instead of calling Apify (that side has its own tests)."""
     calls = []
-
-    class VerificationUnavailable(Exception):
-        def __init__(self, message):
-            super().__init__(message)
-            self.message = message
 
     def request_verification(*, profile_id, now=None):
         calls.append(profile_id)
         return "pending"
 
-    module = types.SimpleNamespace(
-        request_verification=request_verification, VerificationUnavailable=VerificationUnavailable
-    )
-    monkeypatch.setitem(sys.modules, "integrations.verification", module)
+    monkeypatch.setattr(integrations.discord.commands, "request_verification", request_verification)
     return calls
 
 

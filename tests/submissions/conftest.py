@@ -42,7 +42,7 @@ def brand(guild):
 @pytest.fixture
 def submit(guild, maya, maya_tiktok, brand):
     """Call submit_post the way every surface does: inside the guild's scope."""
-    from tracking.services import submit_post
+    from tracking.submission import submit_post
 
     def _submit(url: str = POST_URL, *, creator=None, client_account_id=None, **kwargs):
         kwargs.setdefault("actor", "discord:maya")

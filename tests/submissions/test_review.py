@@ -9,7 +9,7 @@ from guilds.models import DashboardAuditLog
 from tests.factories import make_post
 from tracking.lifecycle import TransitionRefused
 from tracking.models import FraudSignal, Post, PostStatusChange
-from tracking.services import ReviewConflict, ReviewRefused, review_post
+from tracking.review import ReviewConflict, ReviewRefused, review_post
 
 pytestmark = pytest.mark.django_db
 S = Post.Status

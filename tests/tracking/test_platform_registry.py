@@ -23,7 +23,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.template import Context, Template
 from googleapiclient.http import HttpMockSequence
-from metrics.collection import refresh_youtube
 
 from core.tenancy import guild_scope, rls_bypass
 from dashboard.forms import PostFilterForm
@@ -31,6 +30,7 @@ from integrations.apify.actors import actor_for, build_metrics_input, build_prof
 from integrations.apify.normalize import normalize_item, normalize_profile
 from integrations.discord.commands import COMMANDS
 from integrations.youtube.client import YouTubeClient
+from metrics.collection import refresh_youtube
 from metrics.management.commands.import_dataset import platform_choices as import_dataset_choices
 from tests.conftest import load_fixture
 from tests.factories import make_client_account, make_creator, make_post, make_profile
@@ -42,8 +42,8 @@ from tracking.platforms.items import ItemReader, MetricsItem, parse_posted_at
 from tracking.platforms.links import Link, NotAPost, NotAProfile, PostRef, ProfilePage
 from tracking.platforms.spec import HandleRule, MetricsActor, PlatformSpec
 from tracking.post_urls import HandleError, PostUrlError, parse_post_url, parse_profile_handle
-from tracking.services import submit_post
 from tracking.simulation import make_posts, platform_mix
+from tracking.submission import submit_post
 
 BUILT_IN = ("tiktok", "instagram", "youtube", "x", "facebook")
 

@@ -1,4 +1,5 @@
-"""The refresh, expiry, report and bonus tasks moved to metrics.tasks: point beat's rows at their new
+"""The refresh, expiry, report and bonus tasks moved to metrics.tasks, bot callback delivery to
+integrations.bot.tasks: point beat's rows at their new
 names (rows staff renamed or created by hand keep whatever task they name)."""
 
 from django.db import migrations
@@ -8,6 +9,7 @@ RENAMED = {
     "integrations.tasks.expire_runs": "metrics.tasks.expire_runs",
     "integrations.discord.tasks.send_daily_reports": "metrics.tasks.send_daily_reports",
     "integrations.discord.tasks.award_weekly_bonuses": "metrics.tasks.award_weekly_bonuses",
+    "integrations.discord.tasks.deliver_bot_callbacks": "integrations.bot.tasks.deliver_bot_callbacks",
 }
 
 

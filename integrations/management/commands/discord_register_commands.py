@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from integrations.discord.client import discord_client
 from integrations.discord.commands import COMMANDS
 from integrations.errors import IntegrationError
 
@@ -41,7 +42,6 @@ class Command(BaseCommand):
         target = None if force_global else (guild or settings.DISCORD_COMMANDS_GUILD_ID or None)
         if target is not None and not str(target).isdigit():
             raise CommandError(f"--guild must be a Discord guild id (digits), not {str(target)[:30]!r}.")
-        from integrations.discord.notifier import discord_client
 
         try:
             registered = discord_client().register_commands(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from integrations.discord.notifier import send_pending_notifications
 from metrics.bonuses import WeekNotOver, award_weekly_bonuses
 
 
@@ -53,6 +54,5 @@ class Command(BaseCommand):
                     f"  {a.creator_name}: {a.rule_name} {a.amount} {a.currency} ({a.views_gained} views, #{a.place})"
                 )
         if not dry_run and any(o.announced for o in outcomes):
-            from integrations.discord.notifier import send_pending_notifications
 
             send_pending_notifications(guild_id=guild)

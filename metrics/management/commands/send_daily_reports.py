@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from integrations.discord.notifier import send_pending_notifications
 from metrics.reports import queue_daily_reports
 
 
@@ -39,7 +40,6 @@ class Command(BaseCommand):
             if dry_run and outcome.report is not None:
                 self.stdout.write(f"  {outcome.report.title}\n" + _indent(outcome.report.body))
         if not dry_run and any(o.status == "queued" for o in outcomes):
-            from integrations.discord.notifier import send_pending_notifications
 
             summary = send_pending_notifications(guild_id=guild)
             self.stdout.write(

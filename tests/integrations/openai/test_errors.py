@@ -27,7 +27,7 @@ SERVER = {"message": "The server had an error", "type": "server_error", "code": 
 
 
 def check(fake: FakeOpenAI) -> None:
-    fake.checker().check_caption(caption="hello #ad", required_tags=["#ad"], banned_words=[])
+    fake.checker().check_language(caption="hello #ad")
 
 
 def raised(fake: FakeOpenAI) -> IntegrationError:

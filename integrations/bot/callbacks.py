@@ -1,7 +1,9 @@
 """Bot callbacks, both ways, signed with Standard Webhooks (BOT_CALLBACK_SIGNING_SECRET).
 
-Outbound: ``queue_bot_callback`` writes a BotCallback row (in the caller's transaction);
-``deliver_due_callbacks`` POSTs due rows to BOT_CALLBACK_URL, the same ``webhook-id`` (the row's
+Outbound: ``queue_bot_callback`` writes a BotCallback row (in the caller's transaction: an event
+whose change rolls back is never sent); the periodic delivery job (integrations.bot.tasks, every
+minute in beat and in ``manage.py track``) calls ``deliver_due_callbacks``, which POSTs due rows
+to BOT_CALLBACK_URL, the same ``webhook-id`` (the row's
 event_id) on every attempt, retrying with exponential backoff and jitter until
 WEBHOOK_DISPATCH_TTL_SECONDS after the row was created (then ``expired``). A 2xx marks it
 ``delivered`` and it is never sent again; a 4xx other than 408/409/425/429 is ``failed`` (the bot
@@ -71,18 +73,7 @@ def queue_bot_callback(*, event_type: str, payload: dict[str, Any], guild_id: in
     else:  # no guild, or queued from cross-guild work: the row's guild is not the current scope
         with rls_bypass(reason=f"queue bot callback {event_type}"):
             row.save()
-    if settings.BOT_CALLBACK_SIGNING_SECRET and settings.BOT_CALLBACK_URL:
-        transaction.on_commit(_enqueue_delivery)
     return row
-
-
-def _enqueue_delivery() -> None:
-    from integrations.discord.tasks import deliver_bot_callbacks
-
-    try:
-        deliver_bot_callbacks.delay()
-    except Exception:  # noqa: BLE001 - the broker is down: the periodic run delivers it later
-        log.warning("bot_callback_enqueue_failed")
 
 
 @dataclass

@@ -4,13 +4,11 @@ from integrations.openai.client import UNREADABLE_REASON, CaptionVerdict
 
 from .helpers import FakeOpenAI, answering, response_body
 
-TAGS = ["#ad", "@acme"]
-BANNED = ["scam"]
 GOOD_CAPTION = "New drop from @acme is here #ad"
 
 
 def check(fake: FakeOpenAI, caption: str = GOOD_CAPTION, **kwargs) -> CaptionVerdict:
-    return fake.checker(**kwargs).check_caption(caption=caption, required_tags=TAGS, banned_words=BANNED)
+    return fake.checker(**kwargs).check_language(caption=caption)
 
 
 def test_clean_caption_passes_and_reports_the_tokens_spent():
@@ -51,29 +49,6 @@ def test_model_warning_is_passed_on_with_its_reasons():
 
 def test_model_failure_fails_the_caption():
     assert check(answering("fail", ["contains a slur"])).verdict == "fail"
-
-
-def test_local_rule_failure_fails_without_calling_openai():
-    fake = answering("pass", [])
-
-    verdict = check(fake, caption="New drop #ad, not a scam")
-
-    assert verdict == CaptionVerdict(
-        verdict="fail",
-        reasons=("missing required tag @acme", 'contains banned word "scam"'),
-        called_openai=False,
-        tokens_used=0,
-    )
-    assert fake.requests == []
-
-
-def test_blank_caption_without_rules_is_not_sent():
-    fake = answering("fail", ["should not be asked"])
-
-    verdict = fake.checker().check_caption(caption="  ", required_tags=[], banned_words=BANNED)
-
-    assert (verdict.verdict, verdict.called_openai) == ("pass", False)
-    assert fake.requests == []
 
 
 def test_garbled_model_output_is_a_warning_not_a_crash():

@@ -1,10 +1,10 @@
 import pytest
 
-from integrations.openai.client import local_caption_rules
+from tracking.captions import caption_rule_problems
 
 
 def rules(caption: str, required_tags=(), banned_words=()) -> list[str]:
-    return local_caption_rules(caption=caption, required_tags=required_tags, banned_words=banned_words)
+    return caption_rule_problems(caption=caption, required_tags=required_tags, banned_words=banned_words)
 
 
 def test_caption_with_every_tag_and_no_banned_word_has_no_reasons():

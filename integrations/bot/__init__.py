@@ -1,0 +1,1 @@
+"""The Discord bot's callbacks, both ways (Standard Webhooks signatures)."""
