@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -119,8 +120,9 @@ def award_week(*, guild_id: int, week_start: date, now: datetime | None = None, 
         )
         if dry_run:
             return outcome
-        outcome.created = _create_missing(guild, start.date(), outcome.awards)
-        outcome.announced = _announce(guild, start.date(), now)
+        with transaction.atomic():
+            outcome.created = _create_missing(guild, start.date(), outcome.awards)
+            outcome.announced = _announce(guild, start.date(), now)
         return outcome
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -138,7 +139,7 @@ def queue_daily_report(
     the notification, so two schedulers cannot both queue it. ``dry_run`` builds it and writes nothing.
     """
     now = now or timezone.now()
-    with guild_scope(guild_id):
+    with guild_scope(guild_id), transaction.atomic():
         guild = Guild.objects.select_for_update().get(pk=guild_id)
         local_today = now.astimezone(guild.tz).date()
         if not force and not report_due(guild=guild, now=now):

@@ -122,7 +122,7 @@ def _expire_old(now: datetime) -> int:
 
 def _claim_due(now: datetime, limit: int) -> list[BotCallback]:
     """Lock due rows, push their next attempt past the claim window and count the attempt."""
-    with rls_bypass(reason="bot callbacks: claim due"):
+    with rls_bypass(reason="bot callbacks: claim due"), transaction.atomic():
         rows = list(
             BotCallback.objects.select_for_update(skip_locked=True)
             .filter(status=BotCallback.Status.PENDING, next_attempt_at__lte=now)

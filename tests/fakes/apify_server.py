@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +88,8 @@ class FakeApifyServer:
         self.expected_token = expected_token
         self.requests: list[RecordedRequest] = []
         self.started_runs: list[StartedRun] = []
+        # Called with each request, in the server's thread, while the caller waits for the answer.
+        self.observers: list[Callable[[RecordedRequest], None]] = []
         self._state = _State()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -180,6 +182,8 @@ class FakeApifyServer:
     # -------------------------------------------------------------------------------------- routing
 
     def _handle(self, request: RecordedRequest) -> tuple[int, dict[str, str], Any]:
+        for observe in self.observers:
+            observe(request)
         with self._lock:
             self.requests.append(request)
             failure = self._next_failure(request.path)
