@@ -75,3 +75,8 @@ def client_ip(request) -> str | None:
     if settings.TRUST_PROXY_HOPS > 0:
         return str(_by_hops(peer, entries, settings.TRUST_PROXY_HOPS))
     return str(peer)
+
+
+def client_ip_or_unknown(request) -> str:
+    """client_ip, or "unknown" when there is none (for libraries that need a string: django-axes)."""
+    return client_ip(request) or "unknown"

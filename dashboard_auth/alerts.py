@@ -2,7 +2,8 @@
 
 ``record_security_event`` calls ``maybe_alert`` for every event. An alert goes out when:
 
-- the event is a refresh-token reuse (a stolen session: always worth a look), or
+- the event is a refresh-token reuse (a stolen session) or a staff login locked out after repeated
+  wrong passwords: always worth a look; or
 - ``SECURITY_ALERT_BURST_THRESHOLD`` events of the same kind arrived within
   ``SECURITY_ALERT_BURST_WINDOW_SECONDS`` (failed logins, rejected webhooks, rejected keys);
 
@@ -26,7 +27,7 @@ from integrations.discord.messages import Embed
 
 log = structlog.get_logger("security")
 
-ALWAYS_ALERT = frozenset({"refresh_reuse"})
+ALWAYS_ALERT = frozenset({"refresh_reuse", "admin_lockout"})
 BURST_KINDS = frozenset({"login_failed", "webhook_rejected", "key_rejected"})
 RED = 0xE74C3C
 _PREFIX = "security-alert"

@@ -36,7 +36,12 @@ class DashboardSession(models.Model):
 
 
 class SecurityEvent(models.Model):
-    """A failed login, a rejected webhook, a refresh-token reuse: what the security dashboard lists."""
+    """A failed login, a rejected webhook, a refresh-token reuse: what the security dashboard lists.
+
+    Repeats are aggregated: the same kind, source and address within SECURITY_EVENT_WINDOW_SECONDS
+    add to ``count`` (and move ``last_seen_at``) instead of writing a row each, so a flood of bad
+    keys or signatures costs one row per window, not one per request. Purged after
+    RETENTION_SECURITY_EVENTS_DAYS (``manage.py purge``)."""
 
     class Kind(models.TextChoices):
         LOGIN_FAILED = "login_failed"
@@ -44,16 +49,22 @@ class SecurityEvent(models.Model):
         REFRESH_REUSE = "refresh_reuse"
         SERVICE_KEY_REJECTED = "key_rejected"
         ADMIN_ACTION = "admin_action"
+        ADMIN_LOCKOUT = "admin_lockout"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     source = models.CharField(max_length=40, blank=True, help_text="Which endpoint or integration.")
     reason = models.CharField(max_length=200)
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    count = models.PositiveIntegerField(default=1, help_text="Events of this kind, source and address in the window.")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["kind", "created_at"], name="security_event_kind_time")]
+        indexes = [
+            models.Index(fields=["kind", "created_at"], name="security_event_kind_time"),
+            models.Index(fields=["kind", "source", "ip", "created_at"], name="security_event_repeat"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.reason}"

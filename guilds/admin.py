@@ -3,6 +3,7 @@ from django.contrib import admin
 from core.admin_base import ReadOnlyAdmin
 from guilds.models import (
     BonusRule,
+    BotCallback,
     BotHealth,
     Creator,
     DashboardAuditLog,
@@ -92,3 +93,10 @@ class DashboardAuditLogAdmin(ReadOnlyAdmin):
     list_filter = ("action", "target_type", "guild")
     search_fields = ("actor", "action", "=target_id")
     list_select_related = ("guild",)
+
+
+@admin.register(BotCallback)
+class BotCallbackAdmin(ReadOnlyAdmin):
+    list_display = ("event_type", "event_id", "guild", "status", "attempts", "next_attempt_at", "delivered_at")
+    list_filter = ("status", "event_type")
+    search_fields = ("=event_id",)

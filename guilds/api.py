@@ -20,7 +20,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.fields import SnowflakeField
+from core.api.fields import BoundedDateField, SnowflakeField
 from core.api.pagination import ApiPagination
 from core.tenancy import rls_bypass
 from core.values import FieldsRefused
@@ -296,8 +296,8 @@ class UsageSerializer(serializers.ModelSerializer):
 
 
 class UsageQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="First day (UTC, inclusive); default 30 days ago.")
-    end = serializers.DateField(required=False, help_text="Last day (UTC, inclusive); default today.")
+    start = BoundedDateField(required=False, help_text="First day (UTC, inclusive); default 30 days ago.")
+    end = BoundedDateField(required=False, help_text="Last day (UTC, inclusive); default today.")
 
 
 @extend_schema(tags=["budget"], parameters=[UsageQuerySerializer])

@@ -293,3 +293,32 @@ class DashboardAuditLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The audit log is append-only.")
+
+
+class BotCallback(models.Model):
+    """An event for the Discord bot, delivered to BOT_CALLBACK_URL at most once, retried until it expires."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+        EXPIRED = "expired"
+
+    event_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=60)
+    guild = models.ForeignKey(Guild, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "integrations_botcallback"  # created by integrations, kept when the model moved
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="callback_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.status})"

@@ -1,11 +1,13 @@
 from django.contrib import admin
 
 from core.admin_base import ReadOnlyAdmin
-from integrations.models import ApifyRunRegistry, BotCallback, WebhookDelivery
+from integrations.models import ApifyRunRegistry, WebhookDelivery
 
 
 @admin.register(ApifyRunRegistry)
-class ApifyRunRegistryAdmin(admin.ModelAdmin):
+class ApifyRunRegistryAdmin(ReadOnlyAdmin):
+    """Read-only: a run's status is what Apify and the reconciler say, and money depends on it."""
+
     list_display = (
         "pk",
         "guild",
@@ -19,21 +21,11 @@ class ApifyRunRegistryAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "purpose", "platform", "guild")
     search_fields = ("=apify_run_id", "=dataset_id", "actor_id")
-    autocomplete_fields = ("guild", "profile")
     list_select_related = ("guild",)
-    readonly_fields = ("created_at",)
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("source", "delivery_id", "event_type", "run", "remote_ip", "received_at")
-    list_filter = ("source", "event_type")
+    list_display = ("source", "delivery_id", "event_type", "run", "state", "attempts", "received_at", "processed_at")
+    list_filter = ("source", "state", "event_type")
     search_fields = ("=delivery_id",)
-
-
-@admin.register(BotCallback)
-class BotCallbackAdmin(admin.ModelAdmin):
-    list_display = ("event_type", "event_id", "guild", "status", "attempts", "next_attempt_at", "delivered_at")
-    list_filter = ("status", "event_type")
-    search_fields = ("=event_id",)
-    autocomplete_fields = ("guild",)

@@ -22,10 +22,13 @@ from guilds.budgets import debit_budget
 from integrations.apify.actors import actor_for, build_profile_input
 from integrations.apify.normalize import ProfileItem, normalize_profile
 from integrations.apify.runs import (
+    StartRefused,
+    StartUnknown,
     call_start,
     fetch_initiated_run,
     record_run_started,
     record_start_refused,
+    record_start_unknown,
     reserve_run,
 )
 from integrations.errors import FeatureDisabled, IntegrationError
@@ -111,6 +114,7 @@ def _start_profile_run(profile: Profile, now: datetime) -> str:
     if not settings.APIFY_API_TOKEN:
         raise VerificationUnavailable("Profile checks are switched off on this server (no Apify key).")
     with guild_scope(profile.guild_id):
+        run_input = build_profile_input(platform=profile.platform, handle=profile.handle)
         with transaction.atomic():  # reserve: pending, the registry row and the run, or none of them
             profile = mark_verification_pending(profile=profile)
             if profile.is_verified:
@@ -120,22 +124,24 @@ def _start_profile_run(profile: Profile, now: datetime) -> str:
                 purpose=Run.Purpose.VERIFICATION,
                 platform=profile.platform,
                 actor_id=actor,
+                run_input=run_input,
                 now=now,
                 profile_id=profile.pk,
             )
             if run is None:
                 raise VerificationUnavailable("Today's scraping budget is spent; try the check again tomorrow.")
         try:
-            info = call_start(
-                run=run, run_input=build_profile_input(platform=profile.platform, handle=profile.handle), now=now
-            )
-        except IntegrationError as exc:
+            info = call_start(run=run, run_input=run_input, now=now)
+        except StartRefused as refused:
             with transaction.atomic():
                 record_start_refused(
-                    run=run, reason=f"Apify refused to start the profile check: {exc.message}", now=now
+                    run=run, reason=f"Apify refused to start the profile check: {refused.reason}", now=now
                 )
                 reason = "The profile check could not start; try again in a few minutes."
                 return fail_verification(profile=profile, reason=reason).verification_status
+        except StartUnknown as unknown:  # the reconciler finds the run, or fails the check with the reason
+            record_start_unknown(run=run, reason=unknown.reason)
+            return profile.verification_status
         record_run_started(run=run, info=info)
     log.info("verification_run_started", run=run.pk, profile=profile.pk, apify_run_id=info.run_id)
     return profile.verification_status
@@ -181,9 +187,12 @@ def _pick_profile(profile: Profile, raw: list) -> ProfileItem | None:
     return good[0] if good else (items[0] if items else None)
 
 
-def fail_expired_verification(*, run: ApifyRunRegistry) -> None:
-    """A verification run expired without calling back: the pending check fails with a reason."""
+def fail_expired_verification(
+    *, run: ApifyRunRegistry, reason: str = "The profile check never finished; try again."
+) -> None:
+    """A verification run that will never decide (it failed, or was never started): the pending
+    check fails with ``reason``, which the creator sees."""
     with guild_scope(run.guild_id):
         profile = Profile.objects.for_guild(run.guild_id).filter(pk=run.profile_id).first()
         if profile is not None and profile.verification_status == Profile.Verification.PENDING:
-            fail_verification(profile=profile, reason="The profile check never finished; try again.")
+            fail_verification(profile=profile, reason=reason)

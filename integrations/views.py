@@ -1,7 +1,10 @@
-"""Apify run webhooks. Apify retries any non-2xx, so only a failed proof gets a 4xx — never a 5xx.
+"""Apify run webhooks. Apify retries any non-2xx, so only a failed proof gets a 4xx (and a 503 only
+when Apify itself must be asked and cannot be).
 
 The per-run token is the authentication (integrations.apify.tokens); the body is read raw, proven,
-and only then parsed. Processing happens after commit, in a task.
+and only then parsed. The delivery is stored, to be processed, in the transaction that answers; a
+worker (or ``manage.py track`` without a broker) processes it, and a sweeper takes over whatever a
+dead process dropped.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.api.errors import error_response
 from core.client_ip import client_ip
-from core.deferred import enqueue
+from core.deferred import wake_worker
 from dashboard_auth.services import record_security_event
-from integrations.apify.webhooks import WebhookRejected, accept_apify_delivery, verify_apify_delivery
-from metrics.tasks import process_apify_run, process_verification_run_task
+from integrations.apify.webhooks import WebhookRejected, accept_apify_delivery, adopt_other_run, verify_apify_delivery
+from metrics.tasks import process_webhook_delivery
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -33,13 +36,17 @@ class ApifyWebhookView(View):
         try:
             body = _read_body(request)
             delivery = verify_apify_delivery(headers=request.headers, body=body, purpose=self.purpose)
+            if delivery.other_run:  # maybe a second run of a retried start: Apify is asked
+                delivery = adopt_other_run(delivery=delivery)
         except WebhookRejected as exc:
-            record_security_event(kind="webhook_rejected", source=self.source, reason=exc.message, ip=ip)
+            if exc.status < 500:
+                record_security_event(kind="webhook_rejected", source=self.source, reason=exc.message, ip=ip)
             return error_response(exc.status, exc.code, exc.message)
-        if not accept_apify_delivery(delivery=delivery, source=self.source, ip=ip):
-            return JsonResponse({"status": "duplicate", "message": "This dispatch was already accepted."}, status=200)
-        task = process_verification_run_task if delivery.run.purpose == "verification" else process_apify_run
-        enqueue(task, delivery.run.pk)  # with no broker, after the response
+        row, outcome = accept_apify_delivery(delivery=delivery, source=self.source, ip=ip)
+        if outcome == "duplicate":
+            return JsonResponse({"status": "duplicate", "message": "This dispatch was already processed."}, status=200)
+        if outcome in ("accepted", "requeued"):
+            wake_worker(process_webhook_delivery, row.pk)  # stored either way: a sweeper finds it
         return JsonResponse({"status": "accepted"}, status=202)
 
 

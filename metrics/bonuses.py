@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.tenancy import guild_scope
+from guilds.bot_events import queue_bot_event
 from guilds.models import BonusRule, Guild
 from guilds.notifications import notify
 from metrics.models import BonusAward
@@ -163,6 +164,24 @@ def _announce(guild: Guild, week_start: date, now: datetime) -> int:
         f"({a.views_gained:,} views gained" + (f", #{a.place}" if a.place else "") + ")"
         for a in awards
     ]
+    queue_bot_event(
+        event_type="bonuses.awarded",
+        payload={
+            "week_start": week_start.isoformat(),
+            "awards": [
+                {
+                    "discord_user_id": a.creator.discord_user_id,
+                    "rule": a.rule.name,
+                    "amount": str(a.amount),
+                    "currency": a.rule.currency,
+                    "views_gained": a.views_gained,
+                    "place": a.place,
+                }
+                for a in awards
+            ],
+        },
+        guild_id=guild.pk,
+    )
     notify(
         guild_id=guild.pk,
         kind="bonus",

@@ -5,7 +5,6 @@
     start_metrics_run(...)        reserve (registry row + budget) → call Apify → record
     process_metrics_run(id)       a finished run's dataset, read from Apify's API, stored by ingestion
     refresh_youtube(...)          videos.list, 50 ids per unit: debit → call → ingest
-    expire_runs()                 runs past their webhook deadline
 
 Every vendor call here runs with no transaction open and no row locked (reserve → call → record):
 what is reserved is committed first, so a crash during the call leaves a registry row behind, never
@@ -32,16 +31,18 @@ from guilds.notifications import notify
 from integrations.apify.actors import actor_for, build_metrics_input
 from integrations.apify.normalize import MetricsItem, normalize_item
 from integrations.apify.runs import (
+    StartRefused,
+    StartUnknown,
     call_start,
     fail_run,
     fetch_initiated_run,
     record_run_started,
     record_start_refused,
+    record_start_unknown,
     reserve_run,
 )
 from integrations.errors import FeatureDisabled, IntegrationError
 from integrations.models import ApifyRunRegistry
-from integrations.verification import fail_expired_verification
 from integrations.youtube.client import YouTubeClient, batched, next_quota_reset, youtube_client
 from metrics.captions import check_captions
 from metrics.ingestion import IngestResult, ingest_items
@@ -304,38 +305,38 @@ def start_metrics_run(
             )
         if len(post_ids) > len(posts):
             log.info("apify_batch_trimmed", guild_id=guild_id, asked=len(post_ids), covered=len(posts))
+        urls = [p.submitted_url if p.needs_resolution else p.canonical_url for p in posts]
+        run_input = build_metrics_input(platform=platform, urls=urls)
         run = reserve_run(
             guild_id=guild_id,
             purpose=Run.Purpose.METRICS,
             platform=platform,
             actor_id=actor,
+            run_input=run_input,
             now=now,
             post_ids=[p.pk for p in posts],
         )
         if run is None:
             _budget_exhausted(guild_id, budget, now)
             return None
-        urls = [p.submitted_url if p.needs_resolution else p.canonical_url for p in posts]
         try:
-            info = call_start(
-                run=run, run_input=build_metrics_input(platform=platform, urls=urls), now=now, max_items=len(urls)
-            )
-        except IntegrationError as exc:
-            _start_refused(run, exc, now)
-            run.refresh_from_db()
-            return run
-        record_run_started(run=run, info=info)
+            info = call_start(run=run, run_input=run_input, now=now, max_items=len(urls))
+        except StartRefused as refused:
+            _start_refused(run, refused.reason, now)
+        except StartUnknown as unknown:  # maybe running at Apify: the reconciler finds out; nothing refunded
+            record_start_unknown(run=run, reason=unknown.reason)
+        else:
+            record_run_started(run=run, info=info)
+        run.refresh_from_db()
     return run
 
 
-def _start_refused(run: ApifyRunRegistry, exc: IntegrationError, now: datetime) -> None:
-    reason = f"Apify refused to start the run: {exc.message}"
+def _start_refused(run: ApifyRunRegistry, why: str, now: datetime) -> None:
+    reason = f"Apify refused to start the run: {why}"
     with transaction.atomic():
         if record_start_refused(run=run, reason=reason, now=now):
             record_refresh_failures(guild_id=run.guild_id, post_ids=run.post_ids, reason=reason, now=now)
-    (log.error if exc.permanent else log.warning)(
-        "apify_start_failed", run=run.pk, guild_id=run.guild_id, error=exc.message
-    )
+    log.warning("apify_start_refused", run=run.pk, guild_id=run.guild_id, error=why)
 
 
 def _budget_exhausted(guild_id: int, budget: GuildBudgetConfig, now: datetime) -> None:
@@ -412,26 +413,6 @@ def mark_run_failed(*, run: ApifyRunRegistry, reason: str, now: datetime | None 
         )
     log.warning("apify_run_failed", run=run.pk, guild_id=run.guild_id, reason=reason)
     return True
-
-
-def expire_runs(*, now: datetime | None = None) -> int:
-    """Runs past ``expires_at`` that never called back become ``expired``; their posts' failure
-    counts go up and a pending profile check fails. Cross-guild (logged bypass). Returns how many."""
-    now = now or timezone.now()
-    reason = "The Apify run never reported back and expired."
-    with rls_bypass(reason="expire apify runs"), transaction.atomic():
-        stale = list(Run.objects.filter(status=Run.Status.INITIATED, expires_at__lte=now).select_for_update())
-        for run in stale:
-            record_refresh_failures(guild_id=run.guild_id, post_ids=run.post_ids, reason=reason, now=now)
-        Run.objects.filter(pk__in=[r.pk for r in stale]).update(
-            status=Run.Status.EXPIRED, status_message=reason, finished_at=now
-        )
-    for run in stale:
-        if run.purpose == Run.Purpose.VERIFICATION and run.profile_id:
-            fail_expired_verification(run=run)
-    if stale:
-        log.info("apify_runs_expired", count=len(stale))
-    return len(stale)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -31,14 +31,15 @@ from django.utils import timezone
 
 from core.bulk import bulk_insert, column_in
 from core.tenancy import guild_scope
+from guilds.bot_events import bot_event
 from guilds.budgets import budget_for
-from guilds.models import GuildNotification
+from guilds.models import BotCallback, GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
 from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
 from metrics.models import VideoMetrics
 from tracking import cadence
 from tracking.captions import MAX_CAPTION_CHARS, caption_hash
-from tracking.lifecycle import ALLOWED
+from tracking.lifecycle import ALLOWED, review_event
 from tracking.models import FraudSignal, Post, PostStatusChange
 
 log = structlog.get_logger(__name__)
@@ -186,7 +187,7 @@ class _Post:
     is None unless a new scraped caption is to be stored (only its fingerprint, ``caption_hash``, is
     read: a caption whose fingerprint changed is stored and becomes due for its check)."""
 
-    __slots__ = (*_POST_READ, "profile_handle", "profile_user_id", "caption", "extra")
+    __slots__ = (*_POST_READ, "profile_handle", "profile_user_id", "creator_discord_id", "caption", "extra")
 
     def __init__(self, row: Sequence[Any]) -> None:
         (
@@ -216,6 +217,7 @@ class _Post:
             self.caption_hash,
             self.profile_handle,
             self.profile_user_id,
+            self.creator_discord_id,
         ) = row
         self.caption = None
         self.extra = False
@@ -236,7 +238,7 @@ def _read_posts(queryset: models.QuerySet) -> list[_Post]:
     ``datetime.fromisoformat``, in C: Django's timestamptz loader is pure Python and was the largest
     single cost of reading 20,000 posts. Same instants, aware, in the session's time zone (UTC)."""
     extra: dict[str, Any] = {}
-    names = [*_POST_READ, "profile__handle", "profile__platform_user_id"]
+    names = [*_POST_READ, "profile__handle", "profile__platform_user_id", "creator__discord_user_id"]
     queryset = queryset.order_by()  # no sort of wide rows in the database (it spilled to disk at 20,000)
     if connection.vendor != "postgresql":
         return [_Post(row) for row in queryset.annotate(**extra).values_list(*names)]
@@ -291,6 +293,7 @@ class _Batch:
         self.status_changes: list[tuple] = []
         self.signals: list[FraudSignal] = []
         self.notices: list[GuildNotification] = []
+        self.bot_events: list[tuple[str, _Post, str]] = []
         self.errors = self.unmatched = 0
         self.tz = UTC if settings.USE_TZ else None  # timezone.now() per history row, minus its settings lookup
 
@@ -497,13 +500,17 @@ class _Batch:
         return kept
 
     def _transition(self, post: _Post, to_status: str, reason: str) -> None:
-        """``tracking.lifecycle.transition_post`` in bulk form: same rules, one history row each."""
+        """``tracking.lifecycle.transition_post`` in bulk form: same rules, one history row each, the
+        same bot events."""
         if post.status == to_status or to_status not in ALLOWED.get(post.status, frozenset()):
             return
         self.status_changes.append(
             (self.guild_id, post.id, post.status, to_status, reason[:500], ACTOR, datetime.now(self.tz))
         )
+        event = review_event(post.status, to_status)
         post.status, post.status_reason = to_status, reason[:500]
+        if event:
+            self.bot_events.append((event, post, reason))
 
     # ------------------------------------------------------------------------------------ writing
 
@@ -553,6 +560,23 @@ class _Batch:
                 cursor.execute(_insert_status_changes_sql(changes.source), changes.params)
         bulk_insert(FraudSignal, self.signals)
         bulk_insert(GuildNotification, self.notices, on_conflict=("guild", "event_key"))
+        events = [
+            bot_event(event_type=event, payload=_event_payload(post, reason), guild_id=self.guild_id)
+            for event, post, reason in self.bot_events
+        ]
+        bulk_insert(BotCallback, [e for e in events if e is not None])
+
+
+def _event_payload(post: _Post, reason: str) -> dict[str, Any]:
+    """tracking.lifecycle.post_event_payload, from an ingest's plain post."""
+    return {
+        "post_id": post.id,
+        "discord_user_id": post.creator_discord_id,
+        "platform": post.platform,
+        "url": post.canonical_url,
+        "status": post.status,
+        "reason": reason[:500],
+    }
 
 
 def _growth(post: Post, previous: Point | None, current: Point) -> float:

@@ -7,6 +7,8 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.api.fields import BoundedDateField
+
 # The named periods every surface offers (dashboard, API, slash commands), with their labels.
 PERIODS: dict[str, str] = {
     "day": "Today",
@@ -43,8 +45,8 @@ class PeriodQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(
         choices=tuple(PERIODS), required=False, help_text="Named period in the guild's time zone."
     )
-    start = serializers.DateField(required=False, help_text="First day (inclusive), instead of period.")
-    end = serializers.DateField(required=False, help_text="Last day (inclusive), instead of period.")
+    start = BoundedDateField(required=False, help_text="First day (inclusive), instead of period.")
+    end = BoundedDateField(required=False, help_text="Last day (inclusive), instead of period.")
 
     def validate(self, attrs):
         if ("start" in attrs) != ("end" in attrs):

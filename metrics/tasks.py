@@ -1,58 +1,46 @@
-"""Celery tasks of collection, reports and bonuses: they take ids, call one service, own the retries.
+"""Celery tasks of collection, reports and bonuses: they take ids and call one service.
 
 Idempotent: processing a run that is no longer ``initiated`` does nothing; a cycle claims its posts
-compare-and-set; reports and bonuses are written once per guild and period.
+compare-and-set; reports and bonuses are written once per guild and period. Webhook processing keeps
+its retry state in the delivery row (metrics.runs), not in the broker.
 """
 
 from __future__ import annotations
 
-import random
-
 import structlog
 from celery import shared_task
 
-from integrations.apify.runs import load_run
 from integrations.discord.notifier import send_pending_notifications
-from integrations.errors import IntegrationError
-from integrations.verification import fail_expired_verification, process_verification_run
-from metrics import bonuses, captions, collection, reports
+from metrics import bonuses, captions, collection, reports, runs
 
 log = structlog.get_logger(__name__)
 
-MAX_RETRIES = 6
+
+@shared_task(name="metrics.tasks.process_webhook_delivery", acks_late=True, reject_on_worker_lost=True)
+def process_webhook_delivery(delivery_id: int) -> str:
+    """Process one accepted Apify webhook delivery (queued by the webhook after commit). Retries are
+    the delivery's own (next_attempt_at, picked up by the sweeper), so a lost task loses nothing."""
+    return runs.process_delivery(delivery_id=delivery_id)
 
 
-def _countdown(retries: int, hint: float | None) -> float:
-    """Exponential backoff with jitter (30 s, 60 s, 120 s ...), or the vendor's Retry-After."""
-    base = 30 * (2**retries)
-    return max(hint or 0, base) + random.uniform(0, base / 4)
+@shared_task(name="metrics.tasks.process_due_deliveries", acks_late=True, ignore_result=True)
+def process_due_deliveries() -> dict[str, int]:
+    """The sweeper: deliveries accepted and not processed (a dead worker's, a backed-off retry's)."""
+    summary = runs.process_due_deliveries()
+    return {"done": summary.done, "retrying": summary.retrying, "failed": summary.failed}
 
 
-def _process(task, service, registry_id: int):
-    try:
-        return service(registry_id=registry_id)
-    except IntegrationError as exc:
-        if not exc.permanent and task.request.retries < MAX_RETRIES and not task.request.is_eager:
-            raise task.retry(exc=exc, countdown=_countdown(task.request.retries, exc.retry_after)) from None
-        run = load_run(registry_id)
-        log.warning("apify_run_processing_failed", run=registry_id, error=exc.message, permanent=exc.permanent)
-        if run is not None:
-            collection.mark_run_failed(run=run, reason=f"Could not read the run from Apify: {exc.message}")
-            if run.purpose == run.Purpose.VERIFICATION:
-                fail_expired_verification(run=run)
-        return None
-
-
-@shared_task(name="metrics.tasks.process_apify_run", bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def process_apify_run(self, registry_id: int) -> None:
-    """Fetch a finished metrics run from Apify and store its dataset."""
-    _process(self, collection.process_metrics_run, registry_id)
-
-
-@shared_task(name="metrics.tasks.process_verification_run", bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def process_verification_run_task(self, registry_id: int) -> None:
-    """Fetch a finished profile-verification run from Apify and decide the profile."""
-    _process(self, process_verification_run, registry_id)
+@shared_task(name="metrics.tasks.reconcile_runs", acks_late=True, ignore_result=True)
+def reconcile_runs() -> dict[str, int]:
+    """Starts whose outcome is unknown, and runs that never reported back: ask Apify, act on the answer."""
+    s = runs.reconcile_runs()
+    return {
+        "adopted": s.adopted,
+        "refunded": s.refunded,
+        "polled": s.polled,
+        "extended": s.extended,
+        "failed": s.failed,
+    }
 
 
 @shared_task(name="metrics.tasks.plan_refreshes", acks_late=True, ignore_result=True)
@@ -61,12 +49,6 @@ def plan_refreshes(guild_id: int | None = None) -> dict:
     posts are claimed compare-and-set before any run starts (metrics.collection.run_refresh_cycle)."""
     report = collection.run_refresh_cycle(guild_id=guild_id)
     return {"runs": report.runs_started, "youtube_calls": report.youtube_calls, "posts": report.posts_sent}
-
-
-@shared_task(name="metrics.tasks.expire_runs", acks_late=True)
-def expire_runs() -> int:
-    """Runs past expires_at that never called back become expired."""
-    return collection.expire_runs()
 
 
 @shared_task(name="metrics.tasks.send_daily_reports", acks_late=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from guilds.bot_events import queue_bot_event
 from guilds.budgets import budget_for
 from tracking import cadence
 from tracking.models import Post, PostStatusChange
@@ -54,7 +55,31 @@ def transition_post(*, post: Post, to_status: str, reason: str = "", actor: str 
     PostStatusChange.objects.create(
         guild_id=post.guild_id, post=post, from_status=previous, to_status=to_status, reason=reason[:500], actor=actor
     )
+    event = review_event(previous, to_status)
+    if event:
+        queue_bot_event(event_type=event, payload=post_event_payload(post, reason), guild_id=post.guild_id)
     return post
+
+
+def review_event(previous: str, to_status: str) -> str:
+    """The bot event a status change is ("post.flagged", "post.rejected", "post.approved"), or ""."""
+    if to_status in (S.FLAGGED, S.REJECTED):
+        return f"post.{to_status}"
+    if to_status == S.TRACKING and previous in (S.FLAGGED, S.REJECTED):
+        return "post.approved"
+    return ""
+
+
+def post_event_payload(post: Post, reason: str, *, discord_user_id: str | None = None) -> dict:
+    """What the bot needs to tell the creator: which post, its status now, and why."""
+    return {
+        "post_id": post.pk,
+        "discord_user_id": discord_user_id or post.creator.discord_user_id,
+        "platform": post.platform,
+        "url": post.canonical_url,
+        "status": post.status,
+        "reason": reason[:500],
+    }
 
 
 # --- refresh bookkeeping ------------------------------------------------------------------------

@@ -47,8 +47,9 @@ from core.client_ip import client_ip
 from core.tenancy import rls_bypass
 from dashboard_auth.models import SecurityEvent
 from guilds.budgets import usage_day
-from guilds.models import GuildApiUsage
-from integrations.models import ApifyRunRegistry
+from guilds.models import BotHealth, GuildApiUsage
+from integrations.bot.health import heartbeat_age
+from integrations.models import ApifyRunRegistry, WebhookDelivery
 from tracking.models import Post
 
 log = structlog.get_logger(__name__)
@@ -236,7 +237,39 @@ def _celery_queue_depth() -> Iterator[Metric]:
     yield family
 
 
+def _bot_health() -> Iterator[Metric]:
+    health = BotHealth.load()
+    age = heartbeat_age(health)
+    status = GaugeMetricFamily("td_bot_status", "1 for the Discord bot's current status.", labels=["status"])
+    for value in BotHealth.Status.values:
+        status.add_metric([value], 1 if health.status == value else 0)
+    yield status
+    yield GaugeMetricFamily(
+        "td_bot_heartbeat_age_seconds",
+        "Seconds since the bot's last heartbeat (-1: it never sent one).",
+        age.total_seconds() if age is not None else -1,
+    )
+
+
+def _webhook_backlog() -> Iterator[Metric]:
+    state = WebhookDelivery.State
+    counts = dict(
+        WebhookDelivery.objects.filter(state__in=(state.TO_PROCESS, state.PROCESSING, state.FAILED))
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    family = GaugeMetricFamily(
+        "td_webhook_deliveries", "Accepted webhook deliveries not done, by state.", labels=["state"]
+    )
+    for value in (state.TO_PROCESS, state.PROCESSING, state.FAILED):
+        family.add_metric([value], counts.get(value, 0))
+    yield family
+
+
 SCRAPE_COLLECTORS = {
+    "bot_health": _bot_health,
+    "webhook_backlog": _webhook_backlog,
     "apify_runs": _apify_runs,
     "budget_use": _budget_use,
     "scheduler_lag": _scheduler_lag,

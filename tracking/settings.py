@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "social_django",
     "django_structlog",
+    "axes",
     "core",
     "tracking",
     "guilds",
@@ -90,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Eager tasks a request enqueued run after its response is sent (tracking/deferred.py).
@@ -172,9 +175,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out user or address is refused before any check
     "social_core.backends.discord.DiscordOAuth2",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Password logins (Django admin) lock out after AXES_FAILURE_LIMIT failures — per address and per
+# user name, each on its own — for AXES_COOLOFF_MINUTES, or until staff unlock it (admin → Axes →
+# Access attempts, or `manage.py axes_reset_username NAME`). Each lockout is a security event and
+# raises the staff alert. "Login with Discord" has no password and is not counted.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME < timedelta(minutes=1):
+    _fail("AXES_FAILURE_LIMIT/AXES_COOLOFF_MINUTES", "must be at least 1")
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip_or_unknown"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "dashboard_auth.lockout.locked_out_response"
+LOGIN_REDIRECT_URL = "/admin/"  # a staff login without ?next= lands in the admin, not /accounts/profile/
 DASHBOARD_DISCORD_CLIENT_ID = env.str("DASHBOARD_DISCORD_CLIENT_ID", default="")
 DASHBOARD_DISCORD_CLIENT_SECRET = env.str("DASHBOARD_DISCORD_CLIENT_SECRET", default="")
 DASHBOARD_OAUTH_CALLBACK = env.str("DASHBOARD_OAUTH_CALLBACK", default="")
@@ -249,6 +266,23 @@ WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS = env.int("WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS
 WEBHOOK_DISPATCH_TTL_SECONDS = env.int("WEBHOOK_DISPATCH_TTL_SECONDS", default=86400)
 WEBHOOK_ALLOWED_ORIGINS = env.list("WEBHOOK_ALLOWED_ORIGINS", default=["api.apify.com", "my.apify.com"])
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# Accepted Apify webhooks are rows processed by a worker (or manage.py track): a processor holds one
+# for LEASE seconds (after that a sweeper takes it over: its process died); transient failures are
+# retried with backoff up to MAX_ATTEMPTS. With a broker the sweeper waits SWEEP_GRACE seconds
+# before doing a fresh delivery's work itself (the webhook's own task normally has).
+WEBHOOK_DELIVERY_LEASE_SECONDS = env.int("WEBHOOK_DELIVERY_LEASE_SECONDS", default=90)
+WEBHOOK_DELIVERY_MAX_ATTEMPTS = env.int("WEBHOOK_DELIVERY_MAX_ATTEMPTS", default=8)
+WEBHOOK_DELIVERY_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_DELIVERY_SWEEP_GRACE_SECONDS", default=30)
+if WEBHOOK_DELIVERY_LEASE_SECONDS < 10 or WEBHOOK_DELIVERY_MAX_ATTEMPTS < 1 or WEBHOOK_DELIVERY_SWEEP_GRACE_SECONDS < 0:
+    _fail("WEBHOOK_DELIVERY_*", "lease at least 10 seconds, at least 1 attempt, grace not negative")
+# Reconciliation: a start whose answer was lost is looked for at Apify once its call has certainly
+# ended (APIFY_HTTP_TIMEOUT_MS + SETTLE); a run silent for POLL_AFTER seconds is asked about, again
+# every POLL_INTERVAL seconds, and before it would expire.
+APIFY_START_SETTLE_SECONDS = env.int("APIFY_START_SETTLE_SECONDS", default=60)
+APIFY_RUN_POLL_AFTER_SECONDS = env.int("APIFY_RUN_POLL_AFTER_SECONDS", default=900)
+APIFY_RUN_POLL_INTERVAL_SECONDS = env.int("APIFY_RUN_POLL_INTERVAL_SECONDS", default=600)
+if min(APIFY_START_SETTLE_SECONDS, APIFY_RUN_POLL_AFTER_SECONDS, APIFY_RUN_POLL_INTERVAL_SECONDS) < 1:
+    _fail("APIFY_START_SETTLE_SECONDS/APIFY_RUN_POLL_*", "must be positive numbers of seconds")
 BOT_CALLBACK_SIGNING_SECRET = env.str("BOT_CALLBACK_SIGNING_SECRET", default="")
 if BOT_CALLBACK_SIGNING_SECRET and not BOT_CALLBACK_SIGNING_SECRET.startswith("whsec_"):
     _fail("BOT_CALLBACK_SIGNING_SECRET", "must be a Standard Webhooks secret starting with whsec_")
@@ -259,6 +293,10 @@ BOT_CALLBACK_ALLOWED_SERVICES = env.list("BOT_CALLBACK_ALLOWED_SERVICES", defaul
 BOT_CALLBACK_SERVICE_NAME = env.str("BOT_CALLBACK_SERVICE_NAME", default="api")
 BOT_CALLBACK_TOKEN = env.str("BOT_CALLBACK_TOKEN", default="")
 BOT_CALLBACK_URL = env.str("BOT_CALLBACK_URL", default="http://127.0.0.1:4000")
+# A bot silent this long (no heartbeat) is offline: one staff alert, shown in /metrics and the dashboard.
+BOT_HEARTBEAT_STALE_SECONDS = env.int("BOT_HEARTBEAT_STALE_SECONDS", default=300)
+if BOT_HEARTBEAT_STALE_SECONDS < 30:
+    _fail("BOT_HEARTBEAT_STALE_SECONDS", "must be at least 30")
 
 
 def _cidrs(raw: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -411,9 +449,10 @@ SOCIAL_AUTH_LOGIN_ERROR_URL = DASHBOARD_LOGIN_ERROR_URL
 SOCIAL_AUTH_REDIRECT_IS_HTTPS = not DEBUG
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "core.api.errors.api_exception_handler"
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "core.api.parsers.StrictJSONParser",  # JSON without NUL characters (PostgreSQL cannot store them)
+    # No NUL characters or unpaired surrogates (PostgreSQL cannot store them), no runaway nesting.
+    "core.api.parsers.StrictJSONParser",
     "core.api.parsers.StrictFormParser",
-    "rest_framework.parsers.MultiPartParser",
+    "core.api.parsers.StrictMultiPartParser",
 ]
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "core.api.schema.ApiAutoSchema"
 SPECTACULAR_SETTINGS.update(
@@ -483,6 +522,18 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Every task ends within CELERY_TASK_TIME_LIMIT_SECONDS (soft limit 30 s earlier). A message a worker
+# took and did not acknowledge (it died: acks_late + reject_on_worker_lost) comes back after the
+# broker's visibility timeout — set just above the longest task, not Redis's default of one hour.
+# Paid work never waits for it: an accepted webhook is a row the sweeper processes within
+# WEBHOOK_DELIVERY_LEASE_SECONDS + WEBHOOK_DELIVERY_SWEEP_SECONDS.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT_SECONDS", default=600)
+if CELERY_TASK_TIME_LIMIT < 60:
+    _fail("CELERY_TASK_TIME_LIMIT_SECONDS", "must be at least 60")
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # worker and beat log through core.logging (JSON, redacted)
+CELERY_WORKER_REDIRECT_STDOUTS = False
 
 
 def _scheduler_int(name: str, default: int, low: int, high: int) -> int:
@@ -535,6 +586,9 @@ DAILY_REPORT_TOP_N = env.int("DAILY_REPORT_TOP_N", default=5)
 # WINDOW seconds; at most one alert per kind per COOLDOWN seconds. Refresh-token reuse always alerts.
 SECURITY_ALERT_BURST_THRESHOLD = env.int("SECURITY_ALERT_BURST_THRESHOLD", default=10)
 SECURITY_ALERT_BURST_WINDOW_SECONDS = env.int("SECURITY_ALERT_BURST_WINDOW_SECONDS", default=300)
+SECURITY_EVENT_WINDOW_SECONDS = env.int("SECURITY_EVENT_WINDOW_SECONDS", default=60)
+if SECURITY_EVENT_WINDOW_SECONDS < 1:
+    _fail("SECURITY_EVENT_WINDOW_SECONDS", "must be at least 1")
 SECURITY_ALERT_COOLDOWN_SECONDS = env.int("SECURITY_ALERT_COOLDOWN_SECONDS", default=900)
 if SECURITY_ALERT_BURST_THRESHOLD < 1 or SECURITY_ALERT_BURST_WINDOW_SECONDS < 1 or SECURITY_ALERT_COOLDOWN_SECONDS < 1:
     _fail("SECURITY_ALERT_BURST_THRESHOLD/WINDOW_SECONDS/COOLDOWN_SECONDS", "must be positive integers")
@@ -582,6 +636,27 @@ DASHBOARD_CHART_CACHE_SECONDS = env.int("DASHBOARD_CHART_CACHE_SECONDS", default
 PROFILE_VERIFICATION_CODE_TTL_MINUTES = env.int("PROFILE_VERIFICATION_CODE_TTL_MINUTES", default=60)
 if not 1 <= PROFILE_VERIFICATION_CODE_TTL_MINUTES <= 7 * 24 * 60:
     _fail("PROFILE_VERIFICATION_CODE_TTL_MINUTES", "must be between 1 and 10080 minutes (one week)")
+
+# ---------------------------------------------------------------------------------------------
+# Retention (tracking/retention.py, `manage.py purge`): days each kind of traffic record is kept.
+# ---------------------------------------------------------------------------------------------
+RETENTION_WEBHOOK_DELIVERIES_DAYS = env.int("RETENTION_WEBHOOK_DELIVERIES_DAYS", default=30)
+RETENTION_NOTIFICATIONS_DAYS = env.int("RETENTION_NOTIFICATIONS_DAYS", default=90)
+RETENTION_BOT_CALLBACKS_DAYS = env.int("RETENTION_BOT_CALLBACKS_DAYS", default=30)
+RETENTION_SECURITY_EVENTS_DAYS = env.int("RETENTION_SECURITY_EVENTS_DAYS", default=180)
+RETENTION_SESSIONS_DAYS = env.int("RETENTION_SESSIONS_DAYS", default=30)
+RETENTION_LOGIN_RECORDS_DAYS = env.int("RETENTION_LOGIN_RECORDS_DAYS", default=90)
+if min(
+    RETENTION_WEBHOOK_DELIVERIES_DAYS,
+    RETENTION_NOTIFICATIONS_DAYS,
+    RETENTION_BOT_CALLBACKS_DAYS,
+    RETENTION_SECURITY_EVENTS_DAYS,
+    RETENTION_SESSIONS_DAYS,
+    RETENTION_LOGIN_RECORDS_DAYS,
+) < 1:
+    _fail("RETENTION_*_DAYS", "must be at least 1 day")
+if RETENTION_WEBHOOK_DELIVERIES_DAYS * 86400 < WEBHOOK_DISPATCH_TTL_SECONDS:
+    _fail("RETENTION_WEBHOOK_DELIVERIES_DAYS", "must keep deliveries at least WEBHOOK_DISPATCH_TTL_SECONDS")
 
 # ---------------------------------------------------------------------------------------------
 # Logging: JSON lines (structlog), request id on every line of a request, secrets redacted.

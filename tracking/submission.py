@@ -14,9 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from guilds.bot_events import queue_bot_event
 from guilds.models import Creator, Guild
 from guilds.notifications import notify
 from tracking.captions import MAX_CAPTION_CHARS
+from tracking.lifecycle import post_event_payload
 from tracking.models import ClientAccount, Post, PostStatusChange, Profile
 from tracking.platforms import registry
 from tracking.post_urls import ParsedPostUrl, PostUrlError, parse_post_url
@@ -248,6 +250,11 @@ def _create_post(
 
 
 def _announce(*, post: Post, creator: Creator) -> None:
+    queue_bot_event(
+        event_type="post.submitted",
+        payload=post_event_payload(post, "submitted", discord_user_id=creator.discord_user_id),
+        guild_id=post.guild_id,
+    )
     notify(
         guild_id=post.guild_id,
         kind="submission",

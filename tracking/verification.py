@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from guilds.audit import record_audit
+from guilds.bot_events import queue_bot_event
 from guilds.notifications import notify
 from tracking.models import Profile
 from tracking.platforms import registry
@@ -252,6 +253,18 @@ def _who(profile: Profile) -> str:
 
 
 def _tell(profile: Profile, *, code: str, title: str, body: str = "") -> None:
+    queue_bot_event(
+        event_type="verification.completed",
+        payload={
+            "profile_id": profile.pk,
+            "discord_user_id": profile.creator.discord_user_id,
+            "platform": profile.platform,
+            "handle": profile.handle,
+            "status": profile.verification_status,
+            "reason": profile.verification_reason,
+        },
+        guild_id=profile.guild_id,
+    )
     notify(
         guild_id=profile.guild_id,
         kind="verification",

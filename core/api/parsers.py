@@ -4,35 +4,46 @@ any view module may be imported."""
 from __future__ import annotations
 
 from rest_framework import exceptions
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+
+from core import jsonbody
 
 
 class StrictJSONParser(JSONParser):
-    """JSON bodies, refusing NUL characters anywhere in keys or strings: PostgreSQL text cannot hold
-    them, so they would otherwise surface as a 500 from whichever query first meets them."""
+    """JSON bodies read by core.jsonbody: too deep, non-finite, unpaired surrogates and NUL characters
+    are a 400 with the reason, never a 500 from whichever code or query first meets them."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        if _has_nul(data):
-            raise exceptions.ParseError("Text in the body may not contain NUL (\\u0000) characters.")
-        return data
+        raw = stream.read() if stream is not None else b""
+        if not raw:
+            raise exceptions.ParseError("The body is empty; send a JSON object.")
+        try:
+            return jsonbody.loads(raw)
+        except jsonbody.BadJson as error:
+            raise exceptions.ParseError(error.message) from None
 
 
 class StrictFormParser(FormParser):
-    """Form bodies, refusing NUL characters (see StrictJSONParser)."""
+    """Form bodies, refusing NUL characters and unpaired surrogates (see StrictJSONParser)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
-        if any(_has_nul(k) or any(_has_nul(v) for v in data.getlist(k)) for k in data):
-            raise exceptions.ParseError("Text in the body may not contain NUL (%00) characters.")
+        try:
+            for key in data:
+                jsonbody.check([key, *data.getlist(key)])
+        except jsonbody.BadJson as error:
+            raise exceptions.ParseError(error.message) from None
         return data
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+class StrictMultiPartParser(MultiPartParser):
+    """Multipart bodies, refusing NUL characters and unpaired surrogates in their text fields."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        try:
+            for key in parsed.data:
+                jsonbody.check([key, *parsed.data.getlist(key)])
+        except jsonbody.BadJson as error:
+            raise exceptions.ParseError(error.message) from None
+        return parsed

@@ -114,6 +114,22 @@ class ApifyClient:
             raise IntegrationError(f"Apify run {run_id} not found", permanent=True, code="not_found")
         return _run_info(run)
 
+    def list_runs(self, *, actor_id: str, started_after: datetime, started_before: datetime) -> list[RunInfo]:
+        """The actor's runs started in [started_after, started_before], oldest first (at most 1000)."""
+        with self._translated(f"list of runs of actor {actor_id}"):
+            page = (
+                self._sdk.actor(actor_id)
+                .runs()
+                .list(started_after=started_after, started_before=started_before, limit=1000)
+            )
+        return [_run_info(item) for item in page.items]
+
+    def get_run_input(self, *, run_id: str) -> Any:
+        """The input the run was started with (its key-value store's INPUT record), or None."""
+        with self._translated(f"read of the input of run {run_id}"):
+            record = self._sdk.run(run_id).key_value_store().get_record("INPUT")
+        return None if record is None else record.get("value")
+
     def iter_dataset_items(self, *, dataset_id: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every item of the dataset, fetched ``page_size`` at a time (offset/limit pagination).
 
@@ -157,6 +173,7 @@ class ApifyClient:
             permanent=not transient,
             retry_after=self._http.retry_after() if transient else None,
             code=exc.type or f"http_{status}",
+            status=status,
         )
 
 
@@ -207,12 +224,13 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def _run_info(run: Any) -> RunInfo:
+    status = run.status
     return RunInfo(
         run_id=run.id,
         actor_id=run.act_id,
-        status=str(run.status),
+        status=str(getattr(status, "value", status)),
         dataset_id=run.default_dataset_id or None,
         started_at=run.started_at,
         finished_at=run.finished_at,
-        status_message=run.status_message,
+        status_message=getattr(run, "status_message", None),
     )

@@ -4,10 +4,9 @@ Apify's API (integrations.apify.runs.fetch_initiated_run)."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -15,8 +14,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import jsonbody
 from core.tenancy import guild_scope, rls_bypass
+from integrations.apify.runs import adopt_duplicate_run, apify_client, input_hash
 from integrations.apify.tokens import RUN_TOKEN_HEADER, InvalidRunToken, verify_run_token
+from integrations.errors import IntegrationError
 from integrations.models import ApifyRunRegistry, WebhookDelivery
 
 log = structlog.get_logger(__name__)
@@ -35,10 +37,15 @@ class WebhookRejected(Exception):
 
 @dataclass(frozen=True)
 class VerifiedDelivery:
+    """A delivery whose token proves it is for ``run``. ``other_run``: the body names another Apify
+    run than the one recorded for the token — possibly a second run Apify started for the same
+    request (``adopt_other_run`` asks Apify)."""
+
     run: ApifyRunRegistry
     dispatch_id: str
     event_type: str
     apify_run_id: str
+    other_run: bool = False
 
 
 def verify_apify_delivery(*, headers: Any, body: bytes, purpose: str, now: datetime | None = None) -> VerifiedDelivery:
@@ -55,7 +62,7 @@ def verify_apify_delivery(*, headers: Any, body: bytes, purpose: str, now: datet
     registry_id = _check_token(headers.get(RUN_TOKEN_HEADER, ""), now)
     payload = _parse_json(body)
     dispatch_id = (headers.get("X-Apify-Webhook-Dispatch-Id") or "").strip()
-    if not dispatch_id or len(dispatch_id) > 100:
+    if not dispatch_id or len(dispatch_id) > 255:
         raise WebhookRejected(400, "no_dispatch_id", "X-Apify-Webhook-Dispatch-Id is missing or too long.")
     with rls_bypass(reason="apify webhook lookup"):
         run = Run.objects.filter(pk=registry_id).first()
@@ -64,10 +71,37 @@ def verify_apify_delivery(*, headers: Any, body: bytes, purpose: str, now: datet
     if run.status == Run.Status.EXPIRED or run.expires_at <= now:
         raise WebhookRejected(410, "expired_run", "This run has expired; its webhook is no longer accepted.")
     body_run_id = _body_run_id(payload)
-    if run.apify_run_id and body_run_id and body_run_id != run.apify_run_id:
-        raise WebhookRejected(403, "other_run", "The token was issued for another run.")
     event_type = str(payload.get("eventType") or "")[:60]
-    return VerifiedDelivery(run=run, dispatch_id=dispatch_id, event_type=event_type, apify_run_id=body_run_id)
+    other = bool(run.apify_run_id and body_run_id and body_run_id != run.apify_run_id)
+    if other:
+        with rls_bypass(reason="apify webhook lookup: a second run of the same request"):
+            twin = Run.objects.filter(apify_run_id=body_run_id, duplicate_of=run).first()
+        run, other = (twin, False) if twin is not None else (run, True)
+    return VerifiedDelivery(run, dispatch_id, event_type, body_run_id, other_run=other)
+
+
+def adopt_other_run(*, delivery: VerifiedDelivery, now: datetime | None = None) -> VerifiedDelivery:
+    """The body names a run other than the token's: accept it only when Apify shows it is a second
+    run of the very request the token was issued for (same actor, same input, adopted by no row) —
+    a start that was retried — and register it (it was paid for). Else WebhookRejected 403. Calls
+    Apify: never inside a transaction."""
+    now = now or timezone.now()
+    run = delivery.run
+    client = apify_client()
+    try:
+        sent = client.get_run_input(run_id=delivery.apify_run_id)
+        info = client.get_run(run_id=delivery.apify_run_id)
+    except IntegrationError as exc:
+        if exc.permanent:
+            raise WebhookRejected(403, "other_run", "The token was issued for another run.") from None
+        raise WebhookRejected(503, "apify_unreachable", "Apify could not be asked about this run; retry.") from None
+    finally:
+        client.close()
+    if not isinstance(sent, dict) or input_hash(sent) != run.input_hash:
+        raise WebhookRejected(403, "other_run", "The token was issued for another run.")
+    with guild_scope(run.guild_id):
+        sibling = adopt_duplicate_run(run=run, info=info, now=now)
+    return VerifiedDelivery(sibling, delivery.dispatch_id, delivery.event_type, delivery.apify_run_id)
 
 
 def _check_origin(origin: str) -> None:
@@ -101,9 +135,9 @@ def _check_token(token: str, now: datetime) -> int:
 
 def _parse_json(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected(400, "malformed_json", "The body is not valid JSON.") from None
+        payload = jsonbody.loads(body)
+    except jsonbody.BadJson as error:
+        raise WebhookRejected(400, "malformed_json", error.message) from None
     if not isinstance(payload, dict):
         raise WebhookRejected(400, "malformed_json", "The body must be a JSON object.")
     return payload
@@ -117,24 +151,55 @@ def _body_run_id(payload: dict[str, Any]) -> str:
     return value if isinstance(value, str) and _APIFY_ID.match(value) else ""
 
 
-def accept_apify_delivery(*, delivery: VerifiedDelivery, source: str, ip: str | None) -> bool:
-    """Record the dispatch once (WebhookDelivery). The caller queues the processing after commit.
+def accept_apify_delivery(
+    *, delivery: VerifiedDelivery, source: str, ip: str | None, now: datetime | None = None
+) -> tuple[WebhookDelivery, str]:
+    """Record the dispatch durably, ``to_process``, in the transaction that answers the webhook.
 
-    Returns False for a dispatch id already accepted: nothing is to be queued again.
+    Returns the delivery row and what happened: "accepted" (new), "requeued" (a redelivery of a
+    dispatch not processed yet: due again now), "processing" (another worker holds it right now) or
+    "duplicate" (already processed: nothing to do). A run whose start was not confirmed learns its
+    Apify run id here: the token proves the run is ours, and processing re-reads it from Apify.
     """
+    now = now or timezone.now()
     run = delivery.run
-    try:
-        with transaction.atomic():
-            WebhookDelivery.objects.create(
-                source=source, delivery_id=delivery.dispatch_id, run=run, event_type=delivery.event_type, remote_ip=ip
-            )
-            if not run.apify_run_id and delivery.apify_run_id:
-                # The start call timed out after Apify had started the run: the token proves it is ours.
-                with guild_scope(run.guild_id):
-                    Run.objects.for_guild(run.guild_id).filter(pk=run.pk, apify_run_id__isnull=True).update(
-                        apify_run_id=delivery.apify_run_id
-                    )
-    except IntegrityError:
-        log.info("apify_webhook_duplicate", source=source, dispatch_id=delivery.dispatch_id, run=run.pk)
-        return False
-    return True
+    due = (
+        now
+        if not settings.CELERY_BROKER_URL
+        else now + timedelta(seconds=settings.WEBHOOK_DELIVERY_SWEEP_GRACE_SECONDS)
+    )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = WebhookDelivery.objects.create(
+                    source=source,
+                    delivery_id=delivery.dispatch_id,
+                    run=run,
+                    event_type=delivery.event_type,
+                    remote_ip=ip,
+                    state=WebhookDelivery.State.TO_PROCESS,
+                    next_attempt_at=due,
+                )
+            outcome = "accepted"
+        except IntegrityError:
+            row = WebhookDelivery.objects.select_for_update().get(source=source, delivery_id=delivery.dispatch_id)
+            outcome = _redelivered(row, run, now)
+        if outcome != "duplicate" and run.status == Run.Status.STARTING and delivery.apify_run_id:
+            with guild_scope(run.guild_id):
+                Run.objects.for_guild(run.guild_id).filter(pk=run.pk, status=Run.Status.STARTING).update(
+                    status=Run.Status.INITIATED, apify_run_id=delivery.apify_run_id, status_message=""
+                )
+    log.info("apify_webhook_" + outcome, source=source, dispatch_id=delivery.dispatch_id, run=run.pk)
+    return row, outcome
+
+
+def _redelivered(row: WebhookDelivery, run: ApifyRunRegistry, now: datetime) -> str:
+    """Apify sent a dispatch again: process it again unless it was processed (or is being processed)."""
+    State = WebhookDelivery.State
+    if row.state == State.DONE or (row.state == State.FAILED and run.status not in Run.OPEN):
+        return "duplicate"
+    if row.state == State.PROCESSING and row.lease_until and row.lease_until > now:
+        return "processing"
+    row.state, row.next_attempt_at, row.lease_until = State.TO_PROCESS, now, None
+    row.save(update_fields=["state", "next_attempt_at", "lease_until"])
+    return "requeued"

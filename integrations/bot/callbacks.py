@@ -1,7 +1,7 @@
 """Bot callbacks, both ways, signed with Standard Webhooks (BOT_CALLBACK_SIGNING_SECRET).
 
-Outbound: ``queue_bot_callback`` writes a BotCallback row (in the caller's transaction: an event
-whose change rolls back is never sent); the periodic delivery job (integrations.bot.tasks, every
+Outbound: ``guilds.bot_events.queue_bot_event`` writes a BotCallback row (in the caller's
+transaction: an event whose change rolls back is never sent); the periodic delivery job (integrations.bot.tasks, every
 minute in beat and in ``manage.py track``) calls ``deliver_due_callbacks``, which POSTs due rows
 to BOT_CALLBACK_URL, the same ``webhook-id`` (the row's
 event_id) on every attempt, retrying with exponential backoff and jitter until
@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,14 +30,14 @@ import requests
 import structlog
 from django.conf import settings
 from django.core.cache import cache
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.tenancy import current_guild_id, rls_bypass
+from core import jsonbody
+from core.tenancy import rls_bypass
 from dashboard_auth.services import record_security_event
-from guilds.models import BotHealth
-from integrations.models import BotCallback, WebhookDelivery
+from guilds.models import BotCallback, BotHealth
+from integrations.models import WebhookDelivery
 from integrations.webhooks import standard
 
 log = structlog.get_logger(__name__)
@@ -52,28 +51,6 @@ HEARTBEAT = "bot.heartbeat"
 
 
 # --- outbound ---------------------------------------------------------------------------------
-
-
-def queue_bot_callback(*, event_type: str, payload: dict[str, Any], guild_id: int | None = None) -> BotCallback:
-    """Queue one event for the bot; it is delivered after the caller's transaction commits.
-
-    The row's ``event_id`` (``evt_<uuid>``) is the ``webhook-id`` of every delivery attempt.
-    """
-    if not event_type or len(event_type) > 60:
-        raise ValueError("event_type must be 1 to 60 characters")
-    row = BotCallback(
-        event_id=f"evt_{uuid.uuid4().hex}",
-        event_type=event_type,
-        guild_id=guild_id,
-        payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),  # JSON-safe now, not at send time
-        next_attempt_at=timezone.now(),
-    )
-    if guild_id is not None and current_guild_id() == int(guild_id):
-        row.save()
-    else:  # no guild, or queued from cross-guild work: the row's guild is not the current scope
-        with rls_bypass(reason=f"queue bot callback {event_type}"):
-            row.save()
-    return row
 
 
 @dataclass
@@ -141,6 +118,8 @@ def _deliver_one(row: BotCallback, *, session: requests.Session, now: datetime, 
         secret=settings.BOT_CALLBACK_SIGNING_SECRET, msg_id=row.event_id, timestamp=int(time.time()), body=body
     )
     headers.update({"Content-Type": "application/json", SERVICE_HEADER: settings.BOT_CALLBACK_SERVICE_NAME})
+    if settings.BOT_CALLBACK_TOKEN:  # the bot may also ask for a bearer token (BOT_CALLBACK_TOKEN)
+        headers["Authorization"] = f"Bearer {settings.BOT_CALLBACK_TOKEN}"
     try:
         response = session.post(
             settings.BOT_CALLBACK_URL,
@@ -218,31 +197,53 @@ def accept_inbound_callback(
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
     if handler is not None:
         handler.validate(data)  # before remembering the id: a corrected resend must get through
-    if not _first_time(delivery_id, event_type, ip):
-        log.info("bot_callback_duplicate", delivery_id=delivery_id, event_type=event_type)
-        return InboundResult(delivery_id, event_type, duplicate=True)
+    if _seen_recently(delivery_id):
+        return _duplicate(delivery_id, event_type)
+    # The id is remembered in the transaction of the handler's own work: a handler that fails leaves
+    # the id unused, so the bot's retry is handled rather than dropped as a replay.
+    with transaction.atomic():
+        if not _remember(delivery_id, event_type, ip):
+            return _duplicate(delivery_id, event_type)
+        if handler is not None:
+            handler.handle(data)
+    _seen(delivery_id)
     if handler is None:
         log.info("bot_callback_ignored", delivery_id=delivery_id, event_type=event_type)
         return InboundResult(delivery_id, event_type)
-    handler.handle(data)
     return InboundResult(delivery_id, event_type, handled=True)
+
+
+def _duplicate(delivery_id: str, event_type: str) -> InboundResult:
+    log.info("bot_callback_duplicate", delivery_id=delivery_id, event_type=event_type)
+    return InboundResult(delivery_id, event_type, duplicate=True)
+
+
+MAX_ID_LENGTH = 255  # WebhookDelivery.delivery_id: ids are kept whole, never cut (cut ids could collide)
+
+
+def _checked_id(delivery_id: str) -> str:
+    if len(delivery_id) > MAX_ID_LENGTH:
+        raise CallbackRejected(400, "id_too_long", f"webhook-id may have at most {MAX_ID_LENGTH} characters.")
+    return delivery_id
 
 
 def _verified_id(headers: Mapping[str, str], body: bytes, ip: str | None, now: int | None) -> str:
     try:
-        return standard.verify(
-            secret=settings.BOT_CALLBACK_SIGNING_SECRET,
-            headers=headers,
-            body=body,
-            tolerance_s=settings.WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS,
-            now=now,
+        return _checked_id(
+            standard.verify(
+                secret=settings.BOT_CALLBACK_SIGNING_SECRET,
+                headers=headers,
+                body=body,
+                tolerance_s=settings.WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS,
+                now=now,
+            )
         )
     except standard.InvalidWebhook as error:
         if settings.BOT_CALLBACK_SIGNED_MODE == "log" and _header(headers, standard.ID_HEADER):
             record_security_event(
                 kind="webhook_rejected", source="bot_callback", reason=f"{error.reason} (log mode: accepted)", ip=ip
             )
-            return str(_header(headers, standard.ID_HEADER))[:100]
+            return _checked_id(str(_header(headers, standard.ID_HEADER)))
         status = 400 if error.reason in (standard.MISSING_HEADERS, standard.BAD_TIMESTAMP) else 401
         raise _security(status, error.reason, _REASONS.get(error.reason, "The signature is not valid."), ip) from None
 
@@ -268,26 +269,36 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _parsed(body: bytes) -> dict[str, Any]:
     try:
-        event = json.loads(body)
-    except ValueError:
-        raise CallbackRejected(400, "invalid_json", "The body is not JSON.") from None
+        event = jsonbody.loads(body)
+    except jsonbody.BadJson as error:
+        raise CallbackRejected(400, "invalid_json", error.message) from None
     if not isinstance(event, dict):
         raise CallbackRejected(400, "invalid_json", "The body must be a JSON object.")
     return event
 
 
-def _first_time(delivery_id: str, event_type: str, ip: str | None) -> bool:
-    """True the first time this id is seen: a cache entry for speed, a unique row for durability."""
-    key = f"{REPLAY_CACHE_PREFIX}:{delivery_id}"
+def _seen_recently(delivery_id: str) -> bool:
+    """A replay the cache remembers (fast path; the unique row below is the one that decides)."""
     try:
-        if not cache.add(key, 1, timeout=settings.WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS * 2):
-            return False
+        return cache.get(f"{REPLAY_CACHE_PREFIX}:{delivery_id}") is not None
     except Exception:  # noqa: BLE001 - no cache: the database row still decides
         log.warning("bot_callback_replay_cache_unavailable")
+        return False
+
+
+def _seen(delivery_id: str) -> None:
+    try:
+        cache.set(f"{REPLAY_CACHE_PREFIX}:{delivery_id}", 1, timeout=settings.WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS * 2)
+    except Exception:  # noqa: BLE001
+        log.warning("bot_callback_replay_cache_unavailable")
+
+
+def _remember(delivery_id: str, event_type: str, ip: str | None) -> bool:
+    """True the first time this id is seen (a unique row, written in the caller's transaction)."""
     try:
         with transaction.atomic():
             WebhookDelivery.objects.create(
-                source=WebhookDelivery.Source.BOT, delivery_id=delivery_id[:100], event_type=event_type, remote_ip=ip
+                source=WebhookDelivery.Source.BOT, delivery_id=delivery_id, event_type=event_type, remote_ip=ip
             )
     except IntegrityError:
         return False
@@ -303,15 +314,21 @@ class Handler:
     handle: Callable[[dict[str, Any]], None]
 
 
-_HEARTBEAT_INTS = ("shard_count", "guild_count", "memory_mb", "uptime_seconds")
+# The largest value each heartbeat number's column holds.
+_HEARTBEAT_INTS = {
+    "shard_count": 2**31 - 1,
+    "guild_count": 2**31 - 1,
+    "memory_mb": 2**31 - 1,
+    "uptime_seconds": 2**63 - 1,
+}
 
 
 def _validate_heartbeat(data: dict[str, Any]) -> None:
     fields: dict[str, list[str]] = {}
-    for name in _HEARTBEAT_INTS:
+    for name, high in _HEARTBEAT_INTS.items():
         value = data.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
-            fields[name] = ["Must be a whole number, 0 or more."]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            fields[name] = [f"Must be a whole number from 0 to {high:,}."]
     status = data.get("status", BotHealth.Status.ONLINE)
     if status not in BotHealth.Status.values:
         fields["status"] = [f"Must be one of {', '.join(BotHealth.Status.values)}."]

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from core.snowflakes import parse_id
 from core.tenancy import guild_scope
 from guilds.members import upsert_creator
 from guilds.models import Creator, Guild
@@ -123,11 +124,14 @@ class Interaction:
                 options[str(opt["name"])] = opt.get("value")
                 focused = str(opt["name"]) if opt.get("focused") else focused
         raw_guild = data.get("guild_id")
+        kind = data.get("type")
+        if isinstance(kind, bool) or not isinstance(kind, int):
+            raise ValueError("the interaction type must be a whole number")
         return cls(
             application_id=str(data.get("application_id") or ""),
             token=str(data.get("token") or ""),
-            type=int(data.get("type") or 0),
-            guild_id=int(raw_guild) if raw_guild and str(raw_guild).isdigit() else None,
+            type=kind,
+            guild_id=parse_id(str(raw_guild)) if raw_guild else None,
             user_id=str(user.get("id") or ""),
             username=str(user.get("global_name") or user.get("username") or "")[:100],
             name=str(command.get("name") or ""),

@@ -6,14 +6,13 @@ before anything is parsed (Sentry's pattern: verify, answer PING, dispatch).
 
 from __future__ import annotations
 
-import json
-
 import structlog
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core import jsonbody
 from core.api.errors import error_response
 from core.client_ip import client_ip
 from core.deferred import enqueue
@@ -44,8 +43,10 @@ def interactions(request: HttpRequest) -> JsonResponse:
         record_security_event(kind="webhook_rejected", source="discord", reason=error.reason, ip=client_ip(request))
         return error_response(401, "invalid_signature", "The request signature is missing or not valid.")
     try:
-        interaction = commands.Interaction.parse(json.loads(body))
-    except (ValueError, TypeError):
+        interaction = commands.Interaction.parse(jsonbody.loads(body))
+    except jsonbody.BadJson as error:
+        return error_response(400, "invalid_json", error.message)
+    except (ValueError, TypeError, OverflowError):
         return error_response(400, "invalid_json", "The body is not a Discord interaction.")
     if interaction.type == commands.PING:
         return JsonResponse({"type": commands.PONG})

@@ -58,9 +58,10 @@ def _fresh_connections() -> None:
 class Command(BaseCommand):
     help = (
         "Run the background jobs in this process, for installs without a Celery broker: refresh planning "
-        "every --interval seconds, and run expiry, daily reports, weekly bonuses, bot callback retries and "
-        "Discord notifications on their own schedules (the same tasks beat runs). Jobs whose code is not "
-        "registered are skipped (said once in the log). Ctrl-C or SIGTERM stops cleanly after the job in "
+        "every --interval seconds; accepted Apify webhooks every 5 seconds (without a broker this command is "
+        "what processes them); run reconciliation, caption checks, daily reports, weekly bonuses, bot "
+        "callbacks and Discord notifications on their own schedules (the same tasks beat runs). Jobs whose "
+        "task is not registered are skipped (said once in the log). Ctrl-C or SIGTERM stops cleanly after the job in "
         "progress. Exits non-zero with the reason when --once and a job fails."
     )
 
@@ -104,7 +105,7 @@ class Command(BaseCommand):
     def loop(self, *, stop: threading.Event, interval: int, clock=time.monotonic) -> None:
         """Run each job when its period has passed (refresh planning: ``interval``) until ``stop``."""
         periods = {
-            job.task: (interval if job.task == PLAN_REFRESHES else job.seconds)
+            job.task: (interval if job.task == PLAN_REFRESHES else job.track_seconds or job.seconds)
             for job in PERIODIC_JOBS
         }
         last_run: dict[str, float] = {}
