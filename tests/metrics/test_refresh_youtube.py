@@ -11,7 +11,7 @@ from integrations.youtube.client import YouTubeClient, next_quota_reset
 from metrics.collection import refresh_youtube
 from metrics.models import VideoMetrics
 from tests.factories import make_profile
-from tests.ingestion.conftest import make_posts
+from tests.helpers.apify import make_posts
 from tests.integrations.youtube.helpers import API_KEY, fixture_bytes, query, videos_list_body
 from tracking.models import Post
 

@@ -15,7 +15,7 @@ from integrations.apify.tokens import RUN_TOKEN_HEADER, sign_run_token
 from integrations.models import ApifyRunRegistry, WebhookDelivery
 from metrics.collection import start_metrics_run
 from metrics.models import VideoMetrics
-from tests.ingestion.conftest import SECRET, make_posts, post_webhook, tiktok_item, webhook_body, webhook_headers
+from tests.helpers.apify import SECRET, make_posts, post_webhook, tiktok_item, webhook_body, webhook_headers
 from tracking.models import Post
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from guilds.models import GuildApiUsage, GuildNotification
 from integrations.models import ApifyRunRegistry
 from metrics.collection import expire_runs, start_metrics_run
 from tests.factories import make_guild
-from tests.ingestion.conftest import make_posts, set_budget
+from tests.helpers.apify import make_posts, set_budget
 from tracking.models import Post
 
 pytestmark = pytest.mark.django_db

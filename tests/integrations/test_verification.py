@@ -14,7 +14,7 @@ from integrations.verification import VerificationUnavailable, request_verificat
 from integrations.youtube.client import YouTubeClient
 from tests.conftest import load_fixture
 from tests.factories import make_profile
-from tests.ingestion.conftest import post_webhook, webhook_body, webhook_headers
+from tests.helpers.apify import post_webhook, webhook_body, webhook_headers
 from tests.integrations.youtube.helpers import API_KEY, fixture
 from tracking.models import Profile
 

@@ -1,4 +1,9 @@
-"""Fixtures for ingestion: the fake Apify server wired into settings, posts in bulk, webhook helpers."""
+"""Apify for tests across apps: the fake Apify server wired into settings, posts in bulk, dataset
+items and webhook deliveries.
+
+Import the ``apify`` fixture (it needs tests.fakes.apify_server's ``apify_server`` beside it) in the
+conftest.py of the tests that use it; import the helpers by name where they are used.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,6 @@ from guilds.models import GuildBudgetConfig
 from integrations.apify.tokens import RUN_TOKEN_HEADER
 from tests.conftest import load_fixture
 from tests.factories import make_client_account, make_profile
-from tests.fakes.apify_server import apify_server  # noqa: F401
 from tracking.models import Post
 
 SECRET = "test-signing-secret-0123456789abcdef0123456789"
@@ -23,7 +27,7 @@ _dispatch = itertools.count(1)
 
 
 @pytest.fixture
-def apify(settings, apify_server):  # noqa: F811
+def apify(settings, apify_server):
     """The fake Apify API behind our settings, no retries (failures show at once)."""
     settings.APIFY_API_TOKEN = "apify-test-token"
     settings.APIFY_API_BASE_URL = apify_server.base_url

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from metrics.models import VideoMetrics
-from tests.ingestion.conftest import make_posts, tiktok_item
+from tests.helpers.apify import make_posts, tiktok_item
 
 pytestmark = pytest.mark.django_db
 

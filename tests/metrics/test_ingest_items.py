@@ -12,7 +12,7 @@ from integrations.apify.normalize import MetricsItem, normalize_item
 from metrics.ingestion import ingest_items
 from metrics.models import VideoMetrics
 from tests.factories import make_post, make_profile
-from tests.ingestion.conftest import make_posts, tiktok_item
+from tests.helpers.apify import make_posts, tiktok_item
 from tracking.models import FraudSignal, Post, PostStatusChange
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,4 @@
+"""Fixtures shared with other apps, imported from tests/helpers/ and tests/fakes/."""
+
+from tests.fakes.apify_server import apify_server  # noqa: F401
+from tests.helpers.apify import apify  # noqa: F401
