@@ -2,3 +2,10 @@
 
 from tests.fakes.apify_server import apify_server  # noqa: F401
 from tests.helpers.apify import apify  # noqa: F401
+from tests.helpers.submissions import (  # noqa: F401
+    brand,
+    maya,
+    maya_tiktok,
+    screenshots_in_tmp,
+    submit,
+)

@@ -11,7 +11,7 @@ from tracking.lifecycle import TransitionRefused
 from tracking.models import FraudSignal, Post, PostStatusChange
 from tracking.review import ReviewConflict, ReviewRefused, review_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("screenshots_in_tmp")]
 S = Post.Status
 
 

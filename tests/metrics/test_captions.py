@@ -15,12 +15,12 @@ from guilds.models import GuildApiUsage, GuildBudgetConfig
 from metrics.captions import check_captions, check_due_captions
 from metrics.ingestion import ingest_items
 from metrics.models import VideoMetrics
+from tests.helpers.submissions import NOW
 from tests.integrations.openai.helpers import API_KEY, FakeOpenAI, answering, failing
-from tests.submissions.conftest import NOW
 from tracking.models import ClientAccount, FraudSignal, Post
 from tracking.platforms.items import MetricsItem
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("screenshots_in_tmp")]
 
 GOOD = "New drop from @acme is here #ad"
 

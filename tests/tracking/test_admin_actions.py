@@ -10,7 +10,7 @@ from guilds.models import DashboardAuditLog
 from tests.factories import make_post, make_profile
 from tracking.models import FraudSignal, Post, Profile
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("screenshots_in_tmp")]
 V = Profile.Verification
 
 

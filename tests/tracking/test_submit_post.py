@@ -9,14 +9,13 @@ import pytest
 from core.tenancy import guild_scope
 from guilds.models import Guild, GuildNotification
 from tests.factories import make_client_account, make_creator, make_profile
+from tests.helpers.submissions import NOW, PNG, POST_URL, png_upload
 from tracking.models import FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload
 from tracking.platforms import Platform
 from tracking.submission import submit_post
 from tracking.submission_errors import SubmissionRefused
 
-from .conftest import NOW, PNG, POST_URL, png_upload
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("screenshots_in_tmp")]
 
 
 def refusal(submit, *args, **kwargs) -> SubmissionRefused:

@@ -8,13 +8,12 @@ import pytest
 
 from core.tenancy import guild_scope
 from tests.factories import make_post
+from tests.helpers.submissions import PNG
 from tracking.models import ScreenshotUpload
 from tracking.screenshots import store_screenshot
 from tracking.submission_errors import SubmissionRefused
 
-from .conftest import PNG
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("screenshots_in_tmp")]
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 40
 GIF = b"GIF89a" + b"\x02" * 40

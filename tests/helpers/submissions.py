@@ -1,4 +1,9 @@
-"""Fixtures for submissions and profiles: a creator with a verified TikTok profile, a brand, storage."""
+"""Fixtures for submissions and profiles: a creator with a verified TikTok profile, a brand, storage.
+
+Used by tracking's tests (submission, review, verification, screenshots, admin actions) and metrics'
+caption checks: their conftest.py imports the fixtures; a test module that stores screenshots or must
+not see a developer's OpenAI settings asks for ``pytest.mark.usefixtures("screenshots_in_tmp")``.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,8 @@ POST_URL = "https://www.tiktok.com/@maya/video/7234567890123456789"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
 
-@pytest.fixture(autouse=True)
-def _screenshots_in_tmp(settings, tmp_path, monkeypatch):
+@pytest.fixture
+def screenshots_in_tmp(settings, tmp_path, monkeypatch):
     settings.SCREENSHOT_STORAGE_PATH = tmp_path / "screenshots"
     settings.OPENAI_API_KEY = ""
     for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_API_KEY"):

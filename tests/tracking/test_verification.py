@@ -23,7 +23,7 @@ from tracking.verification import (
     staff_verify_profile,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("screenshots_in_tmp")]
 V = Profile.Verification
 
 
