@@ -2,6 +2,7 @@
 
 from tests.fakes.apify_server import apify_server  # noqa: F401
 from tests.helpers.apify import apify  # noqa: F401
+from tests.helpers.discord import discord_settings  # noqa: F401
 from tests.helpers.submissions import (  # noqa: F401
     brand,
     maya,

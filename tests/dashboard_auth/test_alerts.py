@@ -7,9 +7,9 @@ import responses
 
 from dashboard_auth.alerts import maybe_alert
 from dashboard_auth.services import record_security_event
-from tests.discord.conftest import ALERT_WEBHOOK
+from tests.helpers.discord import ALERT_WEBHOOK
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 ALERT_API = "https://discord.com/api/v10/webhooks/1555555555555555555/alert-token"
 
 

@@ -7,10 +7,10 @@ import pytest
 from nacl.signing import SigningKey
 
 from dashboard_auth.models import SecurityEvent
-from tests.discord.conftest import URL, interaction, post_signed
+from tests.helpers.discord import URL, interaction, post_signed
 from tests.integrations.discord.signing import signed_headers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 PING = {"type": 1, "id": "1", "application_id": "1111111111111111111", "token": "t", "version": 1}
 
 

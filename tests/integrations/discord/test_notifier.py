@@ -8,11 +8,11 @@ from core.tenancy import guild_scope
 from guilds.models import Guild, GuildNotification
 from guilds.notifications import notify
 from integrations.discord.notifier import batches, send_pending_notifications
-from tests.discord.conftest import ALERT_WEBHOOK, API, LOGS_WEBHOOK, UPDATES_WEBHOOK
 from tests.factories import make_guild
+from tests.helpers.discord import ALERT_WEBHOOK, API, LOGS_WEBHOOK, UPDATES_WEBHOOK
 from tests.integrations.discord.helpers import make_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 N = GuildNotification
 LOGS_API = f"{API}/webhooks/1333333333333333333/logs-token"
 CHANNEL = "1287654321098765432"

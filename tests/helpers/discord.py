@@ -1,4 +1,9 @@
-"""Fixtures for the Discord area: a configured application, signed interactions, a mocked Discord."""
+"""Fixtures for the Discord area: a configured application, signed interactions, a mocked Discord.
+
+Used by the Discord integration's tests and by those that post to Discord from other apps (security
+alerts, bot callbacks, reports and bonuses): their conftest.py imports the fixtures, and each module
+that runs with the configured application asks for ``pytest.mark.usefixtures("discord_settings")``.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ UPDATES_WEBHOOK = "https://discord.com/api/webhooks/1444444444444444444/updates-
 ALERT_WEBHOOK = "https://discord.com/api/webhooks/1555555555555555555/alert-token"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def discord_settings(settings):
     settings.DISCORD_PUBLIC_KEY = PUBLIC_KEY_HEX
     settings.DISCORD_APPLICATION_ID = APPLICATION_ID

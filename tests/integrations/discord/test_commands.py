@@ -7,13 +7,13 @@ import pytest
 import integrations.discord.commands
 from core.tenancy import guild_scope
 from guilds.models import Creator
-from tests.discord.conftest import FOLLOWUP_URL as FOLLOWUP
-from tests.discord.conftest import USER_ID, followup_text, interaction, post_signed
 from tests.factories import make_client_account, make_creator, make_post, make_profile, make_snapshot
+from tests.helpers.discord import FOLLOWUP_URL as FOLLOWUP
+from tests.helpers.discord import USER_ID, followup_text, interaction, post_signed
 from tracking.models import Post, Profile, ScreenshotUpload
 from tracking.platforms import Platform
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 CDN = "https://cdn.discordapp.com/attachments/1/2/proof.png"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

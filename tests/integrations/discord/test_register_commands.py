@@ -6,7 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.discord.conftest import API, APPLICATION_ID
+from tests.helpers.discord import API, APPLICATION_ID
+
+pytestmark = pytest.mark.usefixtures("discord_settings")
 
 
 def test_registers_every_command_for_one_guild(discord, capsys):

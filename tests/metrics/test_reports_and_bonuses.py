@@ -24,7 +24,7 @@ from metrics.selectors import leaderboard
 from tests.factories import make_bonus_rule, make_creator, make_guild, make_post, make_profile, make_snapshot
 from tracking.models import Post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 PARIS = ZoneInfo("Europe/Paris")
 WEEK = date(2026, 11, 16)
 

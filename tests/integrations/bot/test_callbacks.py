@@ -17,7 +17,7 @@ from integrations.models import BotCallback, WebhookDelivery
 from integrations.webhooks.standard import sign, verify
 from tests.integrations.webhooks.test_standard import SPEC_BODY, SPEC_ID, SPEC_SECRET, SPEC_SIGNATURE, SPEC_TIMESTAMP
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 SECRET = "whsec_" + base64.b64encode(b"bot-callback-secret-32-bytes!!!!").decode()
 BOT_URL = "http://bot.internal:4000/callbacks"
 URL = "/api/callbacks"
