@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from dashboard_auth.models import SecurityEvent
 from guilds.models import BotHealth, Creator, DashboardAuditLog, Guild, GuildBudgetConfig
-from tests.api.conftest import BOT_KEY, READER_KEY, REVOKED_KEY, key_client
 from tests.factories import make_client_account, make_creator, make_post, make_profile, make_snapshot
+from tests.helpers.api import BOT_KEY, READER_KEY, REVOKED_KEY, key_client
 from tracking.models import Post, Profile
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 NEW_GUILD = 1300000000000000001
 
 

@@ -11,7 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from guilds.models import BonusRule, DashboardAuditLog, GuildBudgetConfig
-from tests.api.conftest import (
+from tests.factories import make_bonus_rule, make_client_account, make_post, make_profile, make_snapshot
+from tests.helpers.api import (
     ADMINISTRATOR,
     MANAGE_GUILD,
     OWNER,
@@ -22,10 +23,9 @@ from tests.api.conftest import (
     login,
     make_dashboard_user,
 )
-from tests.factories import make_bonus_rule, make_client_account, make_post, make_profile, make_snapshot
 from tracking.models import Post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
 
 def _client_with(guild, permission):

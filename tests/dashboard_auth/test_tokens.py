@@ -19,9 +19,9 @@ from dashboard_auth.auth import dashboard_login_required, dashboard_user_from_re
 from dashboard_auth.models import DashboardSession, SecurityEvent
 from dashboard_auth.sessions import start_session
 from dashboard_auth.tokens import issue_access_token
-from tests.api.conftest import ADMINISTRATOR, MANAGE_GUILD, grant, login, make_dashboard_user
+from tests.helpers.api import ADMINISTRATOR, MANAGE_GUILD, grant, login, make_dashboard_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 GUILDS_URL = "https://discord.com/api/v10/users/@me/guilds"
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.api.conftest import BOT_KEY, key_client
+from tests.helpers.api import BOT_KEY, key_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
 
 def test_a_json_body_with_a_nul_character_is_a_400(admin_client, guild, bypass):

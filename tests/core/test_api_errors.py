@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
-from tests.api.conftest import BOT_KEY, key_client
+from tests.helpers.api import BOT_KEY, key_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
 
 def test_validation_errors_name_their_fields(guild):
@@ -35,7 +35,7 @@ def test_wrong_method_is_405_in_the_shape(admin_client, guild):
     assert r.json()["error"]["code"] == "method_not_allowed"
 
 
-@override_settings(ROOT_URLCONF="tests.api.urls")
+@override_settings(ROOT_URLCONF="tests.helpers.urls")
 def test_unknown_api_path_is_json_404():
     r = Client().get("/api/v1/nothing-here")
     assert r.status_code == 404

@@ -11,10 +11,10 @@ from django.test import Client
 
 from core.snowflakes import MAX_ID, is_snowflake, parse_id
 from guilds.models import Creator, Guild
-from tests.api.conftest import ADMINISTRATOR, BOT_KEY, grant, key_client, login, make_dashboard_user
 from tests.factories import make_guild
+from tests.helpers.api import ADMINISTRATOR, BOT_KEY, grant, key_client, login, make_dashboard_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
 TODAYS_GUILD = 1305873342910234624  # a real-looking id of a server created in 2024 (19 digits)
 TODAYS_MEMBER = "1187330951225446401"

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.api.conftest import WRITER_KEY, key_client
 from tests.factories import make_bonus_rule, make_post, make_snapshot
+from tests.helpers.api import BOT_KEY, WRITER_KEY, key_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
 
 @pytest.fixture
@@ -113,8 +113,6 @@ def test_service_keys_see_their_ids_under_another_guild_as_404(guild, theirs):
 
 
 def test_bot_endpoints_keep_members_in_their_guild(guild, theirs):
-    from tests.api.conftest import BOT_KEY
-
     bot = key_client(BOT_KEY)
     creator = theirs["creator"]
     r = bot.get(f"/api/v1/bot/guilds/{guild.pk}/creators/{creator.discord_user_id}/stats")

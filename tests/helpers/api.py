@@ -1,4 +1,10 @@
-"""Fixtures for the REST API: service keys, logged-in dashboard users with chosen Discord permissions."""
+"""Fixtures for the REST API: service keys, logged-in dashboard users with chosen Discord permissions.
+
+The API is served by several apps (core's plumbing, guilds, dashboard_auth, tracking, metrics), so
+its tests share these: their conftest.py imports the fixtures (``admin_client`` here is an API
+client with a Bearer token, not pytest-django's), each module that calls the API asks for
+``pytest.mark.usefixtures("api_settings")``, and the helpers are imported by name.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,8 @@ REVOKED_KEY = "revoked-key-0123456789abcdef"
 OWNER, ADMINISTRATOR, MANAGE_GUILD = "owner", 0x8, 0x20
 
 
-@pytest.fixture(autouse=True)
-def _api_settings(settings):
+@pytest.fixture
+def api_settings(settings):
     settings.API_SERVICE_KEYS = [
         ("bot", BOT_KEY, frozenset({"bot.read", "bot.write"})),
         ("reader", READER_KEY, frozenset({"guilds.read"})),

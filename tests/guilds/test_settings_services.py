@@ -19,7 +19,7 @@ from tests.factories import factory, make_bonus_rule, make_client_account, make_
 from tracking.client_accounts import ClientAccountRefused, save_client_account
 from tracking.models import ClientAccount
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
 ACTOR = "discord:80351110224678912 alice"
 WEBHOOK = "https://discord.com/api/webhooks/1234567890123456789/s3cr3t-T0ken_abcdefghijklmnopqrstuvwxyz"

@@ -4,7 +4,7 @@ Every operation of the auth, guild and bot APIs is called with data generated fr
 authenticated as a guild admin (dashboard JWT) and as service keys, with the guild id drawn from two
 guilds (one the caller may use, one it may not). No response may be a 5xx or break the schema.
 
-Run alone:  .venv/bin/python -m pytest tests/api/test_schemathesis.py -q -p no:randomly
+Run alone:  .venv/bin/python -m pytest tests/tracking/test_schemathesis.py -q -p no:randomly
 (it is part of the normal suite; SCHEMATHESIS_MAX_EXAMPLES, default 8, bounds the examples per
 operation so the module stays well under two minutes).
 """
@@ -25,8 +25,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.api.conftest import ADMINISTRATOR, BOT_KEY, WRITER_KEY, grant, make_dashboard_user
 from tests.factories import make_bonus_rule, make_guild, make_post, make_snapshot
+from tests.helpers.api import ADMINISTRATOR, BOT_KEY, WRITER_KEY, grant, make_dashboard_user
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
 OPERATIONS = r"^/api/v1/(guilds|bot/|auth/(me|sessions|refresh|logout))"
@@ -36,6 +36,8 @@ schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE], ma
 schema = schema.include(path_regex=OPERATIONS)
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
+
+pytestmark = pytest.mark.usefixtures("api_settings")
 
 
 @pytest.fixture
@@ -76,7 +78,7 @@ def world(db, _keep_test_connection):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.api.urls")  # JSON 404/500 handlers, as tracking/urls.py wires them
+@pytest.mark.urls("tests.helpers.urls")  # JSON 404/500 handlers, as tracking/urls.py wires them
 @pytest.mark.parametrize("caller", ["admin", "service", "bot"])
 @schema.parametrize()
 @settings(

@@ -13,7 +13,7 @@ from dashboard_auth.models import DashboardSession, SecurityEvent
 from tests.conftest import load_fixture
 from tests.factories import make_guild
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
 TOKEN_URL = "https://discord.com/api/oauth2/token"
 ME_URL = "https://discord.com/api/users/@me"
