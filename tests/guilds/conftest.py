@@ -1,3 +1,3 @@
 """Fixtures shared with other apps, imported from tests/helpers/."""
 
-from tests.helpers.api import admin_client, api_settings, revoked_key  # noqa: F401
+from tests.helpers.api import admin_client, api_settings  # noqa: F401

@@ -1,6 +1,7 @@
-"""The one write path for guild settings, bonus rules and client accounts (guilds.guild_settings, guilds.bonus_rules,
-tracking.client_accounts): every refusal names its field and writes nothing; every change is audited with
-before/after; webhook URLs (secrets) never appear in full in an audit entry or an API response."""
+"""The one write path for guild settings and bonus rules (guilds.guild_settings, guilds.bonus_rules): every
+refusal names its field and writes nothing; every change is audited with before/after; webhook URLs
+(secrets) never appear in full in an audit entry or an API response. Client accounts, written the same
+way, are tests/tracking/test_client_accounts.py."""
 
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_
 from guilds.guild_settings import GuildSettingsRefused, mask_webhook_url, update_guild_settings
 from guilds.models import BonusRule, DashboardAuditLog, Guild
 from metrics.models import BonusAward
-from tests.factories import factory, make_bonus_rule, make_client_account, make_creator
-from tracking.client_accounts import ClientAccountRefused, save_client_account
-from tracking.models import ClientAccount
+from tests.factories import factory, make_bonus_rule, make_creator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
@@ -246,76 +245,3 @@ def test_api_delete_of_an_awarded_rule_deactivates_it(admin_client, guild):
     assert r.status_code == 200
     assert r.json()["result"] == "deactivated" and r.json()["message"] == RULE_DEACTIVATED
     assert r.json()["rule"]["active"] is False
-
-
-# --- client accounts --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "field", "message"),
-    [
-        ({"name": ""}, "name", "1 to 100 characters"),
-        ({"required_tags": ["#ok", "not a tag"]}, "required_tags", "is not a tag"),
-        ({"required_tags": "#ok"}, None, None),  # text is split, like the form's
-        ({"required_tags": [1, 2]}, "required_tags", "list of texts"),
-        ({"banned_words": ["x" * 101]}, "banned_words", "at most 100 characters"),
-        ({"counting_window_days": 0}, "counting_window_days", "from 1 to 365"),
-        ({"counting_window_days": 366}, "counting_window_days", "from 1 to 365"),
-        ({"cpm_rate": "-0.01"}, "cpm_rate", "at most 2 decimals"),
-        ({"payout_model": "barter"}, "payout_model", "Choose cpm"),
-        ({"active": None}, "active", "true or false"),
-        ({"social_accounts": {"myspace": "brand"}}, "social_accounts.myspace", "Unknown platform"),
-        ({"social_accounts": {"tiktok": "no spaces allowed"}}, "social_accounts.tiktok", ""),
-        ({"social_accounts": ["tiktok"]}, "social_accounts", "platform"),
-    ],
-)
-def test_bad_client_account_is_refused_and_nothing_is_written(guild, data, field, message):
-    base = {"name": "Northwind", "cpm_rate": "1.50"}
-    with guild_scope(guild.pk):
-        if field is None:
-            save_client_account(guild_id=guild.pk, data={**base, **data}, actor=ACTOR)
-            return
-        with pytest.raises(ClientAccountRefused) as refused:
-            save_client_account(guild_id=guild.pk, data={**base, **data}, actor=ACTOR)
-        assert message in refused.value.fields[field]
-        assert not ClientAccount.objects.for_guild(guild).exists()
-    assert _audit(guild) == []
-
-
-def test_client_account_values_are_normalised_and_audited(guild):
-    data = {
-        "name": "  Northwind  Coffee ",
-        "required_tags": ["#Northwind", "northwind", "@NorthwindHQ", " "],
-        "banned_words": ["Cheap", "cheap", "free coffee"],
-        "social_accounts": {"tiktok": "@NorthWind", "youtube": "", "instagram": "https://instagram.com/northwind_ig/"},
-        "cpm_rate": "2.5",
-        "counting_window_days": "14",
-    }
-    with guild_scope(guild.pk):
-        account = save_client_account(guild_id=guild.pk, data=data, actor=ACTOR)
-        stored = ClientAccount.objects.get(pk=account.pk)
-    assert stored.name == "Northwind Coffee"
-    assert stored.required_tags == ["#northwind", "@northwindhq"]
-    assert stored.banned_words == ["Cheap", "free coffee"]
-    assert stored.social_accounts == {"tiktok": "northwind", "instagram": "northwind_ig"}
-    assert (stored.cpm_rate, stored.counting_window_days, stored.active) == (Decimal("2.50"), 14, True)
-    [entry] = _audit(guild)
-    assert entry.action == "client_account.create" and entry.after["cpm_rate"] == "2.50"
-
-
-def test_client_account_update_audits_changed_fields_only(guild):
-    account = make_client_account(guild, name="Northwind", required_tags=["#nw"])
-    with guild_scope(guild.pk):
-        save_client_account(
-            guild_id=guild.pk, account=account, data={"active": False, "name": "Northwind"}, actor=ACTOR
-        )
-    [entry] = _audit(guild)
-    assert (entry.action, entry.before, entry.after) == ("client_account.update", {"active": True}, {"active": False})
-
-
-def test_duplicate_client_name_is_a_field_message(guild):
-    make_client_account(guild, name="Northwind")
-    other = make_client_account(guild, name="Contoso")
-    with guild_scope(guild.pk), pytest.raises(ClientAccountRefused) as refused:
-        save_client_account(guild_id=guild.pk, account=other, data={"name": "Northwind"}, actor=ACTOR)
-    assert refused.value.fields == {"name": "Another client account already has this name."}
