@@ -1,3 +1,4 @@
-"""Fixtures shared with other apps, imported from tests/helpers/."""
+"""The REST API's fixtures (tests/helpers/api.py, shared with other apps), for the guild API, the bot
+API and the settings services."""
 
 from tests.helpers.api import admin_client, api_settings  # noqa: F401

@@ -1,4 +1,6 @@
-"""Fixtures shared with other apps, imported from tests/helpers/ and tests/fakes/."""
+"""Fixtures shared with other apps (tests/helpers/, tests/fakes/): the fake Apify API wired into settings
+(runs), the configured Discord application (reports and bonuses), a creator with a verified profile
+and a brand (caption checks)."""
 
 from tests.fakes.apify_server import apify_server  # noqa: F401
 from tests.helpers.apify import apify  # noqa: F401
