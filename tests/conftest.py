@@ -1,4 +1,6 @@
-"""Shared fixtures. Factories live in tests/factories.py; vendor fakes in tests/fakes/."""
+"""Shared fixtures. Factories live in tests/factories.py; vendor fakes in tests/fakes/; fixtures and
+helpers that some apps share (the REST API, Apify, Discord, submissions) in tests/helpers/, imported
+by the conftest.py of the apps that use them."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from metrics.ingestion import ingest_items
 from metrics.models import VideoMetrics
 from tests.factories import make_client_account, make_guild, make_post, make_profile
 from tests.fakes.apify_server import apify_server  # noqa: F401
-from tests.ingestion.conftest import (
+from tests.helpers.apify import (
     apify,  # noqa: F401
     tiktok_item,
 )

@@ -9,7 +9,8 @@ Speaks the shapes apify-client 3.x reads: ``{"data": run}`` for runs, bare JSON 
     ApifyClient(token="t", base_url=server.base_url).get_run(run_id="run1")
     server.requests[-1].path, server.started_runs[0].webhooks
 
-Import the pytest fixture in tests/conftest.py:  ``from tests.fakes.apify_server import apify_server``.
+Import the pytest fixture in the conftest.py of the tests that use it (tests/integrations/,
+tests/metrics/, tests/tracking/):  ``from tests.fakes.apify_server import apify_server``.
 """
 
 from __future__ import annotations
