@@ -24,9 +24,7 @@ urlpatterns = [
     path("dashboard/<id:guild_id>/bonus-rules/", views.bonus_rules, name="bonus-rules"),
     path("dashboard/<id:guild_id>/bonus-rules/new/", views.bonus_rule_edit, name="bonus-rule-new"),
     path("dashboard/<id:guild_id>/bonus-rules/<id:rule_id>/edit/", views.bonus_rule_edit, name="bonus-rule-edit"),
-    path(
-        "dashboard/<id:guild_id>/bonus-rules/<id:rule_id>/delete/", views.bonus_rule_delete, name="bonus-rule-delete"
-    ),
+    path("dashboard/<id:guild_id>/bonus-rules/<id:rule_id>/delete/", views.bonus_rule_delete, name="bonus-rule-delete"),
     path("dashboard/<id:guild_id>/settings/", views.guild_settings, name="settings"),
     path("dashboard/<id:guild_id>/budget/", views.budget_settings, name="budget"),
     path("dashboard/<id:guild_id>/audit/", views.audit_log, name="audit"),

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dashboard_auth.alerts import maybe_alert
 from dashboard_auth.models import SecurityEvent
+from dashboard_auth.signals import security_event_recorded
 
 log = structlog.get_logger("security")
 
@@ -25,6 +26,7 @@ def record_security_event(*, kind: str, source: str, reason: str, ip: str | None
     except Exception:  # the log line above is the record of last resort
         log.exception("security_event_not_stored", kind=kind, source=source)
         return
+    security_event_recorded.send(sender=SecurityEvent, kind=kind, source=source, reason=reason, ip=ip)
     maybe_alert(kind=kind, source=source, reason=reason, ip=ip)
 
 

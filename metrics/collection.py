@@ -107,7 +107,7 @@ def _load(now: datetime, guild_id: int | None, platform: str | None, limits: Lim
     usage = {u.guild_id: u for u in GuildApiUsage.objects.filter(guild_id__in=ids, day=usage_day(now))}
     in_flight: set[int] = set()
     runs = Run.objects.filter(
-        guild_id__in=ids, purpose=Run.Purpose.METRICS, status=Run.Status.INITIATED, expires_at__gt=now
+        guild_id__in=ids, purpose=Run.Purpose.METRICS, status__in=Run.OPEN, expires_at__gt=now
     ).values_list("post_ids", flat=True)
     for post_ids in runs:
         in_flight.update(int(i) for i in post_ids or ())

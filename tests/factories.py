@@ -43,8 +43,9 @@ def make_guild(**kw) -> Guild:
 @factory
 def make_creator(guild: Guild, **kw) -> Creator:
     n = _n()
-    return Creator.objects.create(**{"guild": guild, "discord_user_id": str(1_200_000_000_000_000_000 + n),
-                                     "username": f"creator{n}", **kw})
+    return Creator.objects.create(
+        **{"guild": guild, "discord_user_id": str(1_200_000_000_000_000_000 + n), "username": f"creator{n}", **kw}
+    )
 
 
 @factory
@@ -55,8 +56,14 @@ def make_client_account(guild: Guild, **kw) -> ClientAccount:
 @factory
 def make_profile(guild: Guild, creator: Creator | None = None, **kw) -> Profile:
     creator = creator or make_creator(guild)
-    defaults = {"guild": guild, "creator": creator, "platform": Platform.TIKTOK, "handle": f"handle{_n()}",
-                "verification_status": Profile.Verification.VERIFIED, "verified_at": timezone.now()}
+    defaults = {
+        "guild": guild,
+        "creator": creator,
+        "platform": Platform.TIKTOK,
+        "handle": f"handle{_n()}",
+        "verification_status": Profile.Verification.VERIFIED,
+        "verified_at": timezone.now(),
+    }
     return Profile.objects.create(**{**defaults, **kw})
 
 
@@ -67,20 +74,40 @@ def make_post(guild: Guild, profile: Profile | None = None, **kw) -> Post:
     n = _n()
     external_id = kw.pop("external_id", str(7000000000000000000 + n))
     url = f"https://www.tiktok.com/@{profile.handle}/video/{external_id}"
-    defaults = {"guild": guild, "creator": profile.creator, "profile": profile, "client_account": client,
-                "platform": profile.platform, "external_id": external_id, "submitted_url": url, "canonical_url": url,
-                "status": Post.Status.TRACKING, "posted_at": timezone.now() - timedelta(days=1)}
+    defaults = {
+        "guild": guild,
+        "creator": profile.creator,
+        "profile": profile,
+        "client_account": client,
+        "platform": profile.platform,
+        "external_id": external_id,
+        "submitted_url": url,
+        "canonical_url": url,
+        "status": Post.Status.TRACKING,
+        "posted_at": timezone.now() - timedelta(days=1),
+    }
     return Post.objects.create(**{**defaults, **kw})
 
 
 @factory
 def make_snapshot(post: Post, *, views: int, at=None, **kw) -> VideoMetrics:
-    return VideoMetrics.objects.create(guild_id=post.guild_id, post=post, captured_at=at or timezone.now(), views=views,
-                                       provider=kw.pop("provider", VideoMetrics.Provider.APIFY), **kw)
+    return VideoMetrics.objects.create(
+        guild_id=post.guild_id,
+        post=post,
+        captured_at=at or timezone.now(),
+        views=views,
+        provider=kw.pop("provider", VideoMetrics.Provider.APIFY),
+        **kw,
+    )
 
 
 @factory
 def make_bonus_rule(guild: Guild, **kw) -> BonusRule:
-    defaults = {"guild": guild, "name": f"Rule {_n()}", "kind": BonusRule.Kind.THRESHOLD,
-                "min_views_gained": 10_000, "amount": 25}
+    defaults = {
+        "guild": guild,
+        "name": f"Rule {_n()}",
+        "kind": BonusRule.Kind.THRESHOLD,
+        "min_views_gained": 10_000,
+        "amount": 25,
+    }
     return BonusRule.objects.create(**{**defaults, **kw})

@@ -18,8 +18,9 @@ from googleapiclient.http import HttpMock
 
 import metrics.captions
 from core.tenancy import guild_scope, rls_bypass
+from guilds.bot_events import queue_bot_event
 from guilds.notifications import notify
-from integrations.bot.callbacks import deliver_due_callbacks, queue_bot_callback
+from integrations.bot.callbacks import deliver_due_callbacks
 from integrations.discord.commands import complete_deferred
 from integrations.discord.notifier import send_pending_notifications
 from integrations.models import ApifyRunRegistry
@@ -190,7 +191,7 @@ def test_discord_interaction_follow_up(guild, boundary):
 def test_bot_callback_delivery(guild, boundary, settings):
     settings.BOT_CALLBACK_SIGNING_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     settings.BOT_CALLBACK_URL = "http://bot.internal:4000/callbacks"
-    queue_bot_callback(event_type="post.submitted", payload={"post_id": 1}, guild_id=guild.id)
+    queue_bot_event(event_type="post.submitted", payload={"post_id": 1}, guild_id=guild.id)
     answer = lambda request: (boundary(), (204, {}, ""))[1]  # noqa: E731
     responses.add_callback(responses.POST, settings.BOT_CALLBACK_URL, callback=answer)
 

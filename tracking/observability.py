@@ -7,7 +7,7 @@ Counted in the process (cheap, on every request):
   pattern matched is ``route="unmatched"``.
 - ``td_webhooks_total{source,outcome,reason}``: webhook code calls :func:`count_webhook` for accepted
   deliveries; rejections recorded with ``record_security_event(kind="webhook_rejected", ...)`` are
-  counted automatically (a ``post_save`` receiver on SecurityEvent), so do not count those twice.
+  counted automatically (a receiver of ``security_event_recorded``), so do not count those twice.
 
 Computed at scrape time from the database (a few constant queries, under an explicit RLS bypass):
 Apify runs by status, today's budget use per guild, scheduler lag, and the Celery queue depth
@@ -36,7 +36,6 @@ from collections.abc import Iterable, Iterator
 import structlog
 from django.conf import settings
 from django.db.models import Count, Min
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django_structlog import signals as structlog_signals
@@ -46,6 +45,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from core.client_ip import client_ip
 from core.tenancy import rls_bypass
 from dashboard_auth.models import SecurityEvent
+from dashboard_auth.signals import security_event_recorded
 from guilds.budgets import usage_day
 from guilds.models import BotHealth, GuildApiUsage
 from integrations.bot.health import heartbeat_age
@@ -139,10 +139,10 @@ def count_webhook(source: str, outcome: str, reason: str = "") -> None:
         log.warning("metrics_count_webhook_failed", exc_info=True)
 
 
-@receiver(post_save, sender=SecurityEvent, dispatch_uid="tracking.observability.webhook_rejected")
-def _count_rejected_webhook(sender, instance: SecurityEvent, created: bool, **kwargs) -> None:
-    if created and instance.kind == SecurityEvent.Kind.WEBHOOK_REJECTED:
-        count_webhook(instance.source, "rejected", instance.reason)
+@receiver(security_event_recorded, dispatch_uid="tracking.observability.webhook_rejected")
+def _count_rejected_webhook(sender, kind: str, source: str, reason: str, **kwargs) -> None:
+    if kind == SecurityEvent.Kind.WEBHOOK_REJECTED:
+        count_webhook(source, "rejected", reason)
 
 
 @receiver(structlog_signals.bind_extra_request_metadata, dispatch_uid="tracking.observability.client_ip")
@@ -238,7 +238,7 @@ def _celery_queue_depth() -> Iterator[Metric]:
 
 
 def _bot_health() -> Iterator[Metric]:
-    health = BotHealth.load()
+    health = BotHealth.objects.filter(pk=1).first() or BotHealth()  # a scrape reads, never writes
     age = heartbeat_age(health)
     status = GaugeMetricFamily("td_bot_status", "1 for the Discord bot's current status.", labels=["status"])
     for value in BotHealth.Status.values:

@@ -97,5 +97,3 @@ def _staff_user(request) -> Any:
     """The Django user behind ``request`` when it is one (dashboard callers may carry another kind)."""
     user = getattr(request, "user", None)
     return user if isinstance(user, get_user_model()) else None
-
-

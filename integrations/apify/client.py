@@ -111,7 +111,7 @@ class ApifyClient:
         with self._translated(f"read of run {run_id}"):
             run = self._sdk.run(run_id).get()
         if run is None:
-            raise IntegrationError(f"Apify run {run_id} not found", permanent=True, code="not_found")
+            raise IntegrationError(f"Apify run {run_id} not found", permanent=True, code="not_found", status=404)
         return _run_info(run)
 
     def list_runs(self, *, actor_id: str, started_after: datetime, started_before: datetime) -> list[RunInfo]:

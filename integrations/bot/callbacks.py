@@ -18,6 +18,7 @@ BotHealth; other event types are accepted and ignored, so the bot does not retry
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -277,10 +278,15 @@ def _parsed(body: bytes) -> dict[str, Any]:
     return event
 
 
+def _replay_key(delivery_id: str) -> str:
+    # Ids run to 255 characters; the key stays short and safe for any cache backend.
+    return f"{REPLAY_CACHE_PREFIX}:{hashlib.sha256(delivery_id.encode()).hexdigest()}"
+
+
 def _seen_recently(delivery_id: str) -> bool:
     """A replay the cache remembers (fast path; the unique row below is the one that decides)."""
     try:
-        return cache.get(f"{REPLAY_CACHE_PREFIX}:{delivery_id}") is not None
+        return cache.get(_replay_key(delivery_id)) is not None
     except Exception:  # noqa: BLE001 - no cache: the database row still decides
         log.warning("bot_callback_replay_cache_unavailable")
         return False
@@ -288,7 +294,7 @@ def _seen_recently(delivery_id: str) -> bool:
 
 def _seen(delivery_id: str) -> None:
     try:
-        cache.set(f"{REPLAY_CACHE_PREFIX}:{delivery_id}", 1, timeout=settings.WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS * 2)
+        cache.set(_replay_key(delivery_id), 1, timeout=settings.WEBHOOK_SIGNED_PAYLOAD_TTL_SECONDS * 2)
     except Exception:  # noqa: BLE001
         log.warning("bot_callback_replay_cache_unavailable")
 

@@ -18,6 +18,7 @@ from core.rls import APPEND_ONLY_TABLES, guild_tables, rls_problems
 from core.tenancy import guild_scope, rls_bypass
 from guilds.models import (
     BonusRule,
+    BotCallback,
     Creator,
     DashboardAuditLog,
     Guild,
@@ -25,7 +26,7 @@ from guilds.models import (
     GuildBudgetConfig,
     GuildNotification,
 )
-from integrations.models import ApifyRunRegistry, BotCallback
+from integrations.models import ApifyRunRegistry
 from metrics.models import BonusAward, VideoMetrics
 from tests.factories import make_bonus_rule, make_guild, make_post, make_snapshot
 from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload

@@ -79,6 +79,9 @@ class _State:
     failures: dict[str, deque[_Failure | None]] = field(default_factory=dict)
     always: dict[str, _Failure] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    actor_of: dict[str, str] = field(default_factory=dict)
+    start_then_fail: list[int] = field(default_factory=list)
 
 
 class FakeApifyServer:
@@ -163,6 +166,11 @@ class FakeApifyServer:
             failure = None if status < 300 else _Failure(status, _str_or_none(retry_after), body)
             queue.append(failure)
 
+    def start_then_fail(self, status: int) -> None:
+        """The next run start is performed (the run exists, paid for) but answered with ``status``:
+        a 5xx or a lost answer after Apify accepted the request."""
+        self._state.start_then_fail.append(status)
+
     def fail_always(self, path: str, status: int, *, retry_after: str | int | None = None) -> None:
         """Answer every request to ``path`` with ``status`` until ``clear_failures``."""
         self._state.always[path] = _Failure(status, _str_or_none(retry_after))
@@ -189,17 +197,19 @@ class FakeApifyServer:
             self.requests.append(request)
             failure = self._next_failure(request.path)
             delay = self._state.delays.get(request.path, 0)
-        if delay:
-            time.sleep(delay)
         if failure is not None:
             return _error(failure.status, failure.body, failure.retry_after)
         if self.expected_token and request.headers.get("authorization") != f"Bearer {self.expected_token}":
             return _error(401, {"type": "token-not-valid", "message": "Authentication token is not valid."})
+        answer = _error(404, {"type": "page-not-found", "message": f"No route {request.method} {request.path}"})
         for method, pattern, route in _ROUTES:
             match = pattern.fullmatch(request.path)
             if match and method == request.method:
-                return route(self, request, *map(unquote, match.groups()))
-        return _error(404, {"type": "page-not-found", "message": f"No route {request.method} {request.path}"})
+                answer = route(self, request, *map(unquote, match.groups()))
+                break
+        if delay:  # the work is done (a run is started), the answer is late: a client may time out first
+            time.sleep(delay)
+        return answer
 
     def _next_failure(self, path: str) -> _Failure | None:
         if path in self._state.always:
@@ -213,7 +223,35 @@ class FakeApifyServer:
         webhooks = json.loads(base64.b64decode(request.query["webhooks"])) if "webhooks" in request.query else []
         with self._lock:
             self.started_runs.append(StartedRun(run_id, actor_id, request.json(), webhooks, request.query))
+            self._state.inputs[run_id] = request.json()
+            self._state.actor_of[run_id] = actor_id
+            then_fail = self._state.start_then_fail.pop(0) if self._state.start_then_fail else None
+        if then_fail is not None:
+            return _error(then_fail)
         return 201, {}, {"data": run}
+
+    def _list_runs(self, request: RecordedRequest, actor_id: str) -> tuple[int, dict[str, str], Any]:
+        """GET /v2/acts/{actor}/runs: the actor's runs, oldest first (startedAfter/startedBefore honoured)."""
+        after, before = _when(request.query.get("startedAfter")), _when(request.query.get("startedBefore"))
+        with self._lock:
+            runs = [
+                copy.deepcopy(self._state.runs[run_id])
+                for run_id, actor in self._state.actor_of.items()
+                if actor.replace("/", "~") == actor_id.replace("/", "~")
+            ]
+        runs = [
+            r
+            for r in runs
+            if (after is None or _when(r["startedAt"]) >= after) and (before is None or _when(r["startedAt"]) <= before)
+        ]
+        page = {"total": len(runs), "offset": 0, "limit": 1000, "count": len(runs), "desc": False, "items": runs}
+        return 200, {}, {"data": page}
+
+    def _run_input(self, request: RecordedRequest, run_id: str) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            if run_id not in self._state.inputs:
+                return _error(404, {"type": "record-not-found", "message": "Record was not found"})
+            return 200, {}, self._state.inputs[run_id]
 
     def _get_run(self, request: RecordedRequest, run_id: str) -> tuple[int, dict[str, str], Any]:
         with self._lock:
@@ -242,6 +280,8 @@ class FakeApifyServer:
 
 _ROUTES = (
     ("POST", re.compile(r"/v2/(?:acts|actors)/([^/]+)/runs"), FakeApifyServer._start_run),
+    ("GET", re.compile(r"/v2/(?:acts|actors)/([^/]+)/runs"), FakeApifyServer._list_runs),
+    ("GET", re.compile(r"/v2/actor-runs/([^/]+)/key-value-store/records/INPUT"), FakeApifyServer._run_input),
     ("GET", re.compile(r"/v2/actor-runs/([^/]+)"), FakeApifyServer._get_run),
     ("GET", re.compile(r"/v2/datasets/([^/]+)/items"), FakeApifyServer._dataset_items),
 )
@@ -311,6 +351,10 @@ def _make_run(run_id: str, *, actor_id: str, status: str, dataset_id: str, messa
 def _error(status: int, body: dict[str, Any] | None = None, retry_after: str | None = None) -> tuple[int, dict, Any]:
     error = body or {"type": f"http-{status}", "message": f"Fake Apify answered {status}"}
     return status, ({"Retry-After": retry_after} if retry_after else {}), {"error": error}
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def _now_iso() -> str:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.tenancy import rls_bypass
 from guilds.models import GuildBudgetConfig
 from integrations.apify.tokens import RUN_TOKEN_HEADER
+from metrics.runs import process_due_deliveries
 from tests.conftest import load_fixture
 from tests.factories import make_client_account, make_profile
 from tracking.models import Post
@@ -116,11 +117,18 @@ def post_webhook(client, url: str, body: bytes, headers: dict):
     return client.post(url, data=body, content_type="application/json", headers=headers)
 
 
+def process_deliveries():
+    """What the worker does next: without a broker (as in tests) manage.py track's sweeper processes
+    the accepted deliveries; this is that sweeper, run now."""
+    return process_due_deliveries()
+
+
 __all__ = [
     "RUN_TOKEN_HEADER",
     "SECRET",
     "make_posts",
     "post_webhook",
+    "process_deliveries",
     "set_budget",
     "tiktok_item",
     "webhook_body",

@@ -86,5 +86,7 @@ def test_import_dataset_exits_non_zero_from_the_shell(tmp_path):
     assert proc.returncode == 1 and "No such file" in proc.stderr
 
 
-def test_expire_runs_command_prints_the_count(db):
-    assert run("expire_runs").strip() == "expired=0"
+def test_reconcile_runs_command_prints_what_it_did(db):
+    assert run("reconcile_runs").strip() == (
+        "adopted=0 refunded=0 polled=0 extended=0 failed=0 deliveries_done=0 deliveries_retrying=0 deliveries_failed=0"
+    )

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from guilds.models import GuildApiUsage, GuildNotification
 from integrations.models import ApifyRunRegistry
-from metrics.collection import expire_runs, start_metrics_run
+from metrics.collection import start_metrics_run
 from tests.factories import make_guild
 from tests.helpers.apify import make_posts, set_budget
 from tracking.models import Post
@@ -50,8 +50,8 @@ def test_an_exhausted_budget_skips_the_guild_and_says_so_once(guild, apify, bypa
 
 def test_a_refused_start_fails_the_run_refunds_it_and_counts_on_the_posts(guild, apify, bypass):
     posts = make_posts(guild, 2)
-    apify.fail_always("/v2/acts/clockworks~tiktok-scraper/runs", 503)
-    apify.fail_always("/v2/actors/clockworks~tiktok-scraper/runs", 503)
+    apify.fail_always("/v2/acts/clockworks~tiktok-scraper/runs", 400)
+    apify.fail_always("/v2/actors/clockworks~tiktok-scraper/runs", 400)
     run = start_metrics_run(guild_id=guild.id, platform="tiktok", post_ids=[p.pk for p in posts])
     assert run.status == "failed" and "Apify refused to start the run" in run.status_message
     assert usage(guild, bypass).apify_run_count == 0
@@ -62,23 +62,31 @@ def test_a_refused_start_fails_the_run_refunds_it_and_counts_on_the_posts(guild,
         ] * 2
 
 
+def test_a_rate_limited_start_started_nothing_and_is_refunded(guild, apify, bypass):
+    posts = make_posts(guild, 1)
+    apify.fail_always("/v2/acts/clockworks~tiktok-scraper/runs", 429, retry_after=30)
+    apify.fail_always("/v2/actors/clockworks~tiktok-scraper/runs", 429, retry_after=30)
+    run = start_metrics_run(guild_id=guild.id, platform="tiktok", post_ids=[posts[0].pk])
+    assert run.status == "failed" and usage(guild, bypass).apify_run_count == 0
+
+
+def test_a_start_without_a_trustworthy_answer_stays_reserved_and_is_never_refunded(guild, apify, bypass):
+    posts = make_posts(guild, 2)
+    apify.start_then_fail(503)  # Apify started the run and then answered 503
+    run = start_metrics_run(guild_id=guild.id, platform="tiktok", post_ids=[p.pk for p in posts])
+    assert run.status == "starting" and run.apify_run_id is None
+    assert "Start not confirmed" in run.status_message and "503" in run.status_message
+    assert usage(guild, bypass).apify_run_count == 1  # it may have run: still counted
+    assert len(apify.started_runs) == 1  # no client retry started a second run
+    with bypass():
+        assert set(Post.objects.filter(pk__in=[p.pk for p in posts]).values_list("failure_count", flat=True)) == {0}
+
+
 def test_posts_of_another_guild_or_platform_are_not_started(guild, other_guild, apify):
     theirs = make_posts(other_guild, 1)
     with pytest.raises(ValueError, match="refreshable tiktok post"):
         start_metrics_run(guild_id=guild.id, platform="tiktok", post_ids=[theirs[0].pk])
     assert apify.started_runs == []
-
-
-def test_expire_runs_marks_stale_runs_and_counts_on_their_posts(guild, apify, bypass):
-    posts = make_posts(guild, 2)
-    run = start_metrics_run(guild_id=guild.id, platform="tiktok", post_ids=[p.pk for p in posts])
-    assert expire_runs() == 0
-    assert expire_runs(now=timezone.now() + timedelta(days=2)) == 1
-    with bypass():
-        run.refresh_from_db()
-        assert run.status == "expired"
-        assert set(Post.objects.filter(pk__in=[p.pk for p in posts]).values_list("failure_count", flat=True)) == {1}
-    assert expire_runs(now=timezone.now() + timedelta(days=3)) == 0
 
 
 @pytest.mark.postgres

@@ -51,9 +51,7 @@ def test_short_link_is_reported_as_needing_resolution():
 
 def test_refused_url_carries_the_message_and_the_command_still_succeeds():
     # call_command raising would fail this test; a refusal is output, not an error.
-    rows = run(
-        "https://www.instagram.com/wendys/", "https://tiktok.com.evil.example/@a/video/7623046776752295175"
-    )
+    rows = run("https://www.instagram.com/wendys/", "https://tiktok.com.evil.example/@a/video/7623046776752295175")
     assert [row["ok"] for row in rows] == [False, False]
     assert rows[0]["platform"] == "instagram"
     assert "Instagram profile page" in rows[0]["error"]

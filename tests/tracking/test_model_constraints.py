@@ -72,8 +72,13 @@ def test_a_snapshot_is_unique_per_post_and_time(guild):
 @pytest.mark.parametrize("field", ["views", "likes", "comments", "shares"])
 def test_snapshot_counts_are_never_negative(guild, field):
     post = make_post(guild)
-    _refused(lambda: make_snapshot(post, views=1, **({field: -5} if field != "views" else {})) if field != "views"
-             else make_snapshot(post, views=-5))
+    _refused(
+        lambda: (
+            make_snapshot(post, views=1, **({field: -5} if field != "views" else {}))
+            if field != "views"
+            else make_snapshot(post, views=-5)
+        )
+    )
 
 
 def test_creators_are_unique_per_guild(guild):

@@ -545,9 +545,7 @@ ACCEPTED = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("pasted", "platform", "external_id", "canonical", "needs_resolution", "handle"), ACCEPTED
-)
+@pytest.mark.parametrize(("pasted", "platform", "external_id", "canonical", "needs_resolution", "handle"), ACCEPTED)
 def test_pasted_post_link_is_understood(pasted, platform, external_id, canonical, needs_resolution, handle):
     assert parse_post_url(pasted) == ParsedPostUrl(
         platform=platform,

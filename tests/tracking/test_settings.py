@@ -29,7 +29,11 @@ def _start(env_overrides: dict[str, str | None]) -> subprocess.CompletedProcess:
     env["DJANGO_SETTINGS_MODULE"] = "tracking.settings"
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

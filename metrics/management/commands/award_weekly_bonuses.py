@@ -54,5 +54,4 @@ class Command(BaseCommand):
                     f"  {a.creator_name}: {a.rule_name} {a.amount} {a.currency} ({a.views_gained} views, #{a.place})"
                 )
         if not dry_run and any(o.announced for o in outcomes):
-
             send_pending_notifications(guild_id=guild)

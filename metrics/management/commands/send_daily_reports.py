@@ -40,7 +40,6 @@ class Command(BaseCommand):
             if dry_run and outcome.report is not None:
                 self.stdout.write(f"  {outcome.report.title}\n" + _indent(outcome.report.body))
         if not dry_run and any(o.status == "queued" for o in outcomes):
-
             summary = send_pending_notifications(guild_id=guild)
             self.stdout.write(
                 f"notifications: {summary.sent} sent, {summary.retrying} to retry, {summary.failed} failed, "

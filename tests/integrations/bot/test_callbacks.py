@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from core.tenancy import guild_scope
 from dashboard_auth.models import SecurityEvent
-from guilds.models import BotHealth
-from integrations.bot.callbacks import deliver_due_callbacks, queue_bot_callback
-from integrations.models import BotCallback, WebhookDelivery
+from guilds.bot_events import queue_bot_event
+from guilds.models import BotCallback, BotHealth
+from integrations.bot.callbacks import deliver_due_callbacks
+from integrations.models import WebhookDelivery
 from integrations.webhooks.standard import sign, verify
 from tests.integrations.webhooks.test_standard import SPEC_BODY, SPEC_ID, SPEC_SECRET, SPEC_SIGNATURE, SPEC_TIMESTAMP
 
@@ -43,7 +44,7 @@ def test_the_specification_test_vector_still_holds():
 
 def test_callback_is_delivered_signed_and_only_once(guild, bypass):
     with guild_scope(guild.pk):
-        row = queue_bot_callback(event_type="post.submitted", payload={"post_id": 42}, guild_id=guild.pk)
+        row = queue_bot_event(event_type="post.submitted", payload={"post_id": 42}, guild_id=guild.pk)
     with responses.RequestsMock() as bot:
         bot.post(BOT_URL, json={"ok": True})
         summary = deliver_due_callbacks()
@@ -58,7 +59,7 @@ def test_callback_is_delivered_signed_and_only_once(guild, bypass):
 
 
 def test_failures_back_off_exponentially_with_the_same_id(bypass):
-    row = queue_bot_callback(event_type="bot.ping", payload={})
+    row = queue_bot_event(event_type="bot.ping", payload={})
     now = timezone.now()
     ids, gaps = [], []
     with responses.RequestsMock() as bot:
@@ -78,7 +79,7 @@ def test_failures_back_off_exponentially_with_the_same_id(bypass):
 
 
 def test_callback_expires_after_the_dispatch_ttl(settings, bypass):
-    row = queue_bot_callback(event_type="bot.ping", payload={})
+    row = queue_bot_event(event_type="bot.ping", payload={})
     later = timezone.now() + timedelta(seconds=settings.WEBHOOK_DISPATCH_TTL_SECONDS + 1)
     with responses.RequestsMock() as bot:
         assert deliver_due_callbacks(now=later).expired == 1
@@ -88,7 +89,7 @@ def test_callback_expires_after_the_dispatch_ttl(settings, bypass):
 
 
 def test_a_4xx_refusal_is_final(bypass):
-    row = queue_bot_callback(event_type="bot.ping", payload={})
+    row = queue_bot_event(event_type="bot.ping", payload={})
     with responses.RequestsMock() as bot:
         bot.post(BOT_URL, status=400)
         assert deliver_due_callbacks().failed == 1
@@ -184,3 +185,56 @@ def test_invalid_heartbeat_fields_are_a_400_with_fields(client):
 def test_feature_off_is_a_503(client, settings):
     settings.BOT_CALLBACK_SIGNING_SECRET = ""
     assert _post(client).status_code == 503
+
+
+# --- producers, token, ids --------------------------------------------------------------------------
+
+
+def test_the_bearer_token_is_sent_when_set(settings, guild):
+    settings.BOT_CALLBACK_TOKEN = "bot-callback-token-0123456789"
+    with guild_scope(guild.pk):
+        queue_bot_event(event_type="post.submitted", payload={"post_id": 1}, guild_id=guild.pk)
+    with responses.RequestsMock() as bot:
+        bot.post(BOT_URL, json={"ok": True})
+        deliver_due_callbacks()
+        assert bot.calls[0].request.headers["Authorization"] == "Bearer bot-callback-token-0123456789"
+
+
+def test_nothing_is_queued_when_callbacks_are_off(settings, guild, bypass):
+    settings.BOT_CALLBACK_URL = ""
+    with guild_scope(guild.pk):
+        assert queue_bot_event(event_type="post.submitted", payload={}, guild_id=guild.pk) is None
+    with bypass():
+        assert not BotCallback.objects.exists()
+
+
+def test_a_handler_that_fails_does_not_burn_the_id(client, monkeypatch, bypass):
+    from integrations.bot import callbacks
+
+    real = callbacks.HANDLERS[callbacks.HEARTBEAT]
+
+    def boom(data):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setitem(callbacks.HANDLERS, callbacks.HEARTBEAT, callbacks.Handler(real.validate, boom))
+    with pytest.raises(RuntimeError):
+        _post(client, msg_id="msg_retry_me")
+    assert not WebhookDelivery.objects.filter(delivery_id="msg_retry_me").exists()
+    monkeypatch.setitem(callbacks.HANDLERS, callbacks.HEARTBEAT, real)
+    again = _post(client, msg_id="msg_retry_me")  # the bot's retry is handled, not dropped as a replay
+    assert again.status_code == 200 and again.json()["status"] == "processed"
+
+
+def test_ids_are_kept_whole_and_refused_past_255(client):
+    long_id = "msg_" + "x" * 240
+    assert _post(client, msg_id=long_id).status_code == 200
+    assert WebhookDelivery.objects.filter(delivery_id=long_id).exists()
+    r = _post(client, msg_id="msg_" + "y" * 300)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "id_too_long"
+
+
+@pytest.mark.parametrize("field", ["shard_count", "guild_count", "memory_mb"])
+def test_heartbeat_numbers_past_their_column_are_a_400(client, field):
+    event = {**HEARTBEAT, "data": {**HEARTBEAT.get("data", {}), field: 2**31}}
+    r = _post(client, event, msg_id=f"msg_{field}")
+    assert r.status_code == 400 and field in r.json()["error"]["fields"]
