@@ -35,7 +35,7 @@ def test_wrong_method_is_405_in_the_shape(admin_client, guild):
     assert r.json()["error"]["code"] == "method_not_allowed"
 
 
-@override_settings(ROOT_URLCONF="tests.helpers.urls")
+@override_settings(ROOT_URLCONF="tracking.urls")
 def test_unknown_api_path_is_json_404():
     r = Client().get("/api/v1/nothing-here")
     assert r.status_code == 404

@@ -78,7 +78,7 @@ def world(db, _keep_test_connection):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.helpers.urls")  # JSON 404/500 handlers, as tracking/urls.py wires them
+@pytest.mark.urls("tracking.urls")  # the JSON 404/500 handlers are wired there
 @pytest.mark.parametrize("caller", ["admin", "service", "bot"])
 @schema.parametrize()
 @settings(
