@@ -16,11 +16,16 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-migrate: install
+## A local .env for development, so manage.py commands typed by hand work as the README writes them
+.env:
+	@printf '%s\n' '# Local development, written by make run (every setting: .env.example). Never deploy with it.' 'DJANGO_DEBUG=true' > .env
+	@echo "Wrote .env for local development (DJANGO_DEBUG=true)."
+
+migrate: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py migrate --noinput
 
 demo: migrate
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py load_demo_data
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py load_demo_data --base-url http://$(HOST):$(PORT)
 
 ## Set everything up on the embedded default (SQLite, demo data) and serve on http://$(HOST):$(PORT)
 run: demo

@@ -22,11 +22,11 @@ ADMIN_CSP = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 # /api/docs/ is SpectacularSwaggerSplitView: its init script is served from our own URL, so
-# script-src needs no 'unsafe-inline'. Swagger UI itself comes from jsDelivr (drf-spectacular's
-# default SWAGGER_UI_DIST); the docs page shows no user data.
+# script-src needs no 'unsafe-inline'; Swagger UI itself is our static copy (drf-spectacular-sidecar).
+# Swagger UI sets inline styles, hence style-src 'unsafe-inline' on this page only (no user data).
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; "
+    "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 PERMISSIONS_POLICY = (

@@ -9,7 +9,9 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("demo-login/", views.demo_login, name="demo-login"),
     path("dashboard/", views.guild_picker, name="picker"),
+    path("dashboard/register/", views.register_guild_page, name="register-guild"),
     path("dashboard/logout/", views.logout, name="logout"),
     path("dashboard/<id:guild_id>/", views.overview, name="overview"),
     path("dashboard/<id:guild_id>/posts/", views.post_list, name="posts"),

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import copy
 import csv
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.snowflakes import parse_id
 from dashboard import selectors
 from dashboard.access import guild_page
 from dashboard.forms import (
@@ -35,7 +39,10 @@ from dashboard_auth.auth import (
     dashboard_login_required,
     dashboard_user_from_request,
     guilds_for,
+    set_auth_cookies,
 )
+from dashboard_auth.demo_login import demo_login_available, start_demo_session
+from dashboard_auth.guild_access import RegistrationRefused, register_server, unregistered_guilds
 from dashboard_auth.sessions import revoke_session
 from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
 from guilds.budgets import BudgetRefused, update_budget_config
@@ -81,16 +88,71 @@ def landing(request):
         "login_error": LOGIN_ERRORS.get(error, "Login with Discord did not complete; please try again.")
         if error
         else "",
+        "demo_login": demo_login_available(request),
     }
     return render(request, "landing.html", context)
+
+
+@require_POST
+def demo_login(request):
+    """DEBUG on this machine only: log in as the demo admin (dashboard_auth.demo_login). Elsewhere
+    this page does not exist."""
+    if not demo_login_available(request):
+        raise Http404("No such page.")
+    issued = start_demo_session(request)
+    return set_auth_cookies(HttpResponseRedirect(reverse("dashboard:picker")), issued)
+
+
+# Send Messages, Embed Links, Attach Files, Read Message History, Use Application Commands.
+BOT_PERMISSIONS = (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
+
+
+def bot_install_url(guild_id: int | None = None) -> str:
+    """Discord's "add the bot to a server" link, or "" when DISCORD_APPLICATION_ID is not set."""
+    app_id = settings.DISCORD_APPLICATION_ID
+    if not app_id:
+        return ""
+    query = {"client_id": app_id, "scope": "bot applications.commands", "permissions": str(BOT_PERMISSIONS)}
+    if guild_id is not None:
+        query.update(guild_id=str(guild_id), disable_guild_select="true")
+    return f"https://discord.com/oauth2/authorize?{urlencode(query)}"
+
+
+def _picker(request, *, error: str = "", status: int = 200):
+    me = request.dashboard_user
+    offered = unregistered_guilds(user_id=me.user_id)
+    unregistered = [{**g, "install_url": bot_install_url(g["guild_id"])} for g in offered]
+    context = {
+        "guilds": guilds_for(me),
+        "unregistered": unregistered,
+        "install_url": bot_install_url(),
+        "error": error,
+    }
+    return render(request, "dashboard/picker.html", context, status=status)
 
 
 @require_GET
 @dashboard_login_required
 def guild_picker(request):
-    """/dashboard/: the guilds this user manages."""
-    guilds = guilds_for(request.dashboard_user)
-    return render(request, "dashboard/picker.html", {"guilds": guilds})
+    """/dashboard/: the guilds this user manages, the servers they could register, the bot link."""
+    return _picker(request)
+
+
+@require_POST
+@dashboard_login_required
+def register_guild_page(request):
+    """Register one of the servers the user owns or administers (listed on the picker)."""
+    raw = request.POST.get("guild_id", "")
+    guild_id = parse_id(raw)
+    if guild_id is None:
+        return _picker(request, error="Choose a server from the list to register it.", status=400)
+    user = get_user_model().objects.filter(pk=request.dashboard_user.user_id).first()
+    try:
+        access = register_server(user=user, guild_id=guild_id, request=request)
+    except RegistrationRefused as exc:
+        return _picker(request, error=exc.message, status=403)
+    messages.success(request, f"{access.name} is registered. Add the bot to it to use the slash commands.")
+    return redirect("dashboard:overview", guild_id=access.guild_id)
 
 
 @require_POST

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from core.tenancy import rls_bypass
+from guilds.members import register_guild
 from guilds.models import Guild
 from integrations.discord.client import ADMINISTRATOR, DiscordClient, DiscordGuild
 from integrations.errors import IntegrationError
@@ -49,17 +50,31 @@ def discord_user_client() -> DiscordClient:
     )
 
 
-def _key(user_id: int) -> str:
+def guild_access_key(user_id: int) -> str:
+    """The cache key of one user's guild list."""
     return f"dashboard:guilds:{user_id}"
 
 
+def unregistered_key(user_id: int) -> str:
+    """The cache key of the servers a user administers that the product does not track yet."""
+    return f"dashboard:unregistered:{user_id}"
+
+
 def store_manageable_guilds(*, user_id: int, discord_guilds: list[DiscordGuild]) -> list[GuildAccess]:
-    """Keep the guilds the user can manage and the product knows (active), cache and return them."""
+    """Keep the guilds the user can manage and the product knows (active), cache and return them.
+    The ones the user owns or administers but the product does not know are cached apart: the
+    dashboard offers to register them."""
     manageable = {int(g.id): g for g in discord_guilds if g.can_manage and g.id.isdigit()}
     known: dict[int, str] = {}
     if manageable:
         with rls_bypass(reason=f"dashboard guild list for user {user_id}"):
             known = dict(Guild.objects.filter(id__in=list(manageable), active=True).values_list("id", "name"))
+    unregistered = [
+        {"guild_id": gid, "name": g.name[:100], "is_owner": bool(g.owner)}
+        for gid, g in sorted(manageable.items(), key=lambda item: (item[1].name.lower(), item[0]))
+        if gid not in known and (g.owner or g.permissions & ADMINISTRATOR)
+    ]
+    cache.set(unregistered_key(user_id), unregistered, settings.DASHBOARD_GUILDS_CACHE_SECONDS)
     access = [
         GuildAccess(
             guild_id=gid,
@@ -69,19 +84,35 @@ def store_manageable_guilds(*, user_id: int, discord_guilds: list[DiscordGuild])
         )
         for gid in sorted(known, key=lambda i: (known[i].lower(), i))
     ]
-    cache.set(_key(user_id), [asdict(a) for a in access], settings.DASHBOARD_GUILDS_CACHE_SECONDS)
+    cache.set(guild_access_key(user_id), [asdict(a) for a in access], settings.DASHBOARD_GUILDS_CACHE_SECONDS)
     return access
 
 
+def unregistered_guilds(*, user_id: int) -> list[dict]:
+    """Servers the user owns or administers that are not registered yet:
+    [{"guild_id", "name", "is_owner"}]."""
+    return cache.get(unregistered_key(user_id)) or []
+
+
+def grant_cached_access(*, user_id: int, access: GuildAccess) -> None:
+    """Add one guild to the user's cached list (after they registered it)."""
+    current = [a for a in (cached_guilds(user_id=user_id) or []) if a.guild_id != access.guild_id]
+    current.append(access)
+    current.sort(key=lambda a: (a.name.lower(), a.guild_id))
+    cache.set(guild_access_key(user_id), [asdict(a) for a in current], settings.DASHBOARD_GUILDS_CACHE_SECONDS)
+    left = [g for g in unregistered_guilds(user_id=user_id) if g["guild_id"] != access.guild_id]
+    cache.set(unregistered_key(user_id), left, settings.DASHBOARD_GUILDS_CACHE_SECONDS)
+
+
 def cached_guilds(*, user_id: int) -> list[GuildAccess] | None:
-    raw = cache.get(_key(user_id))
+    raw = cache.get(guild_access_key(user_id))
     if raw is None:
         return None
     return [GuildAccess(**item) for item in raw]
 
 
 def forget_guilds(*, user_id: int) -> None:
-    cache.delete(_key(user_id))
+    cache.delete(guild_access_key(user_id))
 
 
 def discord_access_token(*, user_id: int) -> str | None:
@@ -125,3 +156,33 @@ def guilds_for_user(*, user_id: int) -> list[GuildAccess]:
 
 def access_to(*, user_id: int, guild_id: int) -> GuildAccess | None:
     return next((g for g in guilds_for_user(user_id=user_id) if g.guild_id == int(guild_id)), None)
+
+
+class RegistrationRefused(Exception):
+    """The user may not register that server (``message`` says why, for the page)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def register_server(*, user, guild_id: int, request=None) -> GuildAccess:
+    """Register a server the user owns or administers (Discord's word, from the cached login list):
+    the guild and its budget row are created and audited, and the user's list gains it at once."""
+    offered = {g["guild_id"]: g for g in unregistered_guilds(user_id=user.pk)}
+    if guild_id not in offered:
+        raise RegistrationRefused(
+            "Only a server you own or administer can be registered, and only from the list on this page "
+            "(log in again if you were just given the permission)."
+        )
+    guild, _ = register_guild(
+        guild_id=guild_id,
+        data={"name": offered[guild_id]["name"] or str(guild_id), "active": True},
+        actor=f"dashboard:{user.get_username()}",
+        actor_user=user,
+        request=request,
+    )
+    access = GuildAccess(guild_id=guild.pk, name=guild.name, is_owner=offered[guild_id]["is_owner"], can_admin=True)
+    grant_cached_access(user_id=user.pk, access=access)
+    log.info("guild_registered_from_dashboard", guild_id=guild.pk, user_id=user.pk)
+    return access

@@ -18,10 +18,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-staff", action="store_true", help="Do not create or reset the staff login.")
         parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the server will answer, for the printed links (make run passes its HOST and PORT).",
+        )
+        parser.add_argument(
             "--force", action="store_true", help="Run even with DJANGO_DEBUG off (never on a real deployment)."
         )
 
-    def handle(self, *args, no_staff=False, force=False, **options):
+    def handle(self, *args, no_staff=False, force=False, base_url="http://127.0.0.1:8000", **options):
         if not settings.DEBUG and not force:
             raise CommandError("Demo data is for development: set DJANGO_DEBUG=true or pass --force.")
         counts = load_demo_data()
@@ -31,7 +36,11 @@ class Command(BaseCommand):
         )
         if not no_staff:
             password = self._staff_login()
-            self.stdout.write(self.style.SUCCESS(f"Staff login: admin / {password}  (http://127.0.0.1:8000/admin/)"))
+            base = base_url.rstrip("/")
+            self.stdout.write(self.style.SUCCESS(f"Staff login: admin / {password}  ({base}/admin/)"))
+            self.stdout.write(
+                f"Dashboard without Discord: {base}/ then 'Log in as the demo admin' (DJANGO_DEBUG, this machine only)"
+            )
 
     @staticmethod
     def _staff_login() -> str:
