@@ -379,17 +379,22 @@ def process_metrics_run(*, registry_id: int) -> IngestResult | None:
             provider=VideoMetrics.Provider.APIFY,
             run_id=info.run_id,
         )
-        missing = [pk for pk in run.post_ids if pk not in result.matched_post_ids]
+        unreadable = {r.post_id: r.reason for r in result.refused if r.post_id in run.post_ids}
+        missing = [pk for pk in run.post_ids if pk not in result.matched_post_ids and pk not in unreadable]
         record_refresh_failures(
             guild_id=run.guild_id, post_ids=missing, reason="The Apify run returned no item for this post."
         )
+        for post_id, reason in unreadable.items():
+            record_refresh_failures(
+                guild_id=run.guild_id, post_ids=[post_id], reason=f"The Apify item could not be read: {reason}"[:500]
+            )
         Run.objects.for_guild(run.guild_id).filter(pk=run.pk).update(
             status=Run.Status.SUCCEEDED,
             finished_at=finished,
             dataset_id=info.dataset_id or "",
             item_count=len(raw),
             status_message=f"{result.inserted} new, {result.updated} again, {result.unmatched} unmatched, "
-            f"{result.errors} errors, {len(missing)} missing",
+            f"{result.errors} errors, {len(result.refused)} unreadable, {len(missing)} missing",
         )
     check_captions(guild_id=run.guild_id, post_ids=result.matched_post_ids)  # new captions, outside the write
     return result

@@ -57,7 +57,8 @@ CHUNK_SIZE = 50_000
 class IngestResult:
     """What one ingest did. ``inserted``/``updated``: snapshots new / already there (a reprocess);
     ``unmatched``: good items no post of the guild matched; ``errors``: error rows (matched or not);
-    ``matched_post_ids``: posts that got an item (good or error); ``flagged``: findings stored."""
+    ``matched_post_ids``: posts that got an item (good or error); ``flagged``: findings stored;
+    ``refused``: items whose counts could not be read, which changed nothing (see Refusal)."""
 
     inserted: int = 0
     updated: int = 0
@@ -65,6 +66,7 @@ class IngestResult:
     errors: int = 0
     flagged: int = 0
     matched_post_ids: frozenset[int] = field(default_factory=frozenset)
+    refused: tuple[Refusal, ...] = ()
 
     def __add__(self, other: IngestResult) -> IngestResult:
         return IngestResult(
@@ -74,7 +76,18 @@ class IngestResult:
             self.errors + other.errors,
             self.flagged + other.flagged,
             self.matched_post_ids | other.matched_post_ids,
+            self.refused + other.refused,
         )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One dataset item that was not stored: its position in the dataset, the post it names (None
+    when it names none of the guild's posts) and why."""
+
+    index: int
+    post_id: int | None
+    reason: str
 
 
 def ingest_items(
@@ -275,6 +288,21 @@ class _UrlIndex:
         return self.by_url.get(_url_key(url))
 
 
+def _by_alias(item: MetricsItem, by_id: dict[str, _Post], provisional: dict[str, _Post]) -> _Post | None:
+    """The post an item names by another of its ids: tracked under it, or submitted by a link that
+    carried it (a provisional post, which the item then settles)."""
+    for alias in item.aliases:
+        post = by_id.get(alias) or provisional.get(alias)
+        if post is not None:
+            return post
+    return None
+
+
+def _provisional(post: _Post | None) -> _Post | None:
+    """A URL match only counts for a post still waiting for its id (another post's URL is not this one)."""
+    return post if post is not None and post.needs_resolution else None
+
+
 def _submitted(post: _Post) -> datetime:
     return post.submitted_at
 
@@ -295,12 +323,13 @@ class _Batch:
         self.notices: list[GuildNotification] = []
         self.bot_events: list[tuple[str, _Post, str]] = []
         self.errors = self.unmatched = 0
+        self.refused: list[Refusal] = []
         self.tz = UTC if settings.USE_TZ else None  # timezone.now() per history row, minus its settings lookup
 
     def run(self, items: Sequence[MetricsItem]) -> IngestResult:
         matches = self._match(items, *self._load_posts(items))
         if not matches:
-            return IngestResult(unmatched=self.unmatched, errors=self.errors)
+            return IngestResult(unmatched=self.unmatched, errors=self.errors, refused=tuple(self.refused))
         ids = list(matches)
         # No IN-lists of post ids: the (guild, captured_at) and open-signal indexes answer these.
         at_this_time = VideoMetrics.objects.for_guild(self.guild_id).filter(captured_at=self.captured_at)
@@ -328,6 +357,7 @@ class _Batch:
             errors=self.errors,
             flagged=len(self.signals),
             matched_post_ids=frozenset(ids),
+            refused=tuple(self.refused),
         )
 
     # ------------------------------------------------------------------------------------ reading
@@ -335,7 +365,7 @@ class _Batch:
     def _load_posts(self, items: Sequence[MetricsItem]) -> tuple[list[_Post], list[_Post]]:
         """By platform id (one indexed query); then the posts still waiting for their first scrape
         (short links: few) plus, by URL, the posts of items the ids did not place (error rows)."""
-        ids = {i.external_id for i in items if i.external_id}
+        ids = {i.external_id for i in items if i.external_id} | {a for i in items for a in i.aliases}
         mine = Post.objects.for_guild(self.guild_id).filter(platform=self.platform)
         posts = _read_posts(mine.filter(column_in(Post, "external_id", ids))) if ids else []
         known = {p.external_id for p in posts if not p.needs_resolution}
@@ -343,7 +373,7 @@ class _Batch:
             v
             for i in items
             if not i.ok or i.external_id not in known
-            for u in (i.input_url, i.url)
+            for u in (i.input_url, i.url, i.alt_url)
             for v in _url_variants(u)
         }
         wanted = Q(needs_resolution=True)
@@ -360,16 +390,29 @@ class _Batch:
             p.external_id: p for group in (posts, others) for p in group if p.external_id and not p.needs_resolution
         }
         urls = _UrlIndex(posts, others)
+        provisional = {
+            p.external_id: p for group in (posts, others) for p in group if p.needs_resolution and p.external_id
+        }
         pending_possible = any(p.needs_resolution for group in (posts, others) for p in group)
         matches: dict[int, tuple[_Post, MetricsItem]] = {}
-        for item in items:
+        for index, item in enumerate(items):
+            if item.refused:  # numbers we cannot read change nothing; the post is only named
+                named = by_id.get(item.external_id) if item.external_id else urls.get(item.input_url)
+                self.refused.append(Refusal(index, named.id if named else None, item.refused))
+                continue
             post = by_id.get(item.external_id) if item.external_id else None
             if post is not None and pending_possible and item.ok and item.input_url:
                 pending = urls.get(item.input_url)
                 if pending is not None and pending.id != post.id and pending.needs_resolution:
                     self._resolve(pending, item, by_id)  # a short link to a post already tracked: a duplicate
+            if post is None and item.aliases:
+                post = _by_alias(item, by_id, provisional)  # tracked under an alias: not a mismatch
+                if post is not None and item.ok and post.needs_resolution:
+                    post = self._resolve(post, item, by_id)
             if post is None:
                 post = urls.get(item.input_url) or (urls.get(item.url) if item.error else None)
+                if post is None and item.ok:
+                    post = _provisional(urls.get(item.url)) or _provisional(urls.get(item.alt_url))
                 if post is not None and item.ok and post.external_id != item.external_id:
                     post = self._resolve(post, item, by_id)
             if item.error:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from metrics.models import VideoMetrics
+from tracking.models import Post
 from tests.helpers.apify import make_posts, tiktok_item
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +43,30 @@ def test_import_dataset_stores_and_reports(dataset, guild, bypass):
     assert "inserted=0 updated=2" in again
     with bypass():
         assert VideoMetrics.objects.count() == 2
+
+
+def test_an_item_whose_counts_cannot_be_read_is_refused_and_changes_nothing(tmp_path, guild, bypass):
+    """One item saying "lots" must not blank a post's numbers or push its refresh out."""
+    good, bad = make_posts(guild, 2)
+    with bypass():
+        Post.objects.filter(pk=bad.pk).update(views=4321, likes=99, comments=7, shares=3)
+        before = Post.objects.values("views", "likes", "comments", "shares", "next_refresh_at", "failure_count").get(
+            pk=bad.pk
+        )
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps([tiktok_item(good, views=500), {**tiktok_item(bad), "playCount": "lots"}]))
+    out, err = StringIO(), StringIO()
+    call_command("import_dataset", "--guild", str(guild.id), "--platform", "tiktok", str(path), stdout=out, stderr=err)
+    assert f"refused item 1 (post #{bad.pk}): playCount is 'lots', not a count" in err.getvalue()
+    assert "inserted=1 updated=0 unmatched=0 errors=0 refused=1" in out.getvalue()
+    assert "1 item(s) refused: their posts were left as they were" in out.getvalue()
+    with bypass():
+        after = Post.objects.values("views", "likes", "comments", "shares", "next_refresh_at", "failure_count").get(
+            pk=bad.pk
+        )
+        assert after == before
+        assert not VideoMetrics.objects.filter(post=bad).exists()
+        assert VideoMetrics.objects.get(post=good).views == 500
 
 
 @pytest.mark.parametrize(

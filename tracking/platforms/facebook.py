@@ -184,14 +184,24 @@ def build_metrics_input(urls: list[str], limit: int) -> dict[str, Any]:
 _NOT_A_PAGE_NAME = {"p", "pg", "people", "profile.php", "permalink.php", "watch", "reel"}
 
 
+_TOP_LEVEL_ID = re.compile(r"/posts/(\d{5,25})/?$")
+
+
 def normalize_metrics(r: ItemReader) -> MetricsItem:
-    """A post item; ``external_id`` is its ``postId``, which is not the id found in ``topLevelUrl``
-    nor a ``pfbid`` permalink token (so these posts are matched by ``input_url`` first)."""
+    """A post item. ``external_id`` is its ``postId``; ``topLevelUrl``
+    (``facebook.com/<page id>/posts/<id>``) is the canonical link and its id, which is often another
+    number than ``postId``, is an alias: a post submitted by that numeric link is matched by it. The
+    ``url`` (a ``pfbid`` permalink) is a second URL to match by."""
     source, views = r.counted("viewsCount", "videoViewCount")
     page_name = r.text("pageName")
+    top_level = r.text("topLevelUrl")
+    permalink = r.text("url")
+    alias = _TOP_LEVEL_ID.search(top_level or "")
     return r.metrics_item(
         external_id=r.text("postId"),
-        url=r.text("url", "topLevelUrl"),
+        url=top_level or permalink,
+        alt_url=permalink if top_level else None,
+        aliases=(alias.group(1),) if alias else (),
         views=views,
         views_source=source,
         likes=r.count("likes"),

@@ -10,7 +10,10 @@ Rules shared by all platforms' readers:
 - Keys may be nested (``authorMeta.name`` under ``authorMeta``) or dot-flattened (``"authorMeta.name"``,
   from flattened dataset exports); both are read, the flattened key first.
 - Counts may be ints, floats or strings ("3,456", "1.2K", "3M"). A count parsed from an abbreviated
-  string is approximate, which sets ``rounded``. Negative, boolean or unparseable counts become None.
+  string is approximate, which sets ``rounded``. Negative or boolean counts become None (scrapers
+  use them for "hidden"). A count field holding text that is no count ("lots") or a list or object
+  makes the whole item ``refused`` with the reason: ingestion then changes nothing for its post,
+  rather than blanking numbers it cannot read.
 """
 
 from __future__ import annotations
@@ -46,11 +49,16 @@ class MetricsItem:
     unavailable: bool = False
     error: str | None = None
     input_url: str | None = None
+    refused: str | None = None
+    # Other names the platform gives the same post, for matching posts whose link carried them:
+    # ids (Facebook: the id in topLevelUrl, where postId is another) and a second URL (its permalink).
+    aliases: tuple[str, ...] = ()
+    alt_url: str | None = None
 
     @property
     def ok(self) -> bool:
         """True when the item carries a post id and numbers (no error)."""
-        return self.error is None
+        return self.error is None and self.refused is None
 
 
 @dataclass(frozen=True)
@@ -153,12 +161,13 @@ class ItemReader:
     Called a dozen times per item on datasets of tens of thousands of items, so it stays plain:
     slots, paths split once, and exact-type fast paths for the common int and str values."""
 
-    __slots__ = ("item", "platform", "rounded")
+    __slots__ = ("item", "platform", "rounded", "unreadable")
 
     def __init__(self, item: dict[str, Any], *, platform: str) -> None:
         self.item = item
         self.platform = platform
         self.rounded = False
+        self.unreadable: list[str] = []
 
     def get(self, path: str) -> Any:
         """The value at ``path`` (flattened key first, then nested keys), or None."""
@@ -212,6 +221,8 @@ class ItemReader:
             if number is not None:
                 self.rounded = self.rounded or rounded
                 return path, number
+            if (type(value) is str and value.strip()) or isinstance(value, list | dict):
+                self.unreadable.append(f"{path} is {_shown(value)}, not a count")
         return None, None
 
     def input_url(self) -> str | None:
@@ -226,6 +237,14 @@ class ItemReader:
         dataclass's one ``object.__setattr__`` call per field, which shows on large datasets."""
         values = {**_METRICS_DEFAULTS, **fields}
         values.update(platform=self.platform, rounded=self.rounded, input_url=self.input_url())
+        if self.unreadable and not values["error"]:
+            values["refused"] = "; ".join(self.unreadable)
         item = object.__new__(MetricsItem)
         object.__setattr__(item, "__dict__", values)
         return item
+
+
+def _shown(value: Any) -> str:
+    """A short, printable rendering of a value for a refusal message."""
+    text = repr(value) if isinstance(value, str) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."

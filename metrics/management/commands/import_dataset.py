@@ -27,8 +27,10 @@ class Command(BaseCommand):
         "through the same normalization and storage as a webhook-delivered run: items are matched to "
         "the guild's posts by platform id (error rows and short links by the submitted URL), stored as "
         "snapshots with provider 'import', and the posts' latest numbers, status and fraud signals are "
-        "updated. Importing the same file twice with the same --captured-at changes nothing. Prints the "
-        "inserted, updated, unmatched and error row counts; exits 1 with a one-line reason on failure."
+        "updated. An item whose counts cannot be read is refused and changes nothing; each refused item is "
+        "printed (index, post, reason). Importing the same file twice with the same --captured-at changes "
+        "nothing. Prints the inserted, updated, unmatched, error and refused counts; exits 1 with a "
+        "one-line reason on failure."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -60,10 +62,18 @@ class Command(BaseCommand):
             captured_at=captured_at,
             provider=VideoMetrics.Provider.IMPORT,
         )
+        for refusal in result.refused:
+            post = f"post #{refusal.post_id}" if refusal.post_id else "no post of this guild"
+            self.stderr.write(f"refused item {refusal.index} ({post}): {refusal.reason}")
         self.stdout.write(
             f"inserted={result.inserted} updated={result.updated} unmatched={result.unmatched} "
-            f"errors={result.errors} flagged={result.flagged} items={len(items)}"
+            f"errors={result.errors} refused={len(result.refused)} flagged={result.flagged} items={len(items)}"
         )
+        if result.refused:
+            self.stdout.write(
+                f"{len(result.refused)} item(s) refused: their posts were left as they were. Fix the file and "
+                "import it again."
+            )
 
     @staticmethod
     def _platform(raw: str) -> str:
