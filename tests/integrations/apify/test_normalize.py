@@ -186,7 +186,9 @@ def test_facebook_post_without_comments_key_has_unknown_comments():
     assert item.author_handle is None  # pageName "p" is an artifact of the /p/<Name-id>/ URL
     assert item.posted_at == datetime(2026, 4, 15, 16, 5, 55, tzinfo=UTC)
     assert item.input_url == "https://www.facebook.com/p/The-Label-Jenn-100084236786813/"
-    assert item.url.startswith("https://www.facebook.com/permalink.php?story_fbid=pfbid02DQ8")
+    assert item.url == "https://www.facebook.com/100084236786813/posts/954933103991240"  # topLevelUrl: canonical
+    assert item.alt_url.startswith("https://www.facebook.com/permalink.php?story_fbid=pfbid02DQ8")
+    assert item.aliases == ("954933103991240",)  # another id than postId
 
 
 def test_facebook_display_strings_are_parsed_and_abbreviations_marked_rounded():
