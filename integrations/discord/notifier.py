@@ -6,8 +6,9 @@ up to 10 embeds and 6000 characters per message.
 
 Destinations: the channel's webhook URL (``Guild.logs_webhook_url`` / ``updates_webhook_url``) when
 set, else the channel id with the bot token. A destination Discord says is gone (Unknown Channel or
-Webhook, Missing Access, 404) is marked on the guild (``*_destination_gone_at``); its pending rows
-become ``dropped`` and so does everything queued for it until an admin sets a new destination. Staff
+Webhook, Missing Access, 404) is marked on the guild (``*_destination_gone_at``). Rows with no
+destination (none set, or the one set is gone) stay ``pending`` with the reason in ``last_error``
+(``waiting``): they are sent when an admin sets a destination, and the dashboard says so. Staff
 hear about it through a log line at error level and SECURITY_ALERT_WEBHOOK_URL (the broken channel
 cannot carry the news). Transient failures (timeouts, 5xx, long 429s) leave rows pending with
 ``attempts`` + 1; after NOTIFY_MAX_ATTEMPTS they are ``failed`` with the last error.
@@ -25,7 +26,7 @@ from datetime import datetime
 import structlog
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
@@ -62,7 +63,7 @@ class NotifySummary:
     """What one notifier run did, per status."""
 
     sent: int = 0
-    dropped: int = 0
+    waiting: int = 0  # pending, kept until the guild has a destination
     failed: int = 0
     retrying: int = 0
     messages: int = 0
@@ -128,9 +129,7 @@ def _send_pair(guild_id: int, channel: str, *, client: DiscordClient, summary: N
         )
         destination = destination_for(guild, channel)
         if not destination:
-            summary.dropped += _mark(
-                guild_id, [r.pk for r in rows], status=N.Status.DROPPED, error=_why_none(guild, channel)
-            )
+            summary.waiting += _wait(guild_id, channel, why=_why_none(guild, channel))
             return
     for batch in batches(rows):
         try:
@@ -138,9 +137,7 @@ def _send_pair(guild_id: int, channel: str, *, client: DiscordClient, summary: N
         except DestinationGone as error:
             _destination_gone(guild, channel, error=error, now=now)
             summary.gone.append((guild_id, channel))
-            with guild_scope(guild_id):
-                pending = N.objects.for_guild(guild_id).filter(status=N.Status.PENDING, channel=channel)
-                summary.dropped += pending.update(status=N.Status.DROPPED, last_error=str(error.message)[:300])
+            summary.waiting += _wait(guild_id, channel, why=f"the {channel} destination is gone ({error.message})")
             return
         except IntegrationError as error:
             _failed_attempt(guild_id, batch, error=error, summary=summary)
@@ -222,12 +219,35 @@ def _destination_gone(guild: Guild, channel: str, *, error: DestinationGone, now
             title=f"Discord {channel} channel of {guild.name} is gone",
             description=(
                 f"Guild {guild.pk}: Discord refused the {channel} destination ({error.message[:300]}). "
-                f"Its notifications are dropped until an admin sets a new {channel} channel or webhook."
+                f"Its notifications wait until an admin sets a new {channel} channel or webhook."
             ),
             color=0xE74C3C,
             timestamp=now,
         )
     )
+
+
+def _wait(guild_id: int, channel: str, *, why: str) -> int:
+    """Keep the channel's pending rows pending, with the reason they wait; returns how many."""
+    with guild_scope(guild_id):
+        pending = N.objects.for_guild(guild_id).filter(status=N.Status.PENDING, channel=channel)
+        return pending.update(last_error=why[:300])
+
+
+def waiting_notifications(guild: Guild) -> list[tuple[str, int, str]]:
+    """Per channel without a destination: (channel, notifications waiting for one, why). One query."""
+    missing = {c: _why_none(guild, c) for c in N.Channel.values if not destination_for(guild, c)}
+    if not missing:
+        return []
+    with guild_scope(guild.pk):
+        counts = dict(
+            N.objects.for_guild(guild.pk)
+            .filter(status=N.Status.PENDING, channel__in=list(missing))
+            .values_list("channel")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    return [(c, counts[c], why) for c, why in missing.items() if counts.get(c)]
 
 
 def _why_none(guild: Guild, channel: str) -> str:

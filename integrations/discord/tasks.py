@@ -27,7 +27,7 @@ def send_notifications(guild_id: int | None = None) -> dict[str, int]:
     summary = send_pending_notifications(guild_id=guild_id)
     return {
         "sent": summary.sent,
-        "dropped": summary.dropped,
+        "waiting": summary.waiting,
         "failed": summary.failed,
         "retrying": summary.retrying,
         "messages": summary.messages,

@@ -43,7 +43,7 @@ class Command(BaseCommand):
             summary = send_pending_notifications(guild_id=guild)
             self.stdout.write(
                 f"notifications: {summary.sent} sent, {summary.retrying} to retry, {summary.failed} failed, "
-                f"{summary.dropped} dropped (no destination)"
+                f"{summary.waiting} waiting for a Discord destination (set one in the dashboard settings)"
             )
 
 

@@ -7,7 +7,7 @@ import pytest
 from core.tenancy import guild_scope
 from guilds.models import Guild, GuildNotification
 from guilds.notifications import notify
-from integrations.discord.notifier import batches, send_pending_notifications
+from integrations.discord.notifier import batches, send_pending_notifications, waiting_notifications
 from tests.factories import make_guild
 from tests.helpers.discord import ALERT_WEBHOOK, API, LOGS_WEBHOOK, UPDATES_WEBHOOK
 from tests.integrations.discord.helpers import make_client
@@ -84,24 +84,24 @@ def test_rate_limit_is_waited_out_then_sent(discord):
     assert _statuses(guild) == [("sent", 0)] * 2
 
 
-def test_unknown_webhook_marks_the_destination_gone_and_drops_rows(discord, settings, bypass):
+def test_unknown_webhook_marks_the_destination_gone_and_rows_wait(discord, settings, bypass):
     settings.SECURITY_ALERT_WEBHOOK_URL = ALERT_WEBHOOK
     guild = make_guild(logs_webhook_url=LOGS_WEBHOOK, updates_webhook_url=UPDATES_WEBHOOK)
     _queue(guild, 2)
     discord.post(LOGS_API, status=404, json={"message": "Unknown Webhook", "code": 10015})
     discord.post(f"{API}/webhooks/1555555555555555555/alert-token", json={"id": "9"})
     summary, _ = _send()
-    assert summary.gone == [(guild.pk, "logs")] and summary.dropped == 2
-    assert _statuses(guild) == [("dropped", 0)] * 2
+    assert summary.gone == [(guild.pk, "logs")] and summary.waiting == 2
+    assert _statuses(guild) == [("pending", 0)] * 2
     with bypass():
         refreshed = Guild.objects.get(pk=guild.pk)
     assert refreshed.logs_destination_gone_at is not None and refreshed.updates_destination_gone_at is None
     alert = json.loads(discord.calls[-1].request.body)
     assert "logs channel" in alert["embeds"][0]["title"]
-    # later notifications for that channel are dropped without calling Discord
+    # later notifications for that channel wait too, without calling Discord
     _queue(guild, 1, kind="flagged")
     calls = len(discord.calls)
-    assert _send()[0].dropped == 1
+    assert _send()[0].waiting == 3
     assert len(discord.calls) == calls
 
 
@@ -119,13 +119,22 @@ def test_transient_errors_retry_then_fail_after_max_attempts(discord, settings):
     assert "503" in row.last_error
 
 
-def test_no_destination_configured_drops_with_a_reason(discord):
+def test_no_destination_keeps_them_waiting_with_a_reason_then_sends_them(discord, bypass):
     guild = make_guild()
     _queue(guild, 1)
-    assert _send()[0].dropped == 1
+    assert _send()[0].waiting == 1
     with guild_scope(guild.pk):
-        assert N.objects.for_guild(guild).get().last_error == "no logs channel or webhook is configured"
+        row = N.objects.for_guild(guild).get()
+    assert (row.status, row.last_error) == ("pending", "no logs channel or webhook is configured")
+    assert waiting_notifications(guild) == [("logs", 1, "no logs channel or webhook is configured")]
     assert not discord.calls
+    with bypass():
+        Guild.objects.filter(pk=guild.pk).update(logs_webhook_url=LOGS_WEBHOOK)
+        guild.refresh_from_db()
+    discord.post(LOGS_API, json={"id": "1"})
+    assert _send()[0].sent == 1
+    assert _statuses(guild) == [("sent", 0)]
+    assert waiting_notifications(guild) == []
 
 
 def test_each_guilds_rows_go_to_its_own_channel(discord):
