@@ -1,5 +1,6 @@
-"""The health banner on every guild page: what is switched off and what to set, and Discord messages
-that wait for a destination. Nothing here claims success; each line names the setting that fixes it.
+"""The health banner and the review count on every guild page: what is switched off and what to
+set, and Discord messages that wait for a destination. Nothing here claims success; each line
+names the setting that fixes it.
 
 Used as a template context processor: ``health_notes`` is a callable the template evaluates only on
 the pages that show it (guild pages), so other pages pay nothing.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from integrations.discord.notifier import waiting_notifications
+from tracking.review import needs_decision_count
 
 # (setting, what stops without it) - the features a guild admin notices on their own pages.
 GUILD_FEATURES = (
@@ -32,5 +34,9 @@ def notes_for(guild) -> list[str]:
 
 
 def health_banner(request) -> dict:
+    """``health_notes`` and ``review_count`` (the review queue's one count) for guild pages, computed
+    only where a template shows them."""
     guild = getattr(request, "guild", None)
-    return {"health_notes": (lambda: notes_for(guild)) if guild is not None else list}
+    if guild is None:
+        return {"health_notes": list, "review_count": int}
+    return {"health_notes": lambda: notes_for(guild), "review_count": lambda: needs_decision_count(guild.pk)}

@@ -17,6 +17,7 @@ urlpatterns = [
     path("dashboard/<id:guild_id>/posts/", views.post_list, name="posts"),
     path("dashboard/<id:guild_id>/posts/<id:post_id>/", views.post_detail, name="post-detail"),
     path("dashboard/<id:guild_id>/posts/<id:post_id>/review/", views.post_review, name="post-review"),
+    path("dashboard/<id:guild_id>/review/", views.review_page, name="review"),
     path("dashboard/<id:guild_id>/creators/", views.creator_list, name="creators"),
     path("dashboard/<id:guild_id>/leaderboard/", views.leaderboard_page, name="leaderboard"),
     path("dashboard/<id:guild_id>/leaderboard.csv", views.leaderboard_csv, name="leaderboard-csv"),

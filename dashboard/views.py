@@ -53,7 +53,16 @@ from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
 from tracking.client_accounts import ClientAccountRefused, save_client_account
 from tracking.models import ClientAccount, FraudSignal, Post
-from tracking.review import ReviewRefused, review_post
+from tracking.review import (
+    BULK_LIMIT,
+    ReviewRefused,
+    allowed_actions,
+    needs_decision_count,
+    reasons_for,
+    review_post,
+    review_posts,
+    review_queue,
+)
 
 LOGIN_URL_NAMES = ("api-auth-login", "auth-discord-login", "discord-login")
 LOGIN_URL_FALLBACK = "/api/v1/auth/discord/login"
@@ -183,7 +192,7 @@ def overview(request, guild_id: int):
         "chart_total": sum(v for _, v in series),
         "budget": selectors.budget_summary(guild=guild, now=now),
         "freshness": selectors.freshness(guild=guild, now=now),
-        "open_flags": FraudSignal.objects.for_guild(guild).filter(resolved_at__isnull=True).count(),
+        "open_flags": needs_decision_count(guild.pk),
         "nav": "overview",
     }
     return render(request, "dashboard/overview.html", context)
@@ -205,6 +214,49 @@ def post_list(request, guild_id: int):
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "nav": "posts"}
     return render(request, "dashboard/posts.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin_methods=())
+def review_page(request, guild_id: int):
+    """The review queue: every post waiting for a decision with its reasons; approve or reject many
+    at once (all or none). MANAGE_GUILD may review, like the post page."""
+    guild = request.guild
+    status, error = 200, ""
+    if request.method == "POST":
+        ids = [parse_id(v) for v in request.POST.getlist("post")]
+        action, reason = request.POST.get("action", ""), request.POST.get("reason", "")
+        if None in ids:
+            status, error = 400, "Choose posts from the list."
+        else:
+            try:
+                done = review_posts(
+                    guild_id=guild.pk,
+                    post_ids=ids,
+                    action=action,
+                    reason=reason,
+                    actor=request.dashboard_user.actor,
+                    request=request,
+                )
+            except ReviewRefused as refused:
+                status = 409 if refused.code == "transition_refused" else 400
+                error = refused.message
+            else:
+                verb = "approved" if action == "approve" else "rejected"
+                messages.success(request, f"{len(done)} post{'s' if len(done) != 1 else ''} {verb}.")
+                return redirect("dashboard:review", guild_id=guild.pk)
+    page = Paginator(review_queue(guild.pk), POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    posts = list(page.object_list)
+    reasons = reasons_for(guild.pk, posts)
+    context = {
+        "page": page,
+        "rows": [(p, reasons[p.pk]) for p in posts],
+        "error": error,
+        "bulk_limit": BULK_LIMIT,
+        "query": "",
+        "nav": "review",
+    }
+    return render(request, "dashboard/review.html", context, status=status)
 
 
 def _post_or_404(guild, post_id: int) -> Post:
@@ -233,16 +285,23 @@ def _render_post(request, post: Post, form: ReviewForm, status: int = 200):
         "snapshot_count": len(series),
         "history": list(post.status_changes.filter(guild_id=guild.pk).order_by("-created_at", "-pk")),
         "signals": list(FraudSignal.objects.for_guild(guild).filter(post=post).order_by("-detected_at", "-pk")),
+        "waiting_reasons": (
+            reasons_for(guild.pk, [post], signals=False)[post.pk] if post.status == Post.Status.FLAGGED else []
+        ),
+        "actions": allowed_actions(post),
         "nav": "posts",
     }
     return render(request, "dashboard/post_detail.html", context, status=status)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @guild_page
 def post_review(request, guild_id: int, post_id: int):
-    """Approve, reject or flag a post (tracking.review.review_post writes the history and audit)."""
+    """Approve, reject or flag a post (tracking.review.review_post writes the history and audit).
+    A GET (a reloaded or bookmarked form) goes back to the post's page."""
     post = _post_or_404(request.guild, post_id)
+    if request.method == "GET":
+        return redirect("dashboard:post-detail", guild_id=guild_id, post_id=post.pk)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         return _render_post(request, post, form, status=400)

@@ -14,6 +14,7 @@ from dashboard_auth import api as auth_api
 from guilds import api as guilds_api
 from metrics import api as metrics_api
 from tracking import api as tracking_api
+from tracking import review_api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("creators", guilds_api.CreatorViewSet, basename="creator")
@@ -50,6 +51,8 @@ guild_patterns = [
     path("leaderboard", metrics_api.LeaderboardView.as_view(), name="api-guild-leaderboard"),
     path("exports/leaderboard.csv", metrics_api.LeaderboardExportView.as_view(), name="api-guild-leaderboard-csv"),
     path("exports/posts.csv", tracking_api.PostsExportView.as_view(), name="api-guild-posts-csv"),
+    path("review-queue", review_api.ReviewQueueView.as_view(), name="api-review-queue"),
+    path("posts/review", review_api.BulkReviewView.as_view(), name="api-posts-bulk-review"),
     path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
     path("", include(router.urls)),
 ]

@@ -45,6 +45,18 @@ _REVIEW: dict[str, tuple[frozenset[str] | None, str]] = {
 }
 
 
+def allowed_actions(post: Post) -> list[str]:
+    """The review actions that make sense from the post's status (what the pages offer)."""
+    actions = []
+    if post.status in _REVIEW["approve"][0]:
+        actions.append("approve")
+    if post.status not in (S.FLAGGED, S.REJECTED, S.FINALIZED):
+        actions.append("flag")
+    if post.status not in (S.REJECTED, S.FINALIZED):
+        actions.append("reject")
+    return actions
+
+
 @transaction.atomic
 def review_post(*, post: Post, action: ReviewAction, reason: str, actor: str, request=None) -> Post:
     """Apply a reviewer's decision to ``post`` and audit it (DashboardAuditLog with before/after).
@@ -97,3 +109,87 @@ def _staff_user(request) -> Any:
     """The Django user behind ``request`` when it is one (dashboard callers may carry another kind)."""
     user = getattr(request, "user", None)
     return user if isinstance(user, get_user_model()) else None
+
+
+# ------------------------------------------------------------------------------------------------
+# The review queue: every post that needs a person's decision, and the one count every page shows
+# ------------------------------------------------------------------------------------------------
+
+BULK_LIMIT = 100
+BULK_ACTIONS = ("approve", "reject")
+
+
+def review_queue(guild_id: int):
+    """The posts that wait for a decision (flagged: by a fraud check, the caption check, an author
+    mismatch or a person), oldest decision first. The dashboard's queue, its count and the API read it."""
+    return (
+        Post.objects.for_guild(guild_id)
+        .filter(status=S.FLAGGED)
+        .select_related("creator", "profile", "client_account")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def needs_decision_count(guild_id: int) -> int:
+    """How many posts wait for a decision: the number on the overview, the menu and the queue."""
+    return Post.objects.for_guild(guild_id).filter(status=S.FLAGGED).order_by().count()
+
+
+def reasons_for(guild_id: int, posts: list[Post], *, signals: bool = True) -> dict[int, list[str]]:
+    """Each post's reasons to review, in one query: its open fraud signals (with their numbers), the
+    caption check's findings and the reason its status was set (a manual flag, an author mismatch).
+    ``signals=False`` leaves the fraud signals out (for a page that lists them itself)."""
+    ids = [p.pk for p in posts]
+    shown: dict[int, list[str]] = {pk: [] for pk in ids}
+    known: dict[int, list[str]] = {pk: [] for pk in ids}  # signal reasons, to say nothing twice
+    open_signals = (
+        FraudSignal.objects.for_guild(guild_id)
+        .filter(post_id__in=ids, resolved_at__isnull=True)
+        .order_by("detected_at", "pk")
+        .values_list("post_id", "kind", "reason")
+    )
+    for post_id, kind, reason in open_signals:
+        known[post_id].append(reason)
+        if signals:
+            shown[post_id].append(f"{FraudSignal.Kind(kind).label}: {reason}")
+    for post in posts:
+        reasons, seen = shown[post.pk], known[post.pk]
+        for finding in post.caption_reasons or []:
+            if finding not in seen:
+                reasons.append(f"Caption: {finding}")
+                seen.append(finding)
+        if post.status_reason and not any(post.status_reason in r or r in post.status_reason for r in seen):
+            reasons.append(post.status_reason)
+    return shown
+
+
+def review_posts(
+    *, guild_id: int, post_ids: list[int], action: str, reason: str, actor: str, request=None
+) -> list[Post]:
+    """Approve or reject several posts at once: all of them or none (one refusal names the post and
+    changes nothing). Each post is reviewed, audited and announced exactly as ``review_post`` does."""
+    if action not in BULK_ACTIONS:
+        raise ReviewRefused(f"Unknown bulk action {action!r}; use approve or reject.", code="unknown_action")
+    unique = list(dict.fromkeys(post_ids))
+    if not unique:
+        raise ReviewRefused("Choose at least one post.", code="no_posts")
+    if len(unique) > BULK_LIMIT:
+        raise ReviewRefused(f"At most {BULK_LIMIT} posts at once; choose fewer.", code="too_many")
+    with transaction.atomic():
+        posts = {p.pk: p for p in Post.objects.for_guild(guild_id).filter(pk__in=unique)}
+        missing = [pk for pk in unique if pk not in posts]
+        if missing:
+            raise ReviewRefused(f"No post #{missing[0]} in this server.", code="not_found")
+        settled = [p for p in posts.values() if p.status != S.FLAGGED]
+        if settled:
+            status = settled[0].get_status_display().lower()
+            raise ReviewConflict(f"Post #{settled[0].pk} is not waiting for a decision (it is {status}).")
+        done = []
+        for pk in unique:
+            try:
+                done.append(review_post(post=posts[pk], action=action, reason=reason, actor=actor, request=request))
+            except ReviewConflict as refused:
+                raise ReviewConflict(f"Post #{pk}: {refused.message}") from None
+            except ReviewRefused as refused:
+                raise ReviewRefused(f"Post #{pk}: {refused.message}", code=refused.code) from None
+        return done

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.tenancy import guild_scope
 from guilds.notifications import notify
 from tests.dashboard.conftest import log_in, use_cookies
 from tests.factories import make_guild
@@ -35,8 +36,9 @@ def test_messages_without_a_destination_are_shown_waiting_on_every_page(client, 
     for key in ALL_KEYS:
         setattr(settings, key, "set")
     guild = make_guild()
-    notify(guild_id=guild.pk, kind="flagged", event_key="flag:1", title="Post flagged")
-    notify(guild_id=guild.pk, kind="flagged", event_key="flag:2", title="Post flagged")
+    with guild_scope(guild.pk):  # as the producers do: inside the guild's scope
+        notify(guild_id=guild.pk, kind="flagged", event_key="flag:1", title="Post flagged")
+        notify(guild_id=guild.pk, kind="flagged", event_key="flag:2", title="Post flagged")
     for name in ("overview", "posts", "settings"):
         page = _page(client, guild, name)
         assert "2 Discord logs messages wait and will be sent once this is fixed" in page, name
@@ -47,5 +49,6 @@ def test_nothing_off_means_no_banner(client, settings):
     for key in ALL_KEYS:
         setattr(settings, key, "set")
     guild = make_guild(logs_webhook_url="https://discord.com/api/webhooks/1333333333333333333/t")
-    notify(guild_id=guild.pk, kind="flagged", event_key="flag:1", title="Post flagged")  # has a destination
+    with guild_scope(guild.pk):
+        notify(guild_id=guild.pk, kind="flagged", event_key="flag:1", title="Post flagged")  # has a destination
     assert "health-banner" not in _page(client, guild)

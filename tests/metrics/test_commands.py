@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from metrics.models import VideoMetrics
-from tracking.models import Post
 from tests.helpers.apify import make_posts, tiktok_item
+from tracking.models import Post
 
 pytestmark = pytest.mark.django_db
 
