@@ -207,6 +207,8 @@ if DASHBOARD_SESSION_COOKIE_SAMESITE not in ("Strict", "Lax", "None"):
     _fail("DASHBOARD_SESSION_COOKIE_SAMESITE", "must be strict, lax or none")
 JWT_ACCESS_TTL_SECONDS = env.int("JWT_ACCESS_TTL_SECONDS", default=15 * 60)
 REFRESH_TOKEN_TTL_SECONDS = env.int("REFRESH_TOKEN_TTL_SECONDS", default=30 * 24 * 3600)
+# Two tabs refreshing with one token: the just-rotated token answers with the same new pair this long.
+REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=10)
 
 
 def _service_keys(raw: str) -> list[tuple[str, str, frozenset[str]]]:
