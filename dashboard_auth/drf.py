@@ -96,7 +96,16 @@ class ServiceKeyAuthentication(BaseAuthentication):
         bearer = bearer_token(request)
         if bearer and looks_like_jwt(bearer):
             bearer = None  # a dashboard token, not a key: not for this endpoint
-        key = request.META.get("HTTP_X_API_KEY") or bearer
+        header_key = request.META.get("HTTP_X_API_KEY")
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        if header_key and authorization and bearer != header_key:
+            # Two credentials that disagree: refuse rather than pick one (a proxy or client bug, or a
+            # probe hoping the valid one hides the invalid one).
+            raise exceptions.AuthenticationFailed(
+                "X-API-Key and the Authorization header carry different credentials; send one.",
+                code="conflicting_credentials",
+            )
+        key = header_key or bearer
         if not (internal or key):
             return None
         ip = client_ip(request)

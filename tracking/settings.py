@@ -198,6 +198,11 @@ DASHBOARD_OAUTH_CALLBACK = env.str("DASHBOARD_OAUTH_CALLBACK", default="")
 SOCIAL_AUTH_DISCORD_KEY = DASHBOARD_DISCORD_CLIENT_ID
 SOCIAL_AUTH_DISCORD_SECRET = DASHBOARD_DISCORD_CLIENT_SECRET
 SOCIAL_AUTH_DISCORD_SCOPE = ["identify", "guilds"]
+# social-core adds its default scope (identify) to ours: say each scope once.
+SOCIAL_AUTH_DISCORD_IGNORE_DEFAULT_SCOPE = True
+# Discord shows the consent screen every time (documented in dashboard_auth/api.py): a GET that starts
+# the flow can never log someone in silently.
+SOCIAL_AUTH_DISCORD_AUTH_EXTRA_ARGUMENTS = {"prompt": "consent"}
 SOCIAL_AUTH_JSONFIELD_ENABLED = True
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 DASHBOARD_ACCESS_COOKIE_NAME = env.str("DASHBOARD_ACCESS_COOKIE_NAME", default="dashboard_at")
