@@ -43,9 +43,9 @@ import structlog
 from django.conf import settings
 from django.db.models import Count, Min
 from django.dispatch import receiver
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_structlog import signals as structlog_signals
-from django.urls import URLPattern, URLResolver, get_resolver
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 

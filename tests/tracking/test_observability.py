@@ -13,6 +13,7 @@ import pytest
 import structlog
 from django.conf import settings as django_settings
 from django.test import RequestFactory
+from django.urls import resolve
 from django.utils import timezone
 from django_structlog.signals import bind_extra_request_metadata
 from prometheus_client.parser import text_string_to_metric_families
@@ -119,8 +120,6 @@ class TestRequestMetrics:
 
     def test_each_resolved_route_is_in_the_list(self, client, token):
         """The list is what the resolver reports: admin regex routes and nested includes too."""
-        from django.urls import resolve
-
         routes = observability._caps["route"].allowed()
         for path in ("/healthz", "/admin/", "/admin/tracking/post/", "/api/v1/guilds", "/api/schema/"):
             assert resolve(path).route in routes, path
@@ -136,7 +135,7 @@ def _worker(directory, reasons: list[str]) -> list[str]:
         "print(json.dumps([_caps['webhook_reason'](r) for r in reasons]))\n"
     )
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603  (our own interpreter and code; the argument is JSON we built)
         [sys.executable, "-c", code, json.dumps(reasons)],
         env=env,
         capture_output=True,
