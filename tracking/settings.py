@@ -148,22 +148,41 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("VALKEY_URL", default="") or env.str("REDIS_URL", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     _fail("VALKEY_URL/REDIS_URL", "must start with redis://, rediss:// or unix://")
-if REDIS_URL:
-    CACHES = {
-        "default": {
+# Two aliases on the same store: "default" treats Redis errors as misses (an outage degrades, never a
+# 500; logged by django-redis), "ratelimit" raises them so each limit can fail open or closed
+# (core/api/ratelimit.py).
+
+
+def redis_caches(url: str) -> dict:
+    """The cache aliases on one Redis URL: "default" ignores errors, "ratelimit" raises them."""
+
+    def alias(*, ignore_errors: bool) -> dict:
+        return {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": url,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
+                "IGNORE_EXCEPTIONS": ignore_errors,
             },
             "KEY_PREFIX": "td",
         }
-    }
+
+    return {"default": alias(ignore_errors=True), "ratelimit": alias(ignore_errors=False)}
+
+
+if REDIS_URL:
+    CACHES = redis_caches(REDIS_URL)
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "td"}}
-RATELIMIT_USE_CACHE = "default"
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "td"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "td"},
+    }
+RATELIMIT_USE_CACHE = "ratelimit"
+# Readiness probes and /metrics open their own database connection with this connect timeout.
+PROBE_CONNECT_TIMEOUT_SECONDS = env.int("PROBE_CONNECT_TIMEOUT_SECONDS", default=1)
 
 # ---------------------------------------------------------------------------------------------
 # Auth: staff use Django sessions + admin; guild admins log in with Discord (social-auth).
