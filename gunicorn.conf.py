@@ -9,17 +9,21 @@ Read from the environment:
   flight before they are killed. Keep it below the process manager's stop timeout (systemd's
   TimeoutStopSec, Kubernetes' terminationGracePeriodSeconds).
 - GUNICORN_ACCESS_LOG (false): Django already logs every request as JSON with its request id; set true
-  for gunicorn's own access log, also as JSON lines.
+  for gunicorn's own access log, also as JSON lines: every value is JSON-escaped (``JsonAccessLogger``),
+  so a quote, backslash or newline in a path cannot break or split a line.
 - PROMETHEUS_MULTIPROC_DIR: turns on prometheus_client's multiprocess mode so /metrics sums every
   worker; the directory is created and emptied at start.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
 from pathlib import Path
+
+from gunicorn.glogging import Logger, SafeAtoms
 
 
 def _int(name: str, default: int) -> int:
@@ -58,6 +62,22 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 capture_output = False
+
+
+class JsonSafeAtoms(SafeAtoms):
+    """Access-log atoms escaped for a JSON string (gunicorn only escapes double quotes)."""
+
+    def __init__(self, atoms):  # replaces SafeAtoms' quote-only escaping; its look-ups stay
+        dict.__init__(self, {k: json.dumps(v)[1:-1] if isinstance(v, str) else v for k, v in atoms.items()})
+
+
+class JsonAccessLogger(Logger):
+    """gunicorn's logger, with access-log values that stay inside their JSON strings."""
+
+    atoms_wrapper_class = JsonSafeAtoms
+
+
+logger_class = JsonAccessLogger
 if os.environ.get("GUNICORN_ACCESS_LOG", "").lower() in ("1", "true", "yes", "on"):
     accesslog = "-"
     access_log_format = (

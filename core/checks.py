@@ -60,3 +60,22 @@ def check_production_cache(app_configs=None, **kwargs):
     if settings.REDIS_URL:
         return []
     return [Warning("No VALKEY_URL/REDIS_URL: rate limits are per process.", id="tracking.W001")]
+
+
+JWT_SECRET_RECOMMENDED_BYTES = 64
+
+
+@register(Tags.security, deploy=True)
+def check_jwt_secret_length(app_configs=None, **kwargs):
+    """tracking.W002: JWT_SECRET of 32–63 bytes is accepted (existing installs) but 64+ is the standard."""
+    size = len(settings.JWT_SECRET.encode())
+    if size >= JWT_SECRET_RECOMMENDED_BYTES:
+        return []
+    return [
+        Warning(
+            f"JWT_SECRET is {size} bytes; use {JWT_SECRET_RECOMMENDED_BYTES} or more.",
+            hint="Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+            "(64 characters); rotating it logs every dashboard user out once.",
+            id="tracking.W002",
+        )
+    ]

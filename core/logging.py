@@ -21,7 +21,8 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _SECRET_QUERY = re.compile(
-    r"(?i)([?&](?:code|state|token|access_token|refresh_token|key|api_key|signature|secret)=)[^&#\s\"']+"
+    r"(?i)([?&](?:code|state|token|access_token|refresh_token|key|api_key|apikey|api-key|signature|secret"
+    r"|password|passwd|auth|jwt|session|sessionid)=)[^&#\s\"']+"
 )
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 _WEBHOOK_URL = re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9._-]+")

@@ -36,7 +36,7 @@ from social_core.exceptions import SocialAuthBaseException
 from social_django.utils import load_backend, load_strategy
 
 from core.api.errors import ErrorSerializer, error_body
-from core.api.ratelimit import rate_limited
+from core.api.ratelimit import RateLimitUnavailable, rate_limited
 from core.client_ip import client_ip
 from dashboard_auth.auth import (
     clear_auth_cookies,
@@ -68,7 +68,16 @@ def _backend(request):
 
 
 def _too_many(request) -> JsonResponse | None:
-    wait = rate_limited(request, group="auth.login", key=f"ip:{client_ip(request)}", rate=settings.RATE_LIMIT_LOGIN)
+    try:
+        wait = rate_limited(
+            request,
+            group="auth.login",
+            key=f"ip:{client_ip(request)}",
+            rate=settings.RATE_LIMIT_LOGIN,
+            fail_closed=True,
+        )
+    except RateLimitUnavailable as exc:
+        return JsonResponse(error_body(exc.default_code, str(exc.detail)), status=503)
     if wait is None:
         return None
     response = JsonResponse(

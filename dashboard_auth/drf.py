@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
-from django_ratelimit.core import get_usage
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from core.api.ratelimit import IPThrottle, RatelimitThrottle
+from core.api.ratelimit import IPThrottle, RatelimitThrottle, rate_usage
 from core.client_ip import client_ip
 from dashboard_auth.auth import DashboardIdentity, bearer_token, identity_from_token
 from dashboard_auth.guild_access import access_to
@@ -96,7 +95,16 @@ class ServiceKeyAuthentication(BaseAuthentication):
         bearer = bearer_token(request)
         if bearer and looks_like_jwt(bearer):
             bearer = None  # a dashboard token, not a key: not for this endpoint
-        key = request.META.get("HTTP_X_API_KEY") or bearer
+        header_key = request.META.get("HTTP_X_API_KEY")
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        if header_key and authorization and bearer != header_key:
+            # Two credentials that disagree: refuse rather than pick one (a proxy or client bug, or a
+            # probe hoping the valid one hides the invalid one).
+            raise exceptions.AuthenticationFailed(
+                "X-API-Key and the Authorization header carry different credentials; send one.",
+                code="conflicting_credentials",
+            )
+        key = header_key or bearer
         if not (internal or key):
             return None
         ip = client_ip(request)
@@ -245,13 +253,16 @@ class HasScope(BasePermission):
 
 
 def _key_guessing_wait(request, ip: str, *, increment: bool) -> int | None:
-    """Seconds an address must wait after too many invalid keys (RATE_LIMIT_KEY_FAILURES), else None."""
-    usage = get_usage(
+    """Seconds an address must wait after too many invalid keys (RATE_LIMIT_KEY_FAILURES), else None.
+
+    Fails closed: with the counter's cache down, service-key requests are refused (503)."""
+    usage = rate_usage(
         request,
         group="auth.key_failures",
-        key=lambda g, r: f"ip:{ip}",
+        key=f"ip:{ip}",
         rate=settings.RATE_LIMIT_KEY_FAILURES,
         increment=increment,
+        fail_closed=True,
     )
     if usage and usage["should_limit"]:
         return max(1, int(usage["time_left"]))

@@ -2,7 +2,14 @@
 
 A *family* is one login: each refresh marks the presented row rotated and adds a new row to the same
 family. Presenting a rotated token again means two parties hold it (a stolen cookie), so the whole
-family is revoked and a ``refresh_reuse`` security event is recorded. Revoking a family also kills
+family is revoked and a ``refresh_reuse`` security event is recorded.
+
+Two tabs refreshing at once both present the same token. For REFRESH_REUSE_GRACE_SECONDS after a
+rotation the just-rotated token answers again with the *same* new pair, as long as that pair is still
+the family's current one: the successor refresh token is derived from the old one with an HMAC
+(``successor_refresh_token``), so it can be recomputed without storing it, and the access token is
+re-signed with the rotation's timestamp, so it is byte-identical. Anything older, or a replay after
+the successor itself rotated, is reuse. Revoking a family also kills
 its access tokens: every request checks the token's ``sid`` row (``session_is_active``).
 """
 
@@ -19,7 +26,12 @@ from django.utils import timezone
 from core.client_ip import client_ip
 from dashboard_auth.models import DashboardSession
 from dashboard_auth.services import record_security_event
-from dashboard_auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from dashboard_auth.tokens import (
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+    successor_refresh_token,
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +58,7 @@ def _discord_identity(user) -> tuple[str, str]:
     return (social.uid if social else ""), user.get_username()
 
 
-def _new_row(*, user, family: uuid.UUID, request, now: datetime) -> tuple[DashboardSession, str]:
-    raw = new_refresh_token()
+def _new_row(*, user, family: uuid.UUID, request, now: datetime, raw: str) -> tuple[DashboardSession, str]:
     row = DashboardSession.objects.create(
         user=user,
         family=family,
@@ -69,7 +80,7 @@ def _issue(row: DashboardSession, raw: str, user, now: datetime) -> IssuedTokens
 def start_session(*, user, request=None, now: datetime | None = None) -> IssuedTokens:
     """A new login: a new family with its first refresh token, and an access token for it."""
     now = now or timezone.now()
-    row, raw = _new_row(user=user, family=uuid.uuid4(), request=request, now=now)
+    row, raw = _new_row(user=user, family=uuid.uuid4(), request=request, now=now, raw=new_refresh_token())
     return _issue(row, raw, user, now)
 
 
@@ -94,6 +105,8 @@ def rotate_refresh_token(*, raw_token: str, request=None, now: datetime | None =
             refusal = RefreshRefused("invalid", "The refresh token is not valid; log in again.")
         elif row.revoked_at is not None:
             refusal = RefreshRefused("revoked", "This session was ended; log in again.")
+        elif row.rotated_at is not None and (replay := _grace_replay(row, raw_token, now)) is not None:
+            issued = replay
         elif row.rotated_at is not None:
             revoke_family(family=row.family, reason="refresh token reused", now=now)
             refusal = RefreshRefused(
@@ -105,7 +118,8 @@ def rotate_refresh_token(*, raw_token: str, request=None, now: datetime | None =
             row.rotated_at = now
             row.last_used_at = now
             row.save(update_fields=["rotated_at", "last_used_at"])
-            new_row, raw = _new_row(user=row.user, family=row.family, request=request, now=now)
+            raw = successor_refresh_token(raw_token)
+            new_row, raw = _new_row(user=row.user, family=row.family, request=request, now=now, raw=raw)
             issued = _issue(new_row, raw, row.user, now)
     if refusal is not None:
         if refusal.code == "reused":
@@ -117,6 +131,24 @@ def rotate_refresh_token(*, raw_token: str, request=None, now: datetime | None =
             )
         raise refusal
     return issued
+
+
+def _grace_replay(row: DashboardSession, raw_token: str, now: datetime) -> IssuedTokens | None:
+    """The pair the rotation of ``row`` issued, when ``row`` was rotated moments ago (two tabs, one
+    token) and that pair is still current; None means reuse."""
+    if now - row.rotated_at > timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS):
+        return None
+    raw = successor_refresh_token(raw_token)
+    successor = DashboardSession.objects.filter(
+        refresh_token_hash=hash_refresh_token(raw),
+        family=row.family,
+        rotated_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).first()
+    if successor is None:
+        return None
+    return _issue(successor, raw, row.user, row.rotated_at)
 
 
 def revoke_family(*, family: uuid.UUID, reason: str, now: datetime | None = None) -> int:

@@ -9,7 +9,9 @@ revoked session's tokens stop working), ``exp``, ``iat``, ``iss`` and ``aud``; `
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -103,3 +105,13 @@ def new_refresh_token() -> str:
 
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def successor_refresh_token(token: str) -> str:
+    """The refresh token a rotation of ``token`` issues: an HMAC of it under JWT_SECRET.
+
+    Deterministic so a concurrent refresh with the same token (two tabs) can be answered with the
+    same pair without storing the raw token; unguessable without both the old token and the secret.
+    """
+    digest = hmac.new(settings.JWT_SECRET.encode(), b"refresh-successor:" + token.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()

@@ -106,9 +106,10 @@ class GuildListView(APIView):
             ]
         elif isinstance(user, ServicePrincipal):
             HasGuildAccess().has_permission(request, self)
+            can_admin = user.has_scope("guilds.write")  # what the key may change, as the permissions see it
             with rls_bypass(reason=f"guild list for service key {user.name}"):
                 rows = [
-                    {"id": str(gid), "name": name, "is_owner": False, "can_admin": True}
+                    {"id": str(gid), "name": name, "is_owner": False, "can_admin": can_admin}
                     for gid, name in Guild.objects.filter(active=True).values_list("id", "name")[:1000]
                 ]
         else:

@@ -25,7 +25,8 @@ if REDIS_URL:  # noqa: F405
 
     _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     _offset = int(os.environ.get("TEST_REDIS_DB_OFFSET", "10"))
-    CACHES["default"]["LOCATION"] = _re.sub(r"/\d*$", f"/{_offset + _worker}", REDIS_URL.rstrip("/"))  # noqa: F405
+    for _alias in CACHES.values():  # noqa: F405  (default and ratelimit: the same database)
+        _alias["LOCATION"] = _re.sub(r"/\d*$", f"/{_offset + _worker}", REDIS_URL.rstrip("/"))  # noqa: F405
 if DATABASE_IS_POSTGRES:  # noqa: F405
     # pytest-django creates and drops the test database; a pool would keep connections open to it.
     DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405

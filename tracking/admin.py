@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 
 from core.admin_base import ReadOnlyInline
+from guilds.audit import AuditedAdminMixin
 from tracking.lifecycle import TransitionRefused
 from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload
 from tracking.post_urls import PostUrlError, parse_post_url
@@ -15,7 +16,7 @@ SNAPSHOTS_PER_PAGE = 50
 
 
 @admin.register(ClientAccount)
-class ClientAccountAdmin(admin.ModelAdmin):
+class ClientAccountAdmin(AuditedAdminMixin):
     list_display = ("name", "guild", "payout_model", "cpm_rate", "counting_window_days", "active")
     list_filter = ("active", "payout_model", "guild")
     search_fields = ("name", "guild__name")
@@ -24,7 +25,7 @@ class ClientAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(AuditedAdminMixin):
     list_display = ("handle", "platform", "creator", "guild", "verification_status", "verified_at", "verified_by")
     list_filter = ("platform", "verification_status", "guild")
     search_fields = ("handle", "=platform_user_id", "creator__username")
@@ -71,8 +72,13 @@ class ScreenshotInline(ReadOnlyInline):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
-    """Staff find a post by pasting its URL (any form people paste) or its platform id."""
+class PostAdmin(AuditedAdminMixin):
+    """Staff find a post by pasting its URL (any form people paste) or its platform id.
+
+    Who, where, its status and its numbers are read-only: the status changes only through the actions
+    (tracking.review, which writes the status history and the audit log), the numbers only through
+    ingestion. A post is rejected, never deleted (its status history is append-only).
+    """
 
     change_form_template = "admin/tracking/post/change_form.html"
     list_display = (
@@ -88,11 +94,32 @@ class PostAdmin(admin.ModelAdmin):
     list_filter = ("status", "platform", "caption_verdict", "guild")
     search_fields = ("=external_id", "canonical_url", "submitted_url", "creator__username")
     search_help_text = "Paste a post URL (any form) or a platform post id."
-    autocomplete_fields = ("guild", "creator", "profile", "client_account")
+    autocomplete_fields = ("profile", "client_account")
     list_select_related = ("guild", "creator")
-    readonly_fields = ("submitted_at", "metrics_updated_at")
+    readonly_fields = (
+        "guild",
+        "creator",
+        "platform",
+        "external_id",
+        "status",
+        "status_reason",
+        "views",
+        "likes",
+        "comments",
+        "shares",
+        "growth_per_hour",
+        "failure_count",
+        "submitted_at",
+        "metrics_updated_at",
+    )
     inlines = [StatusChangeInline, ScreenshotInline]
     actions = ["approve_selected", "reject_selected", "finalize_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # posts are submitted by creators (submit_post), not typed in
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
     def _review(self, request, queryset, *, action: str, reason: str, verb: str) -> None:
         done, refused = 0, []
@@ -162,7 +189,7 @@ class PostStatusChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScreenshotUpload)
-class ScreenshotUploadAdmin(admin.ModelAdmin):
+class ScreenshotUploadAdmin(AuditedAdminMixin):
     list_display = ("post", "content_type", "size", "sha256", "created_at")
     list_filter = ("content_type", "guild")
     search_fields = ("=sha256", "=post__external_id")
@@ -171,7 +198,7 @@ class ScreenshotUploadAdmin(admin.ModelAdmin):
 
 
 @admin.register(FraudSignal)
-class FraudSignalAdmin(admin.ModelAdmin):
+class FraudSignalAdmin(AuditedAdminMixin):
     list_display = ("post", "kind", "reason", "detected_at", "resolved_at", "resolved_by")
     list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "guild")
     search_fields = ("reason", "=post__external_id")

@@ -272,7 +272,6 @@ def _filter_posts(qs, data: dict):
 
 
 def _review(action_name: str):
-    @extend_schema(request=ReviewSerializer, responses={200: PostSerializer}, tags=["posts"])
     def handler(self, request, guild_id=None, pk=None):
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -297,7 +296,10 @@ def _review(action_name: str):
 
     handler.__name__ = action_name
     handler.__doc__ = f"{action_name.capitalize()} the post, with a reason (audited)."
-    return action(detail=True, methods=["post"], url_path=action_name)(handler)
+    # extend_schema goes on top of @action: below it, action() replaces the kwargs that carry the schema
+    # and the operation loses its request body (clients could not see where ``reason`` goes).
+    routed = action(detail=True, methods=["post"], url_path=action_name)(handler)
+    return extend_schema(request=ReviewSerializer, responses={200: PostSerializer}, tags=["posts"])(routed)
 
 
 @extend_schema(tags=["posts"])

@@ -154,6 +154,13 @@ class Post(GuildOwned):
             models.UniqueConstraint(
                 fields=["guild", "platform", "external_id"], name="post_unique_per_guild_platform_id"
             ),
+            # A post whose platform id is not known yet (a short link before its first scrape) is
+            # unique by its canonical URL: 20 concurrent submissions of one short link make one post.
+            models.UniqueConstraint(
+                fields=["guild", "platform", "canonical_url"],
+                condition=Q(external_id__isnull=True),
+                name="post_unique_pending_url_per_guild",
+            ),
             models.CheckConstraint(
                 condition=Q(views__gte=0) & Q(likes__gte=0) & Q(comments__gte=0) & Q(shares__gte=0),
                 name="post_counts_not_negative",

@@ -14,15 +14,20 @@ Apify runs by status, today's budget use per guild, scheduler lag, and the Celer
 (``LLEN celery`` when CELERY_BROKER_URL is a Redis URL). A collector that fails reports
 ``td_collector_up{collector=...} 0`` instead of failing the whole scrape.
 
-Every label value goes through :class:`LabelCap`: at most 300 routes and 200 values of any other
-label; the overflow is reported under ``"other"``, so a scanner or a free-text reason cannot blow up
-the number of series.
+Every label is bounded, and the bounds do not reset when gunicorn recycles a worker:
+
+- ``method``: the standard HTTP methods; anything else (``FOO``, ``PROPFIND``) is ``"other"``.
+- ``route``: the URL *patterns* of the URLconf, enumerated once from the resolver (a static list);
+  ``"unmatched"`` for a path no pattern matched, ``"other"`` for anything outside the list.
+- ``status``: the standard HTTP status codes, else ``"other"``.
+- webhook ``source`` / ``outcome`` / ``reason`` and scrape-time labels: :class:`LabelCap` (at most
+  200 values, the overflow is ``"other"``). In multiprocess mode a new worker seeds its caps from the
+  series already in PROMETHEUS_MULTIPROC_DIR (the files outlive recycled workers), so the total stays
+  near the cap instead of growing by one cap per recycled worker.
 
 Several gunicorn workers: each worker counts its own requests. With ``PROMETHEUS_MULTIPROC_DIR`` set
 (an empty directory, wiped by gunicorn.conf.py at start) prometheus_client's multiprocess mode sums
 the workers' counters at scrape time; without it a scrape sees only the worker that answered.
-The label caps are per process, so in multiprocess mode the summed series can exceed a cap (at most
-workers x cap).
 """
 
 from __future__ import annotations
@@ -31,15 +36,17 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 
 import structlog
 from django.conf import settings
 from django.db.models import Count, Min
 from django.dispatch import receiver
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_structlog import signals as structlog_signals
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from core.client_ip import client_ip
@@ -55,43 +62,108 @@ from tracking.models import Post
 log = structlog.get_logger(__name__)
 
 OTHER = "other"
-ROUTE_LABEL_LIMIT = 300
 LABEL_LIMIT = 200
 
 
 class LabelCap:
     """Admits at most ``limit`` distinct values of one label; any further value becomes ``"other"``.
 
-    Values already admitted stay admitted, so a series never changes its label mid-life.
-    Thread-safe (gunicorn threads, the scrape thread).
+    Values already admitted stay admitted, so a series never changes its label mid-life. ``seed``
+    (called once, on first use) returns values admitted by earlier processes. Thread-safe (gunicorn
+    threads, the scrape thread).
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, seed: Callable[[], Iterable[str]] | None = None) -> None:
         self.limit = limit
         self._seen: set[str] = set()
         self._lock = threading.Lock()
+        self._seed = seed
+
+    def _load_seed(self) -> None:
+        seed, self._seed = self._seed, None
+        try:
+            self._seen.update(sorted(set(seed()) - {OTHER})[: self.limit])
+        except Exception:  # an unreadable directory: start empty rather than break a request
+            log.warning("metrics_label_seed_failed", exc_info=True)
 
     def __call__(self, value: str) -> str:
         value = str(value)
         if value in self._seen:
             return value
         with self._lock:
+            if self._seed is not None:
+                self._load_seed()
             if value in self._seen or len(self._seen) < self.limit:
                 self._seen.add(value)
                 return value
         return OTHER
 
 
+class StaticLabels:
+    """Admits only values of a fixed list (computed once, lazily); anything else is ``"other"``.
+
+    Nothing is learnt at run time, so the bound is the same in every process and after every restart.
+    """
+
+    def __init__(self, values: Callable[[], Iterable[str]]) -> None:
+        self._values = values
+        self._allowed: frozenset[str] | None = None
+
+    def allowed(self) -> frozenset[str]:
+        if self._allowed is None:
+            self._allowed = frozenset(self._values())
+        return self._allowed
+
+    def __call__(self, value: str) -> str:
+        value = str(value)
+        return value if value in self.allowed() else OTHER
+
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+UNMATCHED = "unmatched"
+
+
+def _join_routes(prefix: str, route: str) -> str:
+    # as django.urls.resolvers.URLResolver._join_route builds ResolverMatch.route
+    return prefix + (route[1:] if route.startswith("^") else route)
+
+
+def url_routes(patterns=None, prefix: str = "") -> Iterator[str]:
+    """Every route pattern the URLconf can report as ``request.resolver_match.route``."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = _join_routes(prefix, str(entry.pattern)) if prefix else str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from url_routes(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route
+
+
+def _series_label_values(metric: str, label: str) -> Callable[[], set[str]]:
+    """Label values already on disk in multiprocess mode (workers before this one), else none."""
+
+    def read() -> set[str]:
+        path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not path:
+            return set()
+        values = set()
+        for family in multiprocess.MultiProcessCollector(None, path=path).collect():
+            if family.name == metric:
+                values.update(s.labels[label] for s in family.samples if label in s.labels)
+        return values
+
+    return read
+
+
 # prometheus_client decides at import time whether values live in memory or in the multiprocess
 # directory (PROMETHEUS_MULTIPROC_DIR); the metric objects are the same either way.
 _REGISTRY = CollectorRegistry(auto_describe=True)
 _caps = {
-    "route": LabelCap(ROUTE_LABEL_LIMIT),
-    "method": LabelCap(LABEL_LIMIT),
-    "status": LabelCap(LABEL_LIMIT),
-    "webhook_source": LabelCap(LABEL_LIMIT),
-    "webhook_outcome": LabelCap(LABEL_LIMIT),
-    "webhook_reason": LabelCap(LABEL_LIMIT),
+    "route": StaticLabels(lambda: {*url_routes(), UNMATCHED}),
+    "method": StaticLabels(lambda: HTTP_METHODS),
+    "status": StaticLabels(lambda: {str(int(code)) for code in HTTPStatus}),
+    "webhook_source": LabelCap(LABEL_LIMIT, seed=_series_label_values("td_webhooks", "source")),
+    "webhook_outcome": StaticLabels(lambda: {"accepted", "rejected"}),
+    "webhook_reason": LabelCap(LABEL_LIMIT, seed=_series_label_values("td_webhooks", "reason")),
 }
 
 HTTP_REQUESTS = Counter(
@@ -163,7 +235,7 @@ class MetricsMiddleware:
         elapsed = time.perf_counter() - started
         try:
             match = getattr(request, "resolver_match", None)
-            route = _caps["route"](match.route if match is not None and match.route else "unmatched")
+            route = _caps["route"](match.route if match is not None and match.route else UNMATCHED)
             method = _caps["method"](request.method or "")
             HTTP_REQUESTS.labels(method=method, route=route, status=_caps["status"](response.status_code)).inc()
             HTTP_LATENCY.labels(method=method, route=route).observe(elapsed)
@@ -304,8 +376,6 @@ def scrape_registry() -> CollectorRegistry:
     plus the scrape-time collectors."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_ProcessCollector())
@@ -313,4 +383,4 @@ def scrape_registry() -> CollectorRegistry:
     return registry
 
 
-__all__ = ["LabelCap", "MetricsMiddleware", "count_webhook", "scrape_registry"]
+__all__ = ["LabelCap", "MetricsMiddleware", "StaticLabels", "count_webhook", "scrape_registry"]

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from core.health import database_ok
 from tracking.observability import scrape_registry
 
 
@@ -29,4 +30,8 @@ def metrics(request):
         )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
+    if not database_ok():  # answer within the probe's connect timeout, not the pool's 10 s per collector
+        return HttpResponse(
+            "The database is unreachable; see /readyz.\n", status=503, content_type="text/plain; charset=utf-8"
+        )
     return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -150,22 +150,41 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("VALKEY_URL", default="") or env.str("REDIS_URL", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     _fail("VALKEY_URL/REDIS_URL", "must start with redis://, rediss:// or unix://")
-if REDIS_URL:
-    CACHES = {
-        "default": {
+# Two aliases on the same store: "default" treats Redis errors as misses (an outage degrades, never a
+# 500; logged by django-redis), "ratelimit" raises them so each limit can fail open or closed
+# (core/api/ratelimit.py).
+
+
+def redis_caches(url: str) -> dict:
+    """The cache aliases on one Redis URL: "default" ignores errors, "ratelimit" raises them."""
+
+    def alias(*, ignore_errors: bool) -> dict:
+        return {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": url,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
+                "IGNORE_EXCEPTIONS": ignore_errors,
             },
             "KEY_PREFIX": "td",
         }
-    }
+
+    return {"default": alias(ignore_errors=True), "ratelimit": alias(ignore_errors=False)}
+
+
+if REDIS_URL:
+    CACHES = redis_caches(REDIS_URL)
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "td"}}
-RATELIMIT_USE_CACHE = "default"
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "td"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "td"},
+    }
+RATELIMIT_USE_CACHE = "ratelimit"
+# Readiness probes and /metrics open their own database connection with this connect timeout.
+PROBE_CONNECT_TIMEOUT_SECONDS = env.int("PROBE_CONNECT_TIMEOUT_SECONDS", default=1)
 
 # ---------------------------------------------------------------------------------------------
 # Auth: staff use Django sessions + admin; guild admins log in with Discord (social-auth).
@@ -200,6 +219,11 @@ DASHBOARD_OAUTH_CALLBACK = env.str("DASHBOARD_OAUTH_CALLBACK", default="")
 SOCIAL_AUTH_DISCORD_KEY = DASHBOARD_DISCORD_CLIENT_ID
 SOCIAL_AUTH_DISCORD_SECRET = DASHBOARD_DISCORD_CLIENT_SECRET
 SOCIAL_AUTH_DISCORD_SCOPE = ["identify", "guilds"]
+# social-core adds its default scope (identify) to ours: say each scope once.
+SOCIAL_AUTH_DISCORD_IGNORE_DEFAULT_SCOPE = True
+# Discord shows the consent screen every time (documented in dashboard_auth/api.py): a GET that starts
+# the flow can never log someone in silently.
+SOCIAL_AUTH_DISCORD_AUTH_EXTRA_ARGUMENTS = {"prompt": "consent"}
 SOCIAL_AUTH_JSONFIELD_ENABLED = True
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 DASHBOARD_ACCESS_COOKIE_NAME = env.str("DASHBOARD_ACCESS_COOKIE_NAME", default="dashboard_at")
@@ -209,6 +233,8 @@ if DASHBOARD_SESSION_COOKIE_SAMESITE not in ("Strict", "Lax", "None"):
     _fail("DASHBOARD_SESSION_COOKIE_SAMESITE", "must be strict, lax or none")
 JWT_ACCESS_TTL_SECONDS = env.int("JWT_ACCESS_TTL_SECONDS", default=15 * 60)
 REFRESH_TOKEN_TTL_SECONDS = env.int("REFRESH_TOKEN_TTL_SECONDS", default=30 * 24 * 3600)
+# Two tabs refreshing with one token: the just-rotated token answers with the same new pair this long.
+REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=10)
 
 
 def _service_keys(raw: str) -> list[tuple[str, str, frozenset[str]]]:

@@ -99,6 +99,11 @@ def submit_post(
             actor=actor,
             now=now,
         )
+        if post is None:  # a concurrent submission of the same post was committed first
+            raced = _existing(guild=guild, creator=creator, parsed=parsed, client_account_id=client_account_id)
+            if raced is None:  # pragma: no cover - the unique index said it exists
+                raise SubmissionRefused("duplicate", "This post was just submitted; try again.", field="url")
+            return raced
         if screenshot is not None:
             store_screenshot(
                 post=post,
@@ -215,7 +220,8 @@ def _create_post(
     caption: str,
     actor: str,
     now: datetime,
-) -> Post:
+) -> Post | None:
+    """The new post, or None when the unique indexes say it exists already (a concurrent insert)."""
     post = Post(
         guild=guild,
         creator=creator,
@@ -236,13 +242,9 @@ def _create_post(
         with transaction.atomic():
             post.save(force_insert=True)
     except IntegrityError:
-        # A concurrent submission of the same post won the race between our check and our insert.
-        winner = (
-            Post.objects.for_guild(guild)
-            .select_related("creator")
-            .get(platform=parsed.platform, external_id=parsed.external_id)
-        )
-        raise _duplicate(winner, guild) from None
+        # A concurrent submission of the same post (platform id, or canonical URL while the id is
+        # unknown) won the race between our check and our insert; the caller looks it up.
+        return None
     PostStatusChange.objects.create(
         guild_id=guild.pk, post=post, from_status="", to_status=S.SUBMITTED, reason="submitted", actor=actor[:120]
     )

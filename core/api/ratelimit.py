@@ -1,18 +1,55 @@
 """Rate limits: django-ratelimit counters on the shared cache, exposed as DRF throttles so that a
-429 carries Retry-After and the one error shape."""
+429 carries Retry-After and the one error shape.
+
+When the cache is unreachable a limit either fails open (the request goes through, a warning is
+logged) or, for limits that guard against guessing (login, invalid service keys: ``fail_closed``),
+fails closed with ``RateLimitUnavailable`` (503: we cannot count, so we do not let guesses through).
+The counters use the ``ratelimit`` cache alias, which raises on errors (the ``default`` alias
+swallows them so that a cache outage is only a miss).
+"""
 
 from __future__ import annotations
 
+import structlog
 from django.conf import settings
 from django_ratelimit.core import get_usage
+from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.throttling import BaseThrottle
 
 from core.client_ip import client_ip
 
+log = structlog.get_logger(__name__)
 
-def rate_limited(request, *, group: str, key: str, rate: str) -> int | None:
+
+class RateLimitUnavailable(APIException):
+    """A fail-closed limit could not be checked: 503 with a message saying to retry."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Rate limiting is temporarily unavailable, so this request is refused; try again shortly."
+    default_code = "rate_limit_unavailable"
+
+
+def rate_usage(request, *, group: str, key: str, rate: str, increment: bool = True, fail_closed: bool = False):
+    """django-ratelimit's usage for ``group``/``key``; None when the cache is down and the limit fails
+    open. Raises RateLimitUnavailable when it is down and the limit fails closed."""
+    try:
+        usage = get_usage(request, group=group, key=lambda g, r: key, rate=rate, increment=increment)
+    except Exception:  # redis ConnectionError/TimeoutError and friends: the cache is down
+        usage = {"count": 0, "limit": 0, "should_limit": True, "time_left": -1}
+    if usage is not None and usage["time_left"] == -1 and usage["limit"] == 0:
+        # django-ratelimit's own "the cache failed" answer, or ours above
+        if fail_closed:
+            log.warning("rate_limit_cache_down", group=group, outcome="refused")
+            raise RateLimitUnavailable()
+        log.warning("rate_limit_cache_down", group=group, outcome="allowed")
+        return None
+    return usage
+
+
+def rate_limited(request, *, group: str, key: str, rate: str, fail_closed: bool = False) -> int | None:
     """Count one hit; return seconds to wait when over ``rate``, else None."""
-    usage = get_usage(request, group=group, key=lambda g, r: key, rate=rate, increment=True)
+    usage = rate_usage(request, group=group, key=key, rate=rate, fail_closed=fail_closed)
     if usage and usage["should_limit"]:
         return max(1, int(usage["time_left"]))
     return None
@@ -23,6 +60,7 @@ class RatelimitThrottle(BaseThrottle):
 
     group = ""
     rate_setting = ""
+    fail_closed = False
 
     def key(self, request) -> str | None:
         raise NotImplementedError
@@ -31,7 +69,8 @@ class RatelimitThrottle(BaseThrottle):
         key = self.key(request)
         if key is None:
             return True
-        self._wait = rate_limited(request, group=self.group, key=key, rate=getattr(settings, self.rate_setting))
+        rate = getattr(settings, self.rate_setting)
+        self._wait = rate_limited(request, group=self.group, key=key, rate=rate, fail_closed=self.fail_closed)
         return self._wait is None
 
     def wait(self):

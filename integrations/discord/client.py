@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -291,15 +291,11 @@ class DiscordClient:
         code ``invalid_attachment_url``). A file over the cap is permanent, code ``too_large``, and
         is never read past the cap. The URL's signed query string is not put in any message.
         """
-        parts = urlsplit(url or "")
-        if parts.scheme != "https" or parts.hostname not in _ATTACHMENT_HOSTS:
-            raise IntegrationError(
-                "attachments are only fetched from Discord's CDN", permanent=True, code="invalid_attachment_url"
-            )
-        label = f"downloading attachment {parts.path.rsplit('/', 1)[-1][:80]}"
+        target = _attachment_url(url)
+        label = f"downloading attachment {urlsplit(target).path.rsplit('/', 1)[-1][:80]}"
         try:
             with self._session.get(
-                url, headers={"User-Agent": USER_AGENT}, timeout=self._timeout_s, stream=True
+                target, headers={"User-Agent": USER_AGENT}, timeout=self._timeout_s, stream=True
             ) as response:
                 if not response.ok:
                     raise IntegrationError(
@@ -476,6 +472,32 @@ def _snowflake(value: str, what: str) -> str:
         # The value is not echoed: a misplaced webhook URL or token must not reach a log.
         raise DestinationGone(f"the configured Discord {what} is not a valid id", code="invalid_destination")
     return str(value)
+
+
+def _attachment_url(url: str) -> str:
+    """The URL to fetch, rebuilt from the one parse that checked the host (never the raw string).
+
+    Parsers disagree on userinfo and backslashes (``https://127.0.0.1:1\\@cdn.discordapp.com/x`` is
+    Discord's CDN to urlsplit and 127.0.0.1 to urllib3), so anything with userinfo, a backslash, a
+    port other than 443 or control characters is refused outright, and what is fetched is rebuilt from
+    the checked parts.
+    """
+    refused = IntegrationError(
+        "attachments are only fetched from Discord's CDN", permanent=True, code="invalid_attachment_url"
+    )
+    raw = url or ""
+    if "\\" in raw or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in raw):
+        raise refused
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise refused from None
+    if parts.scheme != "https" or parts.hostname not in _ATTACHMENT_HOSTS:
+        raise refused
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc or port not in (None, 443):
+        raise refused
+    return urlunsplit(("https", parts.hostname, parts.path, parts.query, ""))
 
 
 def _parse_webhook_url(url: str) -> tuple[str, str, str | None] | None:

@@ -63,3 +63,12 @@ def test_schema_and_docs_are_served():
     posts = body["paths"]["/api/v1/guilds/{guild_id}/posts"]["get"]
     assert {"400", "401", "403", "404"} <= set(posts["responses"])
     assert Client().get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "flag", "finalize"])
+def test_the_schema_shows_where_a_review_reason_goes(action):
+    body = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = body["paths"][f"/api/v1/guilds/{{guild_id}}/posts/{{id}}/{action}"]["post"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    fields = body["components"]["schemas"][ref.rsplit("/", 1)[-1]]["properties"]
+    assert "reason" in fields and fields["reason"]["maxLength"] == 500

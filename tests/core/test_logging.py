@@ -56,6 +56,11 @@ def test_every_line_of_a_request_carries_its_request_id(client, log_lines, monke
         ({"event": "x", "detail": "sent Bearer tok_live_999 upstream"}, "tok_live_999"),
         ({"event": "x", "hook": "https://discord.com/api/webhooks/123/SeCrEtToKeN"}, "SeCrEtToKeN"),
         ({"event": "x", "refresh_token": "rt-1"}, "rt-1"),
+        ({"event": "x", "url": "https://h/login?user=a&password=hunter2"}, "hunter2"),
+        ({"event": "x", "url": "https://h/x?apikey=ak-777"}, "ak-777"),
+        ({"event": "x", "url": "https://h/x?auth=basic-abc"}, "basic-abc"),
+        ({"event": "x", "url": "https://h/x?jwt=eyJzz.yy.xx"}, "eyJzz"),
+        ({"event": "x", "url": "https://h/x?a=1&session=sess-42"}, "sess-42"),
     ],
 )
 def test_secrets_are_redacted(event, leaked):

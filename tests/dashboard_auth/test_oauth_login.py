@@ -31,7 +31,8 @@ def _start(client: Client) -> str:
     location = urlsplit(r["Location"])
     assert location.netloc == "discord.com"
     query = parse_qs(location.query)
-    assert set(query["scope"][0].replace("+", " ").split()) == {"identify", "guilds"}
+    assert query["scope"][0].replace("+", " ").split() == ["identify", "guilds"]  # each scope once
+    assert query["prompt"] == ["consent"]
     return query["state"][0]
 
 

@@ -63,6 +63,24 @@ def test_x_api_key_header_works(guild):
     assert r.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "authorization", ["Bearer not-a-key-0000000000000", "Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"]
+)
+def test_a_valid_x_api_key_with_a_conflicting_authorization_header_is_refused(guild, authorization):
+    r = Client().get(
+        f"/api/v1/bot/guilds/{guild.pk}/leaderboard", HTTP_X_API_KEY=BOT_KEY, HTTP_AUTHORIZATION=authorization
+    )
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] in ("conflicting_credentials", "invalid_token")
+
+
+def test_the_same_key_in_both_headers_is_accepted(guild):
+    r = Client().get(
+        f"/api/v1/bot/guilds/{guild.pk}/leaderboard", HTTP_X_API_KEY=BOT_KEY, HTTP_AUTHORIZATION=f"Bearer {BOT_KEY}"
+    )
+    assert r.status_code == 200
+
+
 def test_internal_secret_has_every_scope(guild, settings):
     r = Client().post(
         "/api/v1/bot/heartbeat",

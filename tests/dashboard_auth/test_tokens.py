@@ -142,7 +142,8 @@ def test_reusing_a_rotated_refresh_token_revokes_the_family_and_alerts(user, gui
         _discord_guilds(rsps, guild)
         assert client.post("/api/v1/auth/refresh").status_code == 200
     attacker = Client()
-    r = attacker.post("/api/v1/auth/refresh", {"refresh_token": stolen}, content_type="application/json")
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS + 1)):
+        r = attacker.post("/api/v1/auth/refresh", {"refresh_token": stolen}, content_type="application/json")
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "refresh_reused"
     assert DashboardSession.objects.filter(revoked_at__isnull=True).count() == 0
@@ -150,6 +151,55 @@ def test_reusing_a_rotated_refresh_token_revokes_the_family_and_alerts(user, gui
     # the legitimate holder's new tokens are dead too
     assert _me(client).status_code == 401
     assert client.post("/api/v1/auth/refresh").status_code == 401
+
+
+def test_two_tabs_refreshing_one_token_get_the_same_pair_and_stay_logged_in(user, guild):
+    tab = login(Client(), user)
+    token = tab.cookies["dashboard_rt"].value
+    other_tab = Client()
+    other_tab.cookies["dashboard_rt"] = token
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        _discord_guilds(rsps, guild)
+        first = tab.post("/api/v1/auth/refresh")
+        second = other_tab.post("/api/v1/auth/refresh")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.cookies["dashboard_rt"].value == first.cookies["dashboard_rt"].value
+    assert second.cookies["dashboard_at"].value == first.cookies["dashboard_at"].value
+    assert first.json()["access_token"] == second.json()["access_token"]
+    assert SecurityEvent.objects.filter(kind="refresh_reuse").count() == 0
+    assert DashboardSession.objects.filter(revoked_at__isnull=True).count() == 2
+    assert _me(tab).status_code == 200 and _me(other_tab).status_code == 200
+
+
+def test_the_same_token_after_the_grace_is_reuse_and_ends_the_login(user, guild):
+    tab = login(Client(), user)
+    token = tab.cookies["dashboard_rt"].value
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        _discord_guilds(rsps, guild)
+        assert tab.post("/api/v1/auth/refresh").status_code == 200
+        body = {"refresh_token": token}
+        assert Client().post("/api/v1/auth/refresh", body, content_type="application/json").status_code == 200
+        later = timezone.now() + timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS + 1)
+        with time_machine.travel(later):
+            r = Client().post("/api/v1/auth/refresh", body, content_type="application/json")
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "refresh_reused"
+    assert DashboardSession.objects.filter(revoked_at__isnull=True).count() == 0
+    assert SecurityEvent.objects.filter(kind="refresh_reuse").count() == 1
+
+
+def test_the_grace_does_not_cover_a_token_whose_successor_already_rotated(user, guild):
+    tab = login(Client(), user)
+    token = tab.cookies["dashboard_rt"].value
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        _discord_guilds(rsps, guild)
+        assert tab.post("/api/v1/auth/refresh").status_code == 200
+        assert tab.post("/api/v1/auth/refresh").status_code == 200
+        body = {"refresh_token": token}
+        r = Client().post("/api/v1/auth/refresh", body, content_type="application/json")
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "refresh_reused"
+    assert DashboardSession.objects.filter(revoked_at__isnull=True).count() == 0
 
 
 def test_refresh_keeps_cached_guilds_when_discord_fails_transiently(user, guild):

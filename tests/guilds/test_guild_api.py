@@ -53,6 +53,12 @@ def test_permission_bits(guild, permission, can_read, can_admin):
     assert [g["id"] for g in listed] == ([str(guild.pk)] if can_read else [])
 
 
+@pytest.mark.parametrize(("key", "can_admin"), [(READER_KEY, False), (WRITER_KEY, True)])
+def test_a_service_keys_guild_list_says_whether_it_may_change_things(guild, key, can_admin):
+    listed = key_client(key).get("/api/v1/guilds").json()
+    assert [(g["id"], g["can_admin"]) for g in listed] == [(str(guild.pk), can_admin)]
+
+
 def test_service_key_scopes_on_the_guild_api(guild):
     assert key_client(READER_KEY).get(f"/api/v1/guilds/{guild.pk}/posts").status_code == 200
     r = key_client(READER_KEY).patch(

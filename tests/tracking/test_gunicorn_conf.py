@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,21 @@ def test_multiprocess_directory_is_emptied_at_start(monkeypatch, tmp_path):
     (directory / "counter_123.db").write_bytes(b"old")
     conf.on_starting(server=None)
     assert directory.is_dir() and not any(directory.iterdir())
+
+
+def test_access_log_lines_stay_one_json_object_whatever_the_path(monkeypatch):
+    conf = load(monkeypatch, GUNICORN_ACCESS_LOG="true")
+    atoms = {"h": "203.0.113.9", "m": "GET", "U": '/a\n{"event": "forged"}\\"', "s": "200", "B": "12", "D": 1500}
+    line = conf.access_log_format % conf.JsonAccessLogger.atoms_wrapper_class(atoms)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["path"] == atoms["U"] and entry["event"] == "gunicorn_access" and entry["status"] == 200
+
+
+def test_the_logger_class_is_accepted_by_gunicorn(monkeypatch):
+    from gunicorn.config import Config
+
+    conf = load(monkeypatch, GUNICORN_ACCESS_LOG="true")
+    config = Config()
+    config.set("logger_class", conf.logger_class)
+    assert config.logger_class is conf.JsonAccessLogger

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import structlog
 from django.conf import settings as django_settings
 from django.test import RequestFactory
+from django.urls import resolve
 from django.utils import timezone
 from django_structlog.signals import bind_extra_request_metadata
 from prometheus_client.parser import text_string_to_metric_families
@@ -92,20 +98,63 @@ class TestRequestMetrics:
         assert value(after, "td_http_requests_total", **labels) - value(before, "td_http_requests_total", **labels) == 2
         assert not any("12345" in str(key) for key in after)
 
-    def test_route_overflow_is_counted_as_other(self, client, token, monkeypatch):
-        cap = LabelCap(observability.ROUTE_LABEL_LIMIT)
-        cap("metrics")  # the scrape's own route was seen early
-        for n in range(299):
-            cap(f"fake/route/{n}")
-        monkeypatch.setitem(observability._caps, "route", cap)  # 300 routes seen: the 301st is "other"
+    def test_made_up_methods_share_one_label(self, client, token):
         before = scrape(client)
-        client.get("/healthz")
+        for n in range(30):
+            client.generic(f"BREW{n}", "/healthz")
         after = scrape(client)
-        labels = {"method": "GET", "route": OTHER, "status": "200"}
-        assert value(after, "td_http_requests_total", **labels) - value(before, "td_http_requests_total", **labels) == 1
-        assert value(after, "td_http_requests_total", method="GET", route="healthz", status="200") == value(
-            before, "td_http_requests_total", method="GET", route="healthz", status="200"
+        new_series = {key for key in after if key not in before and key[0] == "td_http_requests_total"}
+        assert all(dict(labels)["method"] in observability.HTTP_METHODS | {OTHER} for _, labels in new_series)
+        labels = {"method": OTHER, "route": "healthz", "status": "405"}
+        assert (
+            value(after, "td_http_requests_total", **labels) - value(before, "td_http_requests_total", **labels) == 30
         )
+        assert not any("BREW" in str(key) for key in after)
+
+    def test_every_label_comes_from_a_fixed_list(self):
+        routes = observability._caps["route"].allowed()
+        assert {"healthz", "metrics", "api/v1/security/sessions/<id:session_id>/revoke", "unmatched"} <= routes
+        assert observability._caps["route"]("made/up/<route>") == OTHER
+        assert observability._caps["status"]("200") == "200" and observability._caps["status"]("999") == OTHER
+        assert observability._caps["method"]("PATCH") == "PATCH" and observability._caps["method"]("FOO") == OTHER
+
+    def test_each_resolved_route_is_in_the_list(self, client, token):
+        """The list is what the resolver reports: admin regex routes and nested includes too."""
+        routes = observability._caps["route"].allowed()
+        for path in ("/healthz", "/admin/", "/admin/tracking/post/", "/api/v1/guilds", "/api/schema/"):
+            assert resolve(path).route in routes, path
+
+
+def _worker(directory, reasons: list[str]) -> list[str]:
+    """A fresh process in multiprocess mode (as a gunicorn worker) counting webhook rejections."""
+    code = (
+        "import django, json, sys; django.setup()\n"
+        "from tracking.observability import _caps, count_webhook\n"
+        "reasons = json.loads(sys.argv[1])\n"
+        "for r in reasons: count_webhook('apify', 'rejected', r)\n"
+        "print(json.dumps([_caps['webhook_reason'](r) for r in reasons]))\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    done = subprocess.run(  # noqa: S603  (our own interpreter and code; the argument is JSON we built)
+        [sys.executable, "-c", code, json.dumps(reasons)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.django_db(transaction=False)
+def test_label_caps_survive_a_recycled_worker(tmp_path):
+    first = _worker(
+        tmp_path, [f"reason {chr(97 + n // 26)}{chr(97 + n % 26)}" for n in range(observability.LABEL_LIMIT)]
+    )
+    assert OTHER not in first  # the first worker filled the cap, then exited (recycled)
+    second = _worker(tmp_path, ["reason aa", "a reason never seen"])
+    assert second == ["reason aa", OTHER]  # the new worker knows the cap is full
 
 
 class TestLabelCap:

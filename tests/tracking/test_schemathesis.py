@@ -1,8 +1,11 @@
 """Property-based API robustness with schemathesis, in-process against the Django WSGI app.
 
-Every operation of the auth, guild and bot APIs is called with data generated from /api/schema/,
-authenticated as a guild admin (dashboard JWT) and as service keys, with the guild id drawn from two
-guilds (one the caller may use, one it may not). No response may be a 5xx or break the schema.
+Every operation of the auth, guild, bot and security APIs (all of /api/v1/ but the two Discord OAuth
+redirects) is called with data generated from /api/schema/ as three callers: a guild admin (dashboard
+JWT), a service key (the bot key on bot operations, a guilds.read+write key elsewhere) and an anonymous
+caller, with the guild id drawn from two guilds (one the caller may use, one it may not). No response
+may be a 5xx, and schemathesis's conformance checks (response schema, status code, content type) pass.
+Marked ``slow``: it still runs in ``make test``; deselect it with ``-m "not slow"`` while iterating.
 
 Run alone:  .venv/bin/python -m pytest tests/tracking/test_schemathesis.py -q -p no:randomly
 (it is part of the normal suite; SCHEMATHESIS_MAX_EXAMPLES, default 8, bounds the examples per
@@ -29,7 +32,7 @@ from tests.factories import make_bonus_rule, make_guild, make_post, make_snapsho
 from tests.helpers.api import ADMINISTRATOR, BOT_KEY, WRITER_KEY, grant, make_dashboard_user
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
-OPERATIONS = r"^/api/v1/(guilds|bot/|auth/(me|sessions|refresh|logout))"
+OPERATIONS = r"^/api/v1/(guilds|bot/|security/|auth/(me|sessions|refresh|logout))"
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
 schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE], max_examples=MAX_EXAMPLES)
@@ -37,7 +40,7 @@ schema = schema.include(path_regex=OPERATIONS)
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
-pytestmark = pytest.mark.usefixtures("api_settings")
+pytestmark = [pytest.mark.usefixtures("api_settings"), pytest.mark.slow]
 
 
 @pytest.fixture
@@ -73,13 +76,14 @@ def world(db, _keep_test_connection):
             "admin": {"Authorization": f"Bearer {token}"},
             "service": {"Authorization": f"Bearer {WRITER_KEY}"},
             "bot": {"X-API-Key": BOT_KEY},
+            "anonymous": {},
         },
     }
 
 
 @pytest.mark.django_db
 @pytest.mark.urls("tracking.urls")  # the JSON 404/500 handlers are wired there
-@pytest.mark.parametrize("caller", ["admin", "service", "bot"])
+@pytest.mark.parametrize("caller", ["admin", "service", "anonymous"])
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -94,4 +98,6 @@ def test_api_is_robust(case, caller, world):
         # one of the caller's guilds or another one, chosen the same way on every run
         seed = f"{caller}|{case.operation.label}|{sorted((case.path_parameters or {}).items())}"
         case.path_parameters["guild_id"] = random.Random(seed).choice(world["guild_ids"])
+    if caller == "service" and case.operation.path.startswith("/api/v1/bot/"):
+        caller = "bot"  # the service key that may call the bot API
     case.call_and_validate(headers=world["headers"][caller], checks=CHECKS)

@@ -75,3 +75,27 @@ def test_development_placeholder_secret_is_refused_in_production():
     result = _start({"JWT_SECRET": "insecure-development-only-jwt_secret-0123456789abcdef0123456789abcdef"})
     assert result.returncode != 0
     assert "JWT_SECRET still has the development placeholder value" in result.stderr
+
+
+def _check_deploy(jwt_secret: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_", "API_", "DATABASE_"))}
+    env.update(PRODUCTION, JWT_SECRET=jwt_secret, DJANGO_SETTINGS_MODULE="tracking.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--tag", "security"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_32_byte_jwt_secret_starts_but_check_deploy_warns():
+    result = _check_deploy("j" * 40)
+    assert "tracking.W002" in result.stderr + result.stdout
+    assert "JWT_SECRET is 40 bytes; use 64 or more." in result.stderr + result.stdout
+
+
+def test_a_64_byte_jwt_secret_passes_check_deploy_without_the_warning():
+    result = _check_deploy("j" * 64)
+    assert "tracking.W002" not in result.stderr + result.stdout
