@@ -390,7 +390,7 @@ def test_leaderboard_page_and_csv_match_the_selector(admin_client, guild, period
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [(int(r["rank"]), r["creator"], int(r["views_gained"])) for r in rows] == [
         (c.rank, c.creator_name, c.views_gained) for c in board.creators
     ]
@@ -402,7 +402,7 @@ def test_csv_neutralises_formula_usernames(admin_client, guild):
     make_snapshot(post, views=50, at=timezone.now() - timedelta(minutes=1))
     with guild_scope(guild.pk):
         Post.objects.filter(pk=post.pk).update(metrics_updated_at=timezone.now())
-    body = admin_client.get(url(guild, "leaderboard-csv"), {"period": "week"}).content.decode()
+    body = b"".join(admin_client.get(url(guild, "leaderboard-csv"), {"period": "week"}).streaming_content).decode()
     assert "'=HYPERLINK(evil)" in body
 
 
