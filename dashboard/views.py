@@ -111,8 +111,7 @@ def logout(request):
 @guild_page
 def overview(request, guild_id: int):
     guild, now = request.guild, timezone.now()
-    today, _ = selectors.period_change(guild=guild, period="day", now=now)
-    week, week_board = selectors.period_change(guild=guild, period="week", now=now)
+    today, week, week_board = selectors.period_changes(guild=guild, now=now)
     series = selectors.daily_gains(guild=guild, now=now, today_gained=today.gained)
     context = {
         "today": today,

@@ -24,6 +24,7 @@ rows come back as tuples (no model instances) and with no ORDER BY (sorting is d
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,10 +34,11 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from guilds.models import Guild
 from metrics.models import VideoMetrics
@@ -80,32 +82,63 @@ def _first_views_from(moment) -> Subquery:
     )
 
 
-def posts_with_gains(*, guild: Guild | int, start: datetime, end: datetime):
-    """The guild's counted posts, annotated with ``baseline`` (views at the start) and ``views_end``
-    for [start, end); unordered. Posts untouched since before ``start`` are left out (they gained
-    nothing)."""
+def _views_end(end) -> Coalesce:
+    """Views of the newest snapshot before ``end``, clamped to the post's counting window (0: none)."""
+    return Coalesce(_views_before(_WindowEnd(OuterRef("counting_ends_at"), Value(end))), 0)
+
+
+def _baseline(start) -> Coalesce:
+    """Views the post had at ``start`` (module docstring); ``views_before`` appears once in the SQL."""
+    return Coalesce(
+        _views_before(start),
+        Case(
+            # went up inside the period: all its views are new
+            When(Q(posted_at__gte=start) | Q(posted_at__isnull=True, submitted_at__gte=start), then=Value(0)),
+            # an old post first seen inside the period: from its first measurement
+            default=Coalesce(_first_views_from(start), 0),
+            output_field=BigIntegerField(),
+        ),
+        output_field=BigIntegerField(),
+    )
+
+
+def _counted_posts(guild: Guild | int, start: datetime, end: datetime):
     guild_id = getattr(guild, "pk", guild)
     return (
         Post.objects.for_guild(guild_id)
         .filter(status__in=COUNTED_STATUSES, submitted_at__lt=end, metrics_updated_at__gte=start)
-        .alias(counted_until=_WindowEnd("counting_ends_at", Value(end)))
-        .annotate(views_end=Coalesce(_views_before(OuterRef("counted_until")), 0))
-        .annotate(
-            # views_before is computed once: measured before the period → from there; else ...
-            baseline=Coalesce(
-                _views_before(start),
-                Case(
-                    # went up inside the period: all its views are new
-                    When(Q(posted_at__gte=start) | Q(posted_at__isnull=True, submitted_at__gte=start), then=Value(0)),
-                    # an old post first seen inside the period: from its first measurement
-                    default=Coalesce(_first_views_from(start), 0),
-                    output_field=BigIntegerField(),
+        .order_by()
+    )
+
+
+def posts_with_gains(*, guild: Guild | int, start: datetime, end: datetime):
+    """The guild's counted posts, annotated with ``baseline`` (views at the start) and ``views_end``
+    for [start, end); unordered. Posts untouched since before ``start`` are left out (they gained
+    nothing)."""
+    return _counted_posts(guild, start, end).annotate(views_end=_views_end(end), baseline=_baseline(start))
+
+
+def total_gains(*, guild: Guild | int, windows: Sequence[tuple[datetime, datetime]]) -> list[int]:
+    """The leaderboard's ``total_views_gained`` for each [start, end) window, in one query whatever
+    the number of windows (the overview's cards, comparisons and chart days)."""
+    if not windows:
+        return []
+    posts = _counted_posts(guild, min(s for s, _ in windows), max(e for _, e in windows))
+    sums = {
+        f"w{i}": Sum(
+            Case(
+                When(
+                    Q(submitted_at__lt=end, metrics_updated_at__gte=start),
+                    then=Greatest(_views_end(end) - _baseline(start), Value(0)),
                 ),
+                default=Value(0),
                 output_field=BigIntegerField(),
             )
         )
-        .order_by()
-    )
+        for i, (start, end) in enumerate(windows)
+    }
+    totals = posts.aggregate(**sums)
+    return [int(totals[f"w{i}"] or 0) for i in range(len(windows))]
 
 
 _ROW = (
