@@ -146,3 +146,12 @@ def test_connections_run_without_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+def test_ingestions_search_for_unresolved_posts_uses_the_partial_index(guild):
+    """Every ingest asks for the posts still waiting for their first scrape (metrics.ingestion's
+    _load_posts when every item matched by id): a partial index, not a scan of the guild's posts."""
+    with guild_scope(guild.pk):
+        waiting = Post.objects.for_guild(guild).filter(platform="tiktok").filter(needs_resolution=True)
+        plan = _explain(waiting)
+    assert "post_needs_resolution" in plan and "Seq Scan" not in plan, plan
