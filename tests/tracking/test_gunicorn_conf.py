@@ -97,3 +97,9 @@ def test_multiprocess_directory_is_emptied_at_start(monkeypatch, tmp_path):
     (directory / "counter_123.db").write_bytes(b"old")
     conf.on_starting(server=None)
     assert directory.is_dir() and not any(directory.iterdir())
+
+
+def test_workers_are_recycled_rarely_and_one_at_a_time(monkeypatch):
+    conf = load(monkeypatch)
+    assert conf.max_requests == 50_000 and conf.max_requests_jitter == 25_000
+    assert load(monkeypatch, GUNICORN_MAX_REQUESTS="8000").max_requests_jitter == 4000
