@@ -8,6 +8,8 @@ Read from the environment:
 - GUNICORN_GRACEFUL_TIMEOUT (30 s): on SIGTERM/SIGHUP, how long workers may finish the requests in
   flight before they are killed. Keep it below the process manager's stop timeout (systemd's
   TimeoutStopSec, Kubernetes' terminationGracePeriodSeconds).
+- GUNICORN_MAX_REQUESTS (50,000): a worker is replaced after this many requests, plus a random jitter
+  of up to half as many, so workers are recycled rarely and one at a time.
 - GUNICORN_ACCESS_LOG (false): Django already logs every request as JSON with its request id; set true
   for gunicorn's own access log, also as JSON lines: every value is JSON-escaped (``JsonAccessLogger``),
   so a quote, backslash or newline in a path cannot break or split a line.
@@ -51,8 +53,10 @@ worker_class = "sync"
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5  # behind nginx, which reuses upstream connections
-max_requests = 2000  # recycle workers now and then (bounded memory growth) ...
-max_requests_jitter = 200  # ... but not all at once
+# Recycle workers now and then (bounded memory growth), rarely and never together: at 2,000 a busy
+# server restarted a worker every few seconds, each restart costing seconds of throughput (issue 17).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 50_000)
+max_requests_jitter = max_requests // 2
 limit_request_line = 8190
 limit_request_fields = 100
 # The heartbeat file on tmpfs: a worker on a slow disk is not mistaken for a stuck one.

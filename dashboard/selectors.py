@@ -12,14 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, DateTimeField, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 
 from guilds.budgets import budget_for, remaining_budget, usage_day
 from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.periods import PERIODS as ALL_PERIODS
 from metrics.periods import period_bounds
-from metrics.selectors import Leaderboard, leaderboard
-from tracking.cadence import Cadence, refresh_interval
+from metrics.selectors import Leaderboard, leaderboard, total_gains
+from tracking.cadence import Cadence
 from tracking.models import ClientAccount, Post, Profile
 from tracking.post_urls import PostUrlError, parse_post_url
 
@@ -48,28 +50,52 @@ class PeriodChange:
         return "up" if self.gained > self.previous else "down" if self.gained < self.previous else "flat"
 
 
+_LABELS = {"day": ("Today", "same time yesterday"), "week": ("This week", "same time last week")}
+_SHIFT = {"day": timedelta(days=1), "week": timedelta(days=7)}
+
+
+def period_changes(*, guild: Guild, now: datetime) -> tuple[PeriodChange, PeriodChange, Leaderboard]:
+    """The overview's cards: today so far against yesterday until this time, this week so far
+    against last week until this time, and this week's leaderboard — two queries in all: the week's
+    leaderboard, and one bulk query for today and both comparisons."""
+    day_start, _ = period_bounds(period="day", now=now, tz=guild.tz)
+    week_start, week_end = period_bounds(period="week", now=now, tz=guild.tz)
+    board = leaderboard(guild=guild, start=week_start, end=week_end)
+    day, week = _SHIFT["day"], _SHIFT["week"]
+    windows = [(day_start, now), (day_start - day, now - day), (week_start - week, now - week)]
+    today, yesterday, last_week = total_gains(guild=guild, windows=windows)
+    return (
+        PeriodChange(_LABELS["day"][0], today, yesterday, _LABELS["day"][1]),
+        PeriodChange(_LABELS["week"][0], board.total_views_gained, last_week, _LABELS["week"][1]),
+        board,
+    )
+
+
 def period_change(*, guild: Guild, period: str, now: datetime) -> tuple[PeriodChange, Leaderboard]:
     """``period`` ("day" or "week") so far against the same length of time one period earlier
     (today until now vs yesterday until this time), with the period's leaderboard."""
     start, end = period_bounds(period=period, now=now, tz=guild.tz)
-    shift = timedelta(days=1 if period == "day" else 7)
+    shift = _SHIFT[period]
     board = leaderboard(guild=guild, start=start, end=end)
-    before = leaderboard(guild=guild, start=start - shift, end=end - shift)
-    labels = {"day": ("Today", "same time yesterday"), "week": ("This week", "same time last week")}
-    label, previous_label = labels[period]
-    return PeriodChange(label, board.total_views_gained, before.total_views_gained, previous_label), board
+    (before,) = total_gains(guild=guild, windows=[(start - shift, end - shift)])
+    label, previous_label = _LABELS[period]
+    return PeriodChange(label, board.total_views_gained, before, previous_label), board
+
+
+CHART_CHUNK_DAYS = 10  # past days computed per query when the chart is cold (and cached at once)
 
 
 def daily_gains(
     *, guild: Guild, now: datetime, days: int = CHART_DAYS, today_gained: int | None = None
 ) -> list[tuple[str, int]]:
-    """Views gained per guild-local day for the last ``days`` days (today so far last): one
-    leaderboard per day, so each bar is exactly what the leaderboard says for that day.
+    """Views gained per guild-local day for the last ``days`` days (today so far last): each bar is
+    exactly the leaderboard's total for that day (metrics.selectors.total_gains).
 
-    At most ``days`` queries, whatever the guild's size. Finished days are cached for
-    DASHBOARD_CHART_CACHE_SECONDS (default 300; 0 = off): their numbers only move when a post is
-    rejected or re-counted, and a few minutes' lag on a past bar buys a fast overview.
-    ``today_gained``: today's total when the caller already has it.
+    Past days are read from the cache; missing ones are computed CHART_CHUNK_DAYS per query and each
+    chunk is cached as soon as it is computed, so a slow cold chart still makes progress from one
+    request to the next. Cached for DASHBOARD_CHART_CACHE_SECONDS (default 300; 0 = off): past
+    numbers only move when a post is rejected or re-counted. ``today_gained``: today's total when the
+    caller already has it.
     """
     today, _ = period_bounds(period="day", now=now, tz=guild.tz)
     # Aware arithmetic with a ZoneInfo is wall-clock arithmetic: local midnights, DST-safe.
@@ -78,24 +104,19 @@ def daily_gains(
     # created_at in the key: a guild removed and added again never sees its old numbers.
     prefix = f"dashboard:daily-gain:{guild.pk}:{guild.created_at.timestamp():.6f}"
     keys = {start: f"{prefix}:{start.isoformat()}" for start in starts[:-1]}
-    cached = cache.get_many(list(keys.values())) if ttl else {}
-    fresh: dict[str, int] = {}
-    series = []
-    for start in starts:
-        key = keys.get(start)
-        if key is None:  # today, until now
-            gained = today_gained
-            if gained is None:
-                gained = leaderboard(guild=guild, start=start, end=now).total_views_gained
-        elif key in cached:
-            gained = cached[key]
-        else:
-            gained = leaderboard(guild=guild, start=start, end=start + timedelta(days=1)).total_views_gained
-            fresh[key] = gained
-        series.append((start.date().isoformat(), gained))
-    if ttl and fresh:
-        cache.set_many(fresh, ttl)
-    return series
+    known: dict[str, int] = cache.get_many(list(keys.values())) if ttl else {}
+    missing = [start for start in starts[:-1] if keys[start] not in known]
+    for i in range(0, len(missing), CHART_CHUNK_DAYS):
+        chunk = missing[i : i + CHART_CHUNK_DAYS]
+        gains = total_gains(guild=guild, windows=[(start, start + timedelta(days=1)) for start in chunk])
+        fresh = {keys[start]: gained for start, gained in zip(chunk, gains, strict=True)}
+        if ttl:
+            cache.set_many(fresh, ttl)
+        known.update(fresh)
+    if today_gained is None:
+        (today_gained,) = total_gains(guild=guild, windows=[(today, now)])
+    series = [(start.date().isoformat(), known[keys[start]]) for start in starts[:-1]]
+    return series + [(today.date().isoformat(), today_gained)]
 
 
 @dataclass(frozen=True)
@@ -185,29 +206,40 @@ class Freshness:
         return round(self.fresh / self.tracked * 100) if self.tracked else None
 
 
-_FRESHNESS_FIELDS = (
-    "id", "guild_id", "platform", "status", "posted_at", "submitted_at", "views", "growth_per_hour",
-    "failure_count", "counting_ends_at", "next_refresh_at", "metrics_updated_at",
-)  # fmt: skip
-
-
 def freshness(*, guild: Guild, now: datetime, budget: GuildBudgetConfig | None = None) -> Freshness:
     """The share of tracked posts (refreshable, inside their counting window) measured within their
     expected interval: fresh when ``metrics_updated_at >= now - refresh_interval`` — the scheduler's
-    own cadence for the post (tracking.cadence) with the guild's GuildBudgetConfig intervals."""
-    cadence = Cadence.of(budget or guild_budget(guild))
-    posts = (
+    own cadence for the post (tracking.cadence.classify) with the guild's GuildBudgetConfig
+    intervals, written as SQL: one aggregate query, no post loaded into Python.
+
+    ``rate >= r`` is ``max(growth, 0) >= r × max(views, floor)`` (the floor is positive). A post never
+    measured ("new") has no metrics_updated_at and so is never fresh, whatever its interval.
+    """
+    c = Cadence.of(budget or guild_budget(guild))
+    went_up = Coalesce("posted_at", "submitted_at")
+    basis = Greatest(Coalesce("views", 0), Value(c.views_floor), output_field=FloatField())
+    growth = Greatest("growth_per_hour", Value(0.0), output_field=FloatField())
+    since = Case(  # measured at or after this moment = fresh
+        When(
+            GreaterThan(went_up, Value(now - timedelta(hours=c.young_post_hours)))
+            | GreaterThanOrEqual(growth, basis * c.hot_rate),
+            then=Value(now - timedelta(minutes=c.young_interval_minutes)),
+        ),
+        When(
+            GreaterThanOrEqual(growth, basis * c.growing_rate),
+            then=Value(now - timedelta(minutes=c.growing_interval_minutes)),
+        ),
+        When(GreaterThanOrEqual(growth, basis * c.flat_rate), then=Value(now - timedelta(hours=c.flat_interval_hours))),
+        default=Value(now - timedelta(hours=c.dormant_interval_hours)),
+        output_field=DateTimeField(),
+    )
+    counts = (
         Post.objects.for_guild(guild)
         .filter(status__in=Post.REFRESHABLE)
         .filter(Q(counting_ends_at__isnull=True) | Q(counting_ends_at__gt=now))
-        .only(*_FRESHNESS_FIELDS)
+        .aggregate(tracked=Count("pk"), fresh=Count("pk", filter=GreaterThanOrEqual(F("metrics_updated_at"), since)))
     )
-    fresh = tracked = 0
-    for post in posts.iterator(chunk_size=2000):
-        tracked += 1
-        if post.metrics_updated_at and post.metrics_updated_at >= now - refresh_interval(post, now, cadence):
-            fresh += 1
-    return Freshness(fresh, tracked)
+    return Freshness(counts["fresh"], counts["tracked"])
 
 
 # --- posts ------------------------------------------------------------------------------------

@@ -9,14 +9,13 @@ metrics.selectors.leaderboard (see dashboard/selectors.py).
 from __future__ import annotations
 
 import copy
-import csv
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -51,6 +50,7 @@ from guilds.models import BonusRule, Creator, DashboardAuditLog
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
+from tracking.api import csv_response
 from tracking.client_accounts import ClientAccountRefused, save_client_account
 from tracking.models import ClientAccount, FraudSignal, Post
 from tracking.review import (
@@ -69,6 +69,7 @@ LOGIN_URL_FALLBACK = "/api/v1/auth/discord/login"
 POSTS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50
 CREATORS_PER_PAGE = 50
+LEADERBOARD_PER_PAGE = 50
 
 
 def login_url() -> str:
@@ -180,8 +181,7 @@ def logout(request):
 @guild_page
 def overview(request, guild_id: int):
     guild, now = request.guild, timezone.now()
-    today, _ = selectors.period_change(guild=guild, period="day", now=now)
-    week, week_board = selectors.period_change(guild=guild, period="week", now=now)
+    today, week, week_board = selectors.period_changes(guild=guild, now=now)
     series = selectors.daily_gains(guild=guild, now=now, today_gained=today.gained)
     context = {
         "today": today,
@@ -341,46 +341,33 @@ def _board(request):
 @require_GET
 @guild_page
 def leaderboard_page(request, guild_id: int):
+    """One page of creators (LEADERBOARD_PER_PAGE, best first) and the top posts: never the whole
+    guild in one page; the total is over every post."""
     period, board = _board(request)
+    page = Paginator(board.creators, LEADERBOARD_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "period": period,
         "periods": selectors.PERIODS,
         "board": board,
+        "page": page,
+        "query": urlencode({"period": period}),
         "top_posts": board.posts[:20],
         "nav": "leaderboard",
     }
     return render(request, "dashboard/leaderboard.html", context)
 
 
-def _cell(value) -> str:
-    """Spreadsheet-safe text: a leading = + - @ would make Excel evaluate a username as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+LEADERBOARD_CSV_HEADER = ["rank", "creator", "discord_user_id", "posts", "views_gained", "period_start", "period_end"]
 
 
 @require_GET
 @guild_page
 def leaderboard_csv(request, guild_id: int):
-    """The leaderboard as CSV, from the same selector as the page."""
+    """The leaderboard as CSV, from the same selector as the page, streamed (formula-safe cells)."""
     period, board = _board(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"leaderboard-{guild_id}-{period}-{board.start:%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(["rank", "creator", "discord_user_id", "posts", "views_gained", "period_start", "period_end"])
-    for c in board.creators:
-        writer.writerow(
-            [
-                c.rank,
-                _cell(c.creator_name),
-                c.discord_user_id,
-                c.posts,
-                c.views_gained,
-                board.start.isoformat(),
-                board.end.isoformat(),
-            ]
-        )
-    return response
+    start, end = board.start.isoformat(), board.end.isoformat()
+    rows = [(c.rank, c.creator_name, c.discord_user_id, c.posts, c.views_gained, start, end) for c in board.creators]
+    return csv_response(f"leaderboard-{guild_id}-{period}-{board.start:%Y%m%d}.csv", LEADERBOARD_CSV_HEADER, rows)
 
 
 # --- client accounts, bonus rules, guild settings -----------------------------------------------

@@ -87,14 +87,34 @@ class PostGainSerializer(serializers.Serializer):
     views_gained = serializers.IntegerField()
 
 
+LEADERBOARD_PAGE_SIZE, LEADERBOARD_MAX_PAGE_SIZE = 50, 200
+
+
+class LeaderboardQuerySerializer(PeriodQuerySerializer):
+    page = serializers.IntegerField(
+        required=False, default=1, min_value=1, help_text="Page of creators and of posts (1 = the top)."
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        default=LEADERBOARD_PAGE_SIZE,
+        min_value=1,
+        max_value=LEADERBOARD_MAX_PAGE_SIZE,
+        help_text=f"Creators and posts per page (at most {LEADERBOARD_MAX_PAGE_SIZE}).",
+    )
+
+
 class LeaderboardSerializer(serializers.Serializer):
     period = serializers.CharField(help_text="day, yesterday, week, last_week, month, all or custom.")
     timezone = serializers.CharField()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
-    total_views_gained = serializers.IntegerField()
-    creators = CreatorGainSerializer(many=True)
-    posts = PostGainSerializer(many=True)
+    total_views_gained = serializers.IntegerField(help_text="Over every post of the guild, not only this page.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    creators_count = serializers.IntegerField(help_text="Creators who gained views in the period (every page).")
+    posts_count = serializers.IntegerField(help_text="Posts counted in the period (every page).")
+    creators = CreatorGainSerializer(many=True, help_text="This page of creators, best first.")
+    posts = PostGainSerializer(many=True, help_text="This page of posts, best first.")
 
 
 def leaderboard_payload(*, guild: Guild, params: dict, default: str = "week") -> tuple[str, object]:
@@ -103,7 +123,11 @@ def leaderboard_payload(*, guild: Guild, params: dict, default: str = "week") ->
     return label, board
 
 
-def _board_json(guild: Guild, label: str, board) -> dict:
+def _board_json(guild: Guild, label: str, board, params: dict) -> dict:
+    """One page of the leaderboard (the same page of creators and of posts) with the totals: a
+    large guild's answer stays small. A page past the end has empty lists."""
+    page, size = params["page"], params["page_size"]
+    first = (page - 1) * size
     return LeaderboardSerializer(
         {
             "period": label,
@@ -111,8 +135,12 @@ def _board_json(guild: Guild, label: str, board) -> dict:
             "start": board.start,
             "end": board.end,
             "total_views_gained": board.total_views_gained,
-            "creators": board.creators,
-            "posts": board.posts,
+            "page": page,
+            "page_size": size,
+            "creators_count": len(board.creators),
+            "posts_count": len(board.posts),
+            "creators": board.creators[first : first + size],
+            "posts": board.posts[first : first + size],
         }
     ).data
 
@@ -125,18 +153,21 @@ def _guild_or_404(guild_id: int) -> Guild:
 
 
 class LeaderboardView(APIView):
-    """Views gained inside the period, per creator and per post, best first. Default period: week."""
+    """Views gained inside the period, per creator and per post, best first, one page at a time
+    (``page``, ``page_size``; totals for the whole guild). Default period: week."""
 
     authentication_classes = DEFAULT_AUTHENTICATION
     permission_classes = [HasGuildAccess]
 
-    @extend_schema(parameters=[PeriodQuerySerializer], responses={200: LeaderboardSerializer}, tags=["leaderboard"])
+    @extend_schema(
+        parameters=[LeaderboardQuerySerializer], responses={200: LeaderboardSerializer}, tags=["leaderboard"]
+    )
     def get(self, request, guild_id: int):
-        params = PeriodQuerySerializer(data=request.query_params)
+        params = LeaderboardQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         guild = _guild_or_404(guild_id)
         label, board = leaderboard_payload(guild=guild, params=params.validated_data)
-        return Response(_board_json(guild, label, board))
+        return Response(_board_json(guild, label, board, params.validated_data))
 
 
 LEADERBOARD_CSV_HEADER = ["rank", "creator_id", "creator", "discord_user_id", "posts", "views_gained"]
@@ -210,10 +241,10 @@ class BotCreatorStatsView(BotBase):
 class BotLeaderboardView(BotBase):
     """The leaderboard for a period (default week). Scope bot.read."""
 
-    @extend_schema(parameters=[PeriodQuerySerializer], responses={200: LeaderboardSerializer}, tags=["bot"])
+    @extend_schema(parameters=[LeaderboardQuerySerializer], responses={200: LeaderboardSerializer}, tags=["bot"])
     def get(self, request, guild_id: int):
-        params = PeriodQuerySerializer(data=request.query_params)
+        params = LeaderboardQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         guild = active_guild_or_404(guild_id)
         label, board = leaderboard_payload(guild=guild, params=params.validated_data)
-        return Response(_board_json(guild, label, board))
+        return Response(_board_json(guild, label, board, params.validated_data))

@@ -37,6 +37,7 @@ from guilds.models import BotCallback, GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
 from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
 from metrics.models import VideoMetrics
+from metrics.rollups import upsert_rollups_sql
 from tracking import cadence
 from tracking.captions import MAX_CAPTION_CHARS, caption_hash
 from tracking.lifecycle import ALLOWED, review_event
@@ -597,6 +598,7 @@ class _Batch:
             staging.load()
             if snapshots is not None:
                 cursor.execute(_upsert_snapshots_sql(snapshots.source), snapshots.params)
+                cursor.execute(upsert_rollups_sql(snapshots.source), snapshots.params)  # same rows, same transaction
             if updates is not None:
                 cursor.execute(_update_posts_sql(updates.source), updates.params)
             if changes is not None:

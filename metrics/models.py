@@ -23,7 +23,9 @@ class VideoMetrics(GuildOwned):
         DEMO = "demo", "Demo data"
 
     guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="snapshots")
+    # No index of its own: the unique (post, captured_at) index serves every look-up by post (and a
+    # second index on post alone was one more write per snapshot, and a worse plan for a series).
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     captured_at = models.DateTimeField()
     views = models.PositiveBigIntegerField(null=True, blank=True)
     likes = models.PositiveBigIntegerField(null=True, blank=True)
@@ -53,6 +55,34 @@ class VideoMetrics(GuildOwned):
 
     def __str__(self) -> str:
         return f"Post {self.post_id} at {self.captured_at:%Y-%m-%d %H:%M}: {self.views} views"
+
+
+class PostDailyRollup(GuildOwned):
+    """A post's last measurement of each UTC day: the views, likes, comments and shares of its newest
+    snapshot with views captured that day (``captured_at`` says which one).
+
+    Days are UTC dates of ``captured_at`` whatever the guild's time zone: a guild-local day is then
+    whole UTC days plus partial edges read from the snapshots. Maintained by ingestion in the same
+    transaction as the snapshots (one upsert per dataset); ``manage.py rebuild_rollups`` rebuilds it
+    from the snapshots (metrics.rollups). Unique per (post, day).
+    """
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (post, day) index serves every look-up by post.
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="daily_rollups", db_index=False)
+    day = models.DateField(help_text="UTC date of captured_at.")
+    captured_at = models.DateTimeField(help_text="The snapshot these numbers come from: the day's newest.")
+    views = models.PositiveBigIntegerField()
+    likes = models.PositiveBigIntegerField(null=True, blank=True)
+    comments = models.PositiveBigIntegerField(null=True, blank=True)
+    shares = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "day"], name="rollup_unique_per_post_day")]
+        indexes = [models.Index(fields=["guild", "day"], name="rollup_guild_day")]
+
+    def __str__(self) -> str:
+        return f"Post {self.post_id} on {self.day}: {self.views} views"
 
 
 class BonusAward(GuildOwned):

@@ -173,6 +173,11 @@ class Post(GuildOwned):
             models.Index(fields=["guild", "creator", "submitted_at"], name="post_guild_creator"),
             models.Index(fields=["guild", "canonical_url"], name="post_guild_url"),
             models.Index(fields=["guild", "metrics_updated_at"], name="post_guild_updated"),
+            # Every ingest looks for the guild's posts still waiting for their first scrape (short
+            # links): few rows, so a partial index answers without a scan of the guild's posts.
+            models.Index(
+                fields=["guild", "platform"], condition=Q(needs_resolution=True), name="post_needs_resolution"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -116,3 +116,9 @@ def test_the_logger_class_is_accepted_by_gunicorn(monkeypatch):
     config = Config()
     config.set("logger_class", conf.logger_class)
     assert config.logger_class is conf.JsonAccessLogger
+
+
+def test_workers_are_recycled_rarely_and_one_at_a_time(monkeypatch):
+    conf = load(monkeypatch)
+    assert conf.max_requests == 50_000 and conf.max_requests_jitter == 25_000
+    assert load(monkeypatch, GUNICORN_MAX_REQUESTS="8000").max_requests_jitter == 4000
