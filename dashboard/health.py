@@ -39,4 +39,20 @@ def health_banner(request) -> dict:
     guild = getattr(request, "guild", None)
     if guild is None:
         return {"health_notes": list, "review_count": int}
-    return {"health_notes": lambda: notes_for(guild), "review_count": lambda: needs_decision_count(guild.pk)}
+    return {
+        "health_notes": _once(lambda: notes_for(guild)),
+        "review_count": _once(lambda: needs_decision_count(guild.pk)),
+    }
+
+
+def _once(compute):
+    """A callable that computes on its first call and answers the same after (a page may show the
+    review count twice: the menu and the overview tile)."""
+    box: list = []
+
+    def value():
+        if not box:
+            box.append(compute())
+        return box[0]
+
+    return value

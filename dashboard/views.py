@@ -57,7 +57,6 @@ from tracking.review import (
     BULK_LIMIT,
     ReviewRefused,
     allowed_actions,
-    needs_decision_count,
     reasons_for,
     review_post,
     review_posts,
@@ -192,7 +191,6 @@ def overview(request, guild_id: int):
         "chart_total": sum(v for _, v in series),
         "budget": selectors.budget_summary(guild=guild, now=now),
         "freshness": selectors.freshness(guild=guild, now=now),
-        "open_flags": needs_decision_count(guild.pk),
         "nav": "overview",
     }
     return render(request, "dashboard/overview.html", context)
