@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 
 from core.tenancy import guild_scope, rls_bypass
 from guilds.creator_messages import queue_creator_message
@@ -96,3 +97,17 @@ def test_another_guilds_messages_are_invisible_under_rls(guild, other_guild):
         assert M.objects.count() == 0  # no filter: RLS alone hides guild's row
     with rls_bypass(reason="test"):
         assert M.objects.count() == 1
+
+
+def test_staff_see_each_message_and_why_it_was_not_sent_in_admin(guild, staff_client):
+    post = make_post(guild)
+    with guild_scope(guild.pk):
+        review_post(post=post, action="flag", reason="views look bought", actor="staff:alice")
+    with rls_bypass(reason="test"):
+        M.objects.update(status="failed", last_error="the creator does not accept direct messages from the bot")
+        row = M.objects.get()
+    page = staff_client.get(reverse("admin:guilds_creatormessage_changelist"))
+    assert page.status_code == 200
+    assert "the creator does not accept direct messages from the bot" in page.content.decode()
+    change = staff_client.get(reverse("admin:guilds_creatormessage_change", args=[row.pk]))
+    assert change.status_code == 200 and "Reason: views look bought" in change.content.decode()
