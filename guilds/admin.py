@@ -12,6 +12,7 @@ from guilds.models import (
     BotCallback,
     BotHealth,
     Creator,
+    CreatorMessage,
     DashboardAuditLog,
     Guild,
     GuildApiUsage,
@@ -145,6 +146,16 @@ class GuildNotificationAdmin(AuditedAdminMixin):
     search_fields = ("title", "event_key")
     autocomplete_fields = ("guild",)
     list_select_related = ("guild",)
+
+
+@admin.register(CreatorMessage)
+class CreatorMessageAdmin(ReadOnlyAdmin):
+    """Private messages to creators about their posts: what was sent, and why one was not (last_error)."""
+
+    list_display = ("created_at", "guild", "creator", "kind", "status", "attempts", "last_error", "sent_at")
+    list_filter = ("status", "kind", "guild")
+    search_fields = ("=discord_user_id", "event_key", "creator__username")
+    list_select_related = ("guild", "creator")
 
 
 @admin.register(DashboardAuditLog)

@@ -322,3 +322,41 @@ class BotCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.status})"
+
+
+class CreatorMessage(GuildOwned):
+    """A private Discord message to a creator about one of their posts (flagged, rejected, approved),
+    written once per event (unique event key) in the transaction of the change and sent by
+    integrations.discord.direct_messages: reserve → call Discord → record."""
+
+    class Kind(models.TextChoices):
+        FLAGGED = "flagged"
+        REJECTED = "rejected"
+        APPROVED = "approved"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="creator_messages")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="messages")
+    discord_user_id = models.CharField(max_length=21, validators=[validate_snowflake])
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    event_key = models.CharField(max_length=120, help_text="Unique per guild: the same event is told once.")
+    title = models.CharField(max_length=256)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["guild", "event_key"], name="creator_message_once_per_event")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="creator_message_due")]
+
+    def __str__(self) -> str:
+        return f"[{self.kind} → {self.discord_user_id}] {self.title}"

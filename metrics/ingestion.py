@@ -33,7 +33,8 @@ from core.bulk import bulk_insert, column_in
 from core.tenancy import guild_scope
 from guilds.bot_events import bot_event
 from guilds.budgets import budget_for
-from guilds.models import BotCallback, GuildNotification
+from guilds.creator_messages import creator_message
+from guilds.models import BotCallback, CreatorMessage, Guild, GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
 from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
 from metrics.models import VideoMetrics
@@ -42,6 +43,7 @@ from tracking import cadence
 from tracking.captions import MAX_CAPTION_CHARS, caption_hash
 from tracking.lifecycle import ALLOWED, review_event
 from tracking.models import FraudSignal, Post, PostStatusChange
+from tracking.platforms import registry
 
 log = structlog.get_logger(__name__)
 
@@ -191,6 +193,7 @@ _POST_READ = (
     "author_platform_id",
     "author_handle",
     "caption_hash",
+    "creator_id",
 )
 
 
@@ -229,6 +232,7 @@ class _Post:
             self.author_platform_id,
             self.author_handle,
             self.caption_hash,
+            self.creator_id,
             self.profile_handle,
             self.profile_user_id,
             self.creator_discord_id,
@@ -610,6 +614,35 @@ class _Batch:
             for event, post, reason in self.bot_events
         ]
         bulk_insert(BotCallback, [e for e in events if e is not None])
+        self._tell_creators()
+
+    def _tell_creators(self) -> None:
+        """Each post this ingest flagged or rejected tells its creator privately, once (as
+        tracking.lifecycle.transition_post does for one post): one query for the guild's name, one
+        insert."""
+        told = [(event, post, reason) for event, post, reason in self.bot_events if event in _TOLD]
+        if not told:
+            return
+        guild_name = Guild.objects.filter(pk=self.guild_id).values_list("name", flat=True).first() or ""
+        stamp = self.captured_at.isoformat()
+        rows = [
+            creator_message(
+                guild_id=self.guild_id,
+                creator_id=post.creator_id,
+                discord_user_id=post.creator_discord_id,
+                kind=event.removeprefix("post."),
+                event_key=f"post:{post.id}:{post.status}:{stamp}",
+                platform=registry.get(post.platform).label,
+                url=post.canonical_url,
+                reason=reason[:500],
+                guild_name=guild_name,
+            )
+            for event, post, reason in told
+        ]
+        bulk_insert(CreatorMessage, rows, on_conflict=("guild", "event_key"))
+
+
+_TOLD = frozenset({"post.flagged", "post.rejected"})
 
 
 def _event_payload(post: _Post, reason: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from guilds.bot_events import queue_bot_event
 from guilds.notifications import notify
 from integrations.bot.callbacks import deliver_due_callbacks
 from integrations.discord.commands import complete_deferred
+from integrations.discord.direct_messages import send_due_creator_messages
 from integrations.discord.notifier import send_pending_notifications
 from integrations.models import ApifyRunRegistry
 from integrations.verification import process_verification_run, request_verification
@@ -40,6 +41,7 @@ from tests.integrations.openai.helpers import FakeOpenAI, answering
 from tests.integrations.youtube.helpers import API_KEY as YOUTUBE_KEY
 from tests.integrations.youtube.helpers import FIXTURES as YOUTUBE_FIXTURES
 from tracking.platforms.items import MetricsItem
+from tracking.review import review_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,6 +165,29 @@ def test_discord_channel_messages(guild, boundary, settings):
     summary = send_pending_notifications(guild_id=guild.id)
 
     assert summary.sent == 1 and boundary.seen == [False]
+
+
+@responses.activate
+def test_discord_direct_messages_to_creators(guild, boundary, settings):
+    settings.DISCORD_BOT_TOKEN = "bot-token"
+    post = make_post(guild)
+    with guild_scope(guild.id):
+        review_post(post=post, action="flag", reason="views look bought", actor="staff:alice")
+    api = "https://discord.com/api/v10"
+    responses.add_callback(
+        responses.POST,
+        f"{api}/users/@me/channels",
+        callback=lambda request: (boundary(), (200, {}, '{"id": "1399999999999999999"}'))[1],
+    )
+    responses.add_callback(
+        responses.POST,
+        f"{api}/channels/1399999999999999999/messages",
+        callback=lambda request: (boundary(), (200, {}, '{"id": "1"}'))[1],
+    )
+
+    summary = send_due_creator_messages(guild_id=guild.id)
+
+    assert summary.sent == 1 and boundary.seen == [False, False]
 
 
 @responses.activate

@@ -31,6 +31,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("Award weekly bonuses", "metrics.tasks.award_weekly_bonuses", 60 * 60, at_minute=0),
     PeriodicJob("Retry bot callbacks", "integrations.bot.tasks.deliver_bot_callbacks", 60),
     PeriodicJob("Send Discord notifications", "integrations.discord.tasks.send_notifications", 60),
+    PeriodicJob("Send creator messages", "integrations.discord.tasks.send_creator_messages", 60),
     PeriodicJob("Check captions", "metrics.tasks.check_captions", 60),
     PeriodicJob("Check bot health", "integrations.bot.tasks.check_bot_health", 60),
     PeriodicJob("Purge old records", "tracking.tasks.purge", 24 * 60 * 60),

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from guilds.bot_events import queue_bot_event
 from guilds.budgets import budget_for
+from guilds.creator_messages import queue_creator_message
 from tracking import cadence
 from tracking.models import Post, PostStatusChange
 
@@ -52,12 +53,21 @@ def transition_post(*, post: Post, to_status: str, reason: str = "", actor: str 
         post.next_refresh_at = None
         fields.append("next_refresh_at")
     post.save(update_fields=fields)
-    PostStatusChange.objects.create(
+    change = PostStatusChange.objects.create(
         guild_id=post.guild_id, post=post, from_status=previous, to_status=to_status, reason=reason[:500], actor=actor
     )
     event = review_event(previous, to_status)
     if event:
         queue_bot_event(event_type=event, payload=post_event_payload(post, reason), guild_id=post.guild_id)
+        # The creator hears it privately too, with the reason as written (one message per change).
+        queue_creator_message(
+            creator=post.creator,
+            kind=event.removeprefix("post."),
+            event_key=f"post:{post.pk}:change:{change.pk}",
+            platform=post.get_platform_display(),
+            url=post.canonical_url,
+            reason=reason[:500],
+        )
     return post
 
 

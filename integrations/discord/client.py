@@ -222,6 +222,27 @@ class DiscordClient:
         )
         return _message_id(data)
 
+    def open_dm_channel(self, *, user_id: str) -> str:
+        """The id of the bot's direct-message channel with ``user_id`` (Discord creates it if needed)."""
+        user = _snowflake(user_id, "user id")
+        data = self._call(
+            "POST",
+            "/users/@me/channels",
+            label=f"opening a direct message channel with user {user}",
+            headers=self._bot_headers(),
+            json={"recipient_id": user},
+        )
+        return str(_field(data, "id"))
+
+    def send_direct_message(self, *, user_id: str, content: str = "", embeds: Sequence[Embed] = ()) -> str:
+        """Open the DM channel with ``user_id`` and post the message there; return its id.
+
+        A user who does not accept DMs from the bot: permanent, code ``50007`` (Cannot send messages
+        to this user) - repeating it cannot help.
+        """
+        channel = self.open_dm_channel(user_id=user_id)
+        return self.send_channel_message(channel_id=channel, content=content, embeds=embeds)
+
     # --- interactions ---------------------------------------------------------------------------
 
     def create_followup(

@@ -294,16 +294,43 @@ def stats(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
     week = _gained(guild, creator, "week", now)
     total = _gained(guild, creator, "all", now)
     breakdown = ", ".join(f"{n} {Post.Status(s).label.lower()}" for s, n in sorted(statuses.items())) or "none yet"
+    fields = [
+        ("Posts", f"{sum(statuses.values())} ({breakdown})", False),
+        ("Views gained this week", f"{week:,}", True),
+        ("Views gained in all", f"{total:,}", True),
+    ]
+    attention = _needs_attention(guild, creator)
     embed = Embed(
         title=f"Stats for {creator.username}",
-        fields=[
-            ("Posts", f"{sum(statuses.values())} ({breakdown})", False),
-            ("Views gained this week", f"{week:,}", True),
-            ("Views gained in all", f"{total:,}", True),
-        ],
+        description=f"**Needs your attention**\n{attention}" if attention else "",
+        fields=fields,
         footer=f"Weeks start on Monday ({guild.timezone})",
     )
     return Reply(embeds=(embed,))
+
+
+ATTENTION_LIMIT = 5
+
+
+def _needs_attention(guild: Guild, creator: Creator) -> str:
+    """The creator's flagged and rejected posts with their reasons (at most 5, then how many more)."""
+    posts = (
+        Post.objects.for_guild(guild)
+        .filter(creator=creator, status__in=[Post.Status.FLAGGED, Post.Status.REJECTED])
+        .order_by("-submitted_at", "-pk")
+    )
+    shown = list(posts[:ATTENTION_LIMIT])
+    if not shown:
+        return ""
+    lines = [
+        f"{p.get_platform_display()} {p.canonical_url} — {p.get_status_display().lower()}: "
+        f"{(p.status_reason or 'no reason given')[:300]}"
+        for p in shown
+    ]
+    rest = posts.count() - len(shown) if len(shown) == ATTENTION_LIMIT else 0
+    if rest:
+        lines.append(f"…and {rest} more.")
+    return "\n".join(lines)
 
 
 def _gained(guild: Guild, creator: Creator, period: str, now: datetime) -> int:

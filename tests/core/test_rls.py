@@ -20,6 +20,7 @@ from guilds.models import (
     BonusRule,
     BotCallback,
     Creator,
+    CreatorMessage,
     DashboardAuditLog,
     Guild,
     GuildApiUsage,
@@ -67,6 +68,14 @@ def _one_of_everything(guild: Guild) -> dict[type, object]:
             ),
             GuildNotification: GuildNotification.objects.create(guild=guild, kind="t", event_key="k", title="t"),
             DashboardAuditLog: DashboardAuditLog.objects.create(guild=guild, actor="t", action="t", target_type="t"),
+            CreatorMessage: CreatorMessage.objects.create(
+                guild=guild,
+                creator=post.creator,
+                discord_user_id=post.creator.discord_user_id,
+                kind="flagged",
+                event_key="k",
+                title="t",
+            ),
         }
     return rows
 

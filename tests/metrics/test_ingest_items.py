@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from guilds.models import GuildNotification
+from guilds.models import CreatorMessage, GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
 from metrics.ingestion import ingest_items
 from metrics.models import VideoMetrics
@@ -129,6 +129,12 @@ def test_views_spike_without_engagement_flags_the_post_once(guild, bypass):
     with bypass():
         assert FraudSignal.objects.filter(post=post, kind="spike").count() == 1
         assert GuildNotification.objects.filter(guild=guild, kind="flagged").count() == 1
+        told = CreatorMessage.objects.get(guild=guild)  # the creator hears it privately, once
+    assert (told.kind, told.creator_id, told.status) == ("flagged", post.creator_id, "pending")
+    assert "Reason: +199,000 views with only +10 likes and comments" in told.body and post.canonical_url in told.body
+    ingest(guild, items_for([post], views=400_000, likes=115, comments=10), at=T0 + timedelta(hours=2))  # again
+    with bypass():
+        assert CreatorMessage.objects.filter(guild=guild).count() == 1
 
 
 def test_organic_growth_is_not_a_spike(guild, bypass):

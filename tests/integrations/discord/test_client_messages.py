@@ -244,3 +244,54 @@ def test_malformed_channel_id_is_refused_without_a_request_or_echo(channel_id):
         client.send_channel_message(channel_id=channel_id, content="x")
     assert caught.value.permanent and caught.value.code == "invalid_destination"
     assert WEBHOOK_TOKEN not in str(caught.value)
+
+
+# --- direct messages ------------------------------------------------------------------------------
+
+DM_USER = "1222222222222222222"
+DM_CHANNEL = "1399999999999999999"
+
+
+@responses.activate
+def test_direct_message_opens_the_dm_channel_then_posts_there_as_the_bot():
+    responses.post(
+        f"{API}/users/@me/channels",
+        json={"id": DM_CHANNEL, "type": 1},
+        match=[matchers.header_matcher({"Authorization": f"Bot {BOT_TOKEN}"})],
+    )
+    responses.post(f"{API}/channels/{DM_CHANNEL}/messages", json=message("888"))
+    client, _ = make_client()
+
+    message_id = client.send_direct_message(user_id=DM_USER, embeds=[Embed(title="Your post was flagged")])
+
+    assert message_id == "888"
+    assert _sent(responses.calls[0]) == {"recipient_id": DM_USER}
+    assert _sent(responses.calls[1])["embeds"][0]["title"] == "Your post was flagged"
+    assert all(c.request.req_kwargs["timeout"] == 2.5 for c in responses.calls)
+
+
+@responses.activate
+def test_direct_message_to_a_user_with_dms_closed_is_permanent_code_50007():
+    responses.post(f"{API}/users/@me/channels", json={"id": DM_CHANNEL, "type": 1})
+    responses.post(
+        f"{API}/channels/{DM_CHANNEL}/messages",
+        status=403,
+        json={"message": f"Cannot send messages to this user {BOT_TOKEN}", "code": 50007},
+    )
+    client, _ = make_client()
+
+    with pytest.raises(IntegrationError) as caught:
+        client.send_direct_message(user_id=DM_USER, content="hi")
+
+    assert (caught.value.permanent, caught.value.code) == (True, "50007")
+    assert "Cannot send messages to this user" in caught.value.message
+    assert BOT_TOKEN not in caught.value.message
+
+
+def test_direct_message_needs_the_bot_token_and_a_valid_user_id():
+    client, _ = make_client(bot_token=None)
+    with pytest.raises(IntegrationError, match="DISCORD_BOT_TOKEN is not set"):
+        client.open_dm_channel(user_id=DM_USER)
+    client, _ = make_client()
+    with pytest.raises(IntegrationError, match="not a valid id"):
+        client.open_dm_channel(user_id="../guilds/1")

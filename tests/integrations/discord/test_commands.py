@@ -12,6 +12,7 @@ from tests.helpers.discord import FOLLOWUP_URL as FOLLOWUP
 from tests.helpers.discord import USER_ID, followup_text, interaction, post_signed
 from tracking.models import Post, Profile, ScreenshotUpload
 from tracking.platforms import Platform
+from tracking.review import review_post
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 CDN = "https://cdn.discordapp.com/attachments/1/2/proof.png"
@@ -224,6 +225,44 @@ def test_stats_shows_my_posts_and_views(client, guild, creator, time_machine):
     assert fields["Posts"] == "1 (1 tracking)"
     assert fields["Views gained this week"] == "500"
     assert fields["Views gained in all"] == "1,500"
+
+
+def test_stats_lists_my_posts_that_need_attention_with_their_reasons(client, guild, creator):
+    profile = make_profile(guild, creator)
+    flagged = make_post(guild, profile)
+    rejected = make_post(guild, profile)
+    make_post(guild, profile)  # tracking: nothing to do
+    someone_elses = make_post(guild)
+    with guild_scope(guild.pk):
+        review_post(post=flagged, action="flag", reason="Views jumped 40x in one hour", actor="staff:alice")
+        review_post(post=rejected, action="reject", reason="Not our brand's campaign", actor="staff:alice")
+        review_post(post=someone_elses, action="flag", reason="not yours", actor="staff:alice")
+    embed = _send(client, "stats", guild=guild)["data"]["embeds"][0]
+    lines = embed["description"].splitlines()
+    assert lines[0] == "**Needs your attention**"
+    assert sorted(lines[1:]) == sorted(
+        [
+            f"TikTok {flagged.canonical_url} — flagged for review: Views jumped 40x in one hour",
+            f"TikTok {rejected.canonical_url} — rejected: Not our brand's campaign",
+        ]
+    )
+    assert "not yours" not in embed["description"]
+
+
+def test_stats_shows_five_posts_needing_attention_and_counts_the_rest(client, guild, creator):
+    profile = make_profile(guild, creator)
+    for i in range(7):
+        make_post(guild, profile, status=Post.Status.FLAGGED, status_reason=f"reason {i}")
+    embed = _send(client, "stats", guild=guild)["data"]["embeds"][0]
+    lines = embed["description"].splitlines()
+    assert len(lines) == 1 + 5 + 1
+    assert lines[-1] == "…and 2 more."
+
+
+def test_stats_without_posts_needing_attention_has_no_such_section(client, guild, creator):
+    make_post(guild, make_profile(guild, creator))
+    embed = _send(client, "stats", guild=guild)["data"]["embeds"][0]
+    assert "description" not in embed or "attention" not in embed["description"]
 
 
 def test_leaderboard_is_public_and_ranks_by_views_gained(client, guild, time_machine):
