@@ -11,6 +11,7 @@ from rest_framework.routers import SimpleRouter
 
 from core.snowflakes import IdConverter
 from dashboard_auth import api as auth_api
+from earnings import api as earnings_api
 from guilds import api as guilds_api
 from metrics import api as metrics_api
 from tracking import api as tracking_api
@@ -50,6 +51,8 @@ guild_patterns = [
     path("leaderboard", metrics_api.LeaderboardView.as_view(), name="api-guild-leaderboard"),
     path("exports/leaderboard.csv", metrics_api.LeaderboardExportView.as_view(), name="api-guild-leaderboard-csv"),
     path("exports/posts.csv", tracking_api.PostsExportView.as_view(), name="api-guild-posts-csv"),
+    path("earnings", earnings_api.EarningsView.as_view(), name="api-guild-earnings"),
+    path("exports/earnings.csv", earnings_api.EarningsExportView.as_view(), name="api-guild-earnings-csv"),
     path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
     path("", include(router.urls)),
 ]

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tracking",
     "guilds",
     "metrics",
+    "earnings",
     "integrations",
     "dashboard_auth",
     "dashboard",
