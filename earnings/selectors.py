@@ -134,6 +134,15 @@ def earnings(*, guild_id: int, start: datetime, end: datetime, campaign_id: int 
     )
 
 
+def frozen_amounts(
+    *, guild_id: int, campaign: Campaign, post_ids: list[int], at: datetime
+) -> dict[int, tuple[int, Decimal]]:
+    """What finalization freezes per post as of ``at``: (payable views, amount after post cap and
+    minimum), before creator cap and budget (those are shared, so they stay computed)."""
+    rows = [r for r in _post_rows(guild_id, [campaign.pk], at, at) if r["id"] in set(post_ids)]
+    return {r["id"]: _cumulative({**r, "final_amount": None}, campaign, "end", at) for r in rows}
+
+
 def campaign_allocation(*, guild_id: int, campaign: Campaign, at: datetime) -> dict[int, tuple[Decimal, bool, str]]:
     """Each post's money as of ``at`` after caps and budget: {post_id: (amount, held, status)}."""
     rows = _post_rows(guild_id, [campaign.pk], at, at)
