@@ -1,4 +1,6 @@
-"""REST API about money under /api/v1/guilds/{guild_id}/: earnings (JSON) and its CSV export.
+"""REST API about money under /api/v1/guilds/{guild_id}/: campaigns, earnings (JSON) and its CSV
+export, statements (approve, mark paid, void) and reopening a finalized post. Reading needs guild
+access; every change needs the guild's owner or ADMINISTRATOR and is audited.
 
 Every amount comes from ``earnings.selectors.earnings`` — the same function as ``manage.py earnings``
 — so the JSON, the CSV and the command agree to the cent.
@@ -8,18 +10,112 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.errors import ErrorSerializer
-from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess
+from core.api.errors import ApiError, ErrorSerializer
+from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of
+from earnings.models import Statement
 from earnings.selectors import Earnings, earnings, earnings_document, to_cents
+from earnings.services import (
+    MoneyRefused,
+    approve_statement,
+    create_statements,
+    mark_statement_paid,
+    reopen_post,
+    void_statement,
+)
+from guilds.api import GuildScopedMixin, refused_as_validation_error, request_fields
 from guilds.models import Guild
 from metrics.periods import PeriodQuerySerializer, period_window
 from tracking.api import CSVExportMixin, csv_response
+from tracking.campaigns import CAMPAIGN_FIELDS, CampaignRefused, save_campaign
 from tracking.models import Campaign
+
+
+def _refused(refused: MoneyRefused) -> ApiError:
+    fields = {refused.field: [refused.message]} if refused.field else None
+    return ApiError(refused.message, code=refused.code, status=refused.status, fields=fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns
+# ---------------------------------------------------------------------------------------------
+
+_MONEY_FIELD = {"min_value": 0, "max_digits": 12, "decimal_places": 2}
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    """A campaign. Money is a decimal string ("1.50"), never a float; rates are per 1,000 views."""
+
+    client_account_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    total_budget = serializers.DecimalField(**_MONEY_FIELD, allow_null=True, required=False)
+    rate_per_1000 = serializers.DecimalField(min_value=0, max_digits=8, decimal_places=2, required=False)
+    post_cap = serializers.DecimalField(**_MONEY_FIELD, allow_null=True, required=False)
+    creator_cap = serializers.DecimalField(**_MONEY_FIELD, allow_null=True, required=False)
+    counting_window_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    validation_window_days = serializers.IntegerField(min_value=0, max_value=90, required=False)
+    platform_rates = serializers.DictField(
+        child=serializers.DecimalField(min_value=0, max_digits=8, decimal_places=2, coerce_to_string=True),
+        required=False,
+        help_text='Per-platform rate overrides: {"youtube": "2.50"}.',
+    )
+    eligible_platforms = serializers.ListField(
+        child=serializers.CharField(max_length=10), required=False, max_length=20
+    )
+    required_tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+    banned_words = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", *CAMPAIGN_FIELDS, "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"name": {"validators": []}, "currency": {"validators": []}}
+
+    def validate_platform_rates(self, value):
+        return {platform: str(rate) for platform, rate in value.items()}
+
+
+@extend_schema(tags=["campaigns"])
+class CampaignViewSet(
+    GuildScopedMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Campaigns: each client account's paid briefs. Changes need owner or ADMINISTRATOR; audited."""
+
+    model = Campaign
+    serializer_class = CampaignSerializer
+    permission_classes = [IsGuildAdmin]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-starts_at", "pk")
+
+    def _save(self, campaign: Campaign | None) -> Campaign:
+        body = self.get_serializer(
+            campaign, data=request_fields(self.request, CAMPAIGN_FIELDS), partial=campaign is not None
+        )
+        body.is_valid(raise_exception=True)
+        actor, actor_user = actor_of(self.request)
+        try:
+            return save_campaign(
+                guild_id=self.guild_id,
+                campaign=campaign,
+                data=body.validated_data,
+                actor=actor,
+                actor_user=actor_user,
+                request=self.request,
+            )
+        except CampaignRefused as refused:
+            raise refused_as_validation_error(refused) from None
+
+    def create(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self._save(None)).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self._save(self.get_object())).data)
 
 
 class EarningsQuerySerializer(PeriodQuerySerializer):
@@ -148,3 +244,179 @@ class EarningsExportView(CSVExportMixin, APIView):
         return csv_response(
             f"earnings-{guild_id}-{label}-{result.start:%Y%m%d}.csv", EARNINGS_CSV_HEADER, earnings_rows(result)
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements
+# ---------------------------------------------------------------------------------------------
+
+
+class StatementSerializer(serializers.ModelSerializer):
+    creator_username = serializers.CharField(source="creator.username", read_only=True)
+    discord_user_id = serializers.CharField(source="creator.discord_user_id", read_only=True)
+
+    class Meta:
+        model = Statement
+        fields = [
+            "id",
+            "campaign",
+            "creator",
+            "creator_username",
+            "discord_user_id",
+            "period_start",
+            "period_end",
+            "currency",
+            "amount",
+            "held_amount",
+            "status",
+            "created_at",
+            "created_by",
+            "approved_at",
+            "approved_by",
+            "paid_at",
+            "paid_by",
+            "payment_reference",
+            "voided_at",
+            "voided_by",
+            "void_reason",
+        ]
+        read_only_fields = fields
+
+
+class StatementQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Statement.Status.choices, required=False)
+    campaign = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
+class CreateStatementsSerializer(serializers.Serializer):
+    campaign_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    start = serializers.DateTimeField(help_text="Period start (inclusive).")
+    end = serializers.DateTimeField(help_text="Period end (exclusive).")
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": "end must be after start."})
+        return attrs
+
+
+class PaySerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=200, help_text="The payment's reference (e.g. PayPal transaction id).")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+@extend_schema(tags=["statements"])
+@extend_schema(methods=["GET"], parameters=[StatementQuerySerializer])
+class StatementViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """The payout queue: statements per creator, campaign and period, pending → approved → paid (with
+    a reference) or voided (with a reason). Reading needs guild access; changes need owner or
+    ADMINISTRATOR, are audited, and move money only through new ledger entries."""
+
+    model = Statement
+    serializer_class = StatementSerializer
+    permission_classes = [IsGuildAdmin]
+
+    def get_queryset(self):
+        qs = super().get_queryset().select_related("creator").order_by("-period_end", "creator_id", "pk")
+        if self.action != "list":
+            return qs
+        params = StatementQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = dict(params.validated_data)
+        if "campaign" in filters:
+            filters["campaign_id"] = filters.pop("campaign")
+        return qs.filter(**filters)
+
+    def _done(self, statement: Statement) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=statement.pk)).data)
+
+    @extend_schema(request=CreateStatementsSerializer, responses={201: StatementSerializer(many=True)})
+    def create(self, request, guild_id: int):
+        """A pending statement per creator with money in the campaign for the period (reruns skip
+        creators who already have one)."""
+        body = CreateStatementsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        campaign = Campaign.objects.for_guild(self.guild_id).filter(pk=body.validated_data["campaign_id"]).first()
+        if campaign is None:
+            raise ApiError("No such campaign in this server.", code="not_found", status=404)
+        actor, _user = actor_of(request)
+        made = create_statements(
+            guild_id=self.guild_id,
+            campaign=campaign,
+            start=body.validated_data["start"],
+            end=body.validated_data["end"],
+            actor=actor,
+        )
+        return Response(self.get_serializer(made, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: StatementSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, guild_id: int, pk: str):
+        try:
+            return self._done(
+                approve_statement(
+                    guild_id=self.guild_id, statement_id=int(pk), actor=actor_of(request)[0], request=request
+                )
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+
+    @extend_schema(request=PaySerializer, responses={200: StatementSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def pay(self, request, guild_id: int, pk: str):
+        body = PaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            statement = mark_statement_paid(
+                guild_id=self.guild_id,
+                statement_id=int(pk),
+                reference=body.validated_data["reference"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        return self._done(statement)
+
+    @extend_schema(request=ReasonSerializer, responses={200: StatementSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def void(self, request, guild_id: int, pk: str):
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            statement = void_statement(
+                guild_id=self.guild_id,
+                statement_id=int(pk),
+                reason=body.validated_data["reason"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        return self._done(statement)
+
+
+class ReopenPostView(APIView):
+    """Reopen a finalized post (owner or ADMINISTRATOR, with a reason; audited): it is held for review,
+    and its next finalization books any change in money as a ledger adjustment."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [IsGuildAdmin]
+
+    @extend_schema(request=ReasonSerializer, responses={200: OpenApiTypes.OBJECT, 409: ErrorSerializer}, tags=["posts"])
+    def post(self, request, guild_id: int, post_id: int):
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            post = reopen_post(
+                guild_id=guild_id,
+                post_id=post_id,
+                reason=body.validated_data["reason"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        return Response({"post_id": post.pk, "status": post.status, "status_reason": post.status_reason})
