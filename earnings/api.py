@@ -8,6 +8,7 @@ Every amount comes from ``earnings.selectors.earnings`` — the same function as
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 from core.api.errors import ApiError, ErrorSerializer
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of
 from earnings.models import Statement
-from earnings.selectors import Earnings, earnings, earnings_document, to_cents
+from earnings.selectors import Earnings, campaign_burn, earnings, earnings_document, to_cents
 from earnings.services import (
     MoneyRefused,
     approve_statement,
@@ -79,6 +80,18 @@ class CampaignSerializer(serializers.ModelSerializer):
         return {platform: str(rate) for platform, rate in value.items()}
 
 
+class BurnSerializer(serializers.Serializer):
+    campaign_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    budget = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    spent = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Frozen money of finalized posts.")
+    pending = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Accruing or being validated.")
+    held = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Flagged posts awaiting review.")
+    remaining = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    percent_used = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    days_left = serializers.IntegerField(allow_null=True)
+
+
 @extend_schema(tags=["campaigns"])
 class CampaignViewSet(
     GuildScopedMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
@@ -116,6 +129,13 @@ class CampaignViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         return Response(self.get_serializer(self._save(self.get_object())).data)
+
+    @extend_schema(responses={200: BurnSerializer})
+    @action(detail=True, methods=["get"])
+    def burn(self, request, guild_id: int, pk: str):
+        """Budget burn now: spent (finalized), pending, held, remaining, percent used, days left."""
+        burn = campaign_burn(guild_id=self.guild_id, campaign=self.get_object(), at=timezone.now())
+        return Response(BurnSerializer(burn).data)
 
 
 class EarningsQuerySerializer(PeriodQuerySerializer):

@@ -150,6 +150,53 @@ def campaign_allocation(*, guild_id: int, campaign: Campaign, at: datetime) -> d
     return {r["id"]: (allocated[r["id"]].final, r["status"] == Post.Status.FLAGGED, r["status"]) for r in rows}
 
 
+@dataclass(frozen=True)
+class Burn:
+    """A campaign's budget as of one moment, in its currency. ``used`` = spent + pending + held."""
+
+    campaign_id: int
+    currency: str
+    budget: Decimal | None
+    spent: Decimal  # frozen money of finalized posts
+    pending: Decimal  # accruing or inside the validation window, not held
+    held: Decimal  # flagged posts, until reviewed
+    remaining: Decimal | None
+    percent_used: Decimal | None  # 0-100, two decimals
+    days_left: int | None  # until the campaign's end date
+
+    @property
+    def used(self) -> Decimal:
+        return self.spent + self.pending + self.held
+
+
+def campaign_burn(*, guild_id: int, campaign: Campaign, at: datetime) -> Burn:
+    """Spent, pending, held, remaining and days left for one campaign (same allocation as earnings)."""
+    spent = pending = held = ZERO
+    for amount, is_held, status in campaign_allocation(guild_id=guild_id, campaign=campaign, at=at).values():
+        if is_held:
+            held += amount
+        elif status == Post.Status.FINALIZED:
+            spent += amount
+        else:
+            pending += amount
+    used, budget = spent + pending + held, campaign.total_budget
+    percent = None
+    if budget is not None:
+        percent = Decimal(100) if budget == 0 else to_cents(used * 100 / budget)
+    days_left = None if campaign.ends_at is None else max(0, (campaign.ends_at - at).days)
+    return Burn(
+        campaign_id=campaign.pk,
+        currency=campaign.currency,
+        budget=budget,
+        spent=spent,
+        pending=pending,
+        held=held,
+        remaining=None if budget is None else budget - used,
+        percent_used=percent,
+        days_left=days_left,
+    )
+
+
 def _campaigns(guild_id: int, campaign_id: int | None):
     qs = Campaign.objects.for_guild(guild_id)
     return qs.filter(pk=campaign_id) if campaign_id is not None else qs

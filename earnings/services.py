@@ -13,13 +13,17 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.tenancy import guild_scope
 from earnings.models import LedgerEntry, PostFinalization, Statement
-from earnings.selectors import ZERO, earnings, frozen_amounts
+from earnings.selectors import ZERO, Burn, campaign_burn, earnings, frozen_amounts
 from guilds.audit import record_audit
 from guilds.models import Creator
+from guilds.notifications import notify
+from metrics.reports import active_guild_ids
 from tracking.lifecycle import transition_post
 from tracking.models import Campaign, Post
 
+BURN_ALERTS = (50, 75, 90, 100)  # percent of the budget used; each alert is sent once per campaign
 FINALIZABLE = (Post.Status.SUBMITTED, Post.Status.TRACKING, Post.Status.UNAVAILABLE)
 
 
@@ -266,3 +270,56 @@ def creator_balance(*, guild_id: int, creator: Creator) -> dict[str, Decimal]:
     ):
         totals[currency] = totals.get(currency, ZERO) + amount
     return totals
+
+
+def check_budgets(*, guild_id: int, now: datetime | None = None) -> list[Burn]:
+    """Alert the logs channel once per campaign when it uses 50, 75 and 90 % of its budget, and at
+    100 % pause it (no more submissions; the budget already stops accrual) with one message. The
+    notification outbox's event key makes each alert once-only, whatever the number of runs."""
+    now = now or timezone.now()
+    burns = []
+    for campaign in Campaign.objects.for_guild(guild_id).filter(
+        status=Campaign.Status.ACTIVE, total_budget__isnull=False
+    ):
+        burn = campaign_burn(guild_id=guild_id, campaign=campaign, at=now)
+        for threshold in (t for t in BURN_ALERTS if burn.percent_used >= t):
+            _alert(campaign, burn, threshold)
+        burns.append(burn)
+    return burns
+
+
+@transaction.atomic
+def _alert(campaign: Campaign, burn: Burn, threshold: int) -> None:
+    key = f"campaign-budget:{campaign.pk}:{threshold}"
+    money = f"{burn.used} of {burn.budget} {campaign.currency}"
+    if threshold < 100:
+        title = f"Campaign {campaign.name} has used {threshold} % of its budget"
+        body = f"{money} used ({burn.held} held for review); {burn.remaining} left."
+        notify(guild_id=campaign.guild_id, kind="campaign_budget", event_key=key, title=title, body=body)
+        return
+    paused = Campaign.objects.for_guild(campaign.guild_id).filter(pk=campaign.pk, status=Campaign.Status.ACTIVE)
+    if paused.update(status=Campaign.Status.PAUSED):
+        title = f"Campaign {campaign.name} spent its budget and is paused"
+        body = f"{money} used. It takes no new submissions; raise the budget and set it active to resume."
+        notify(guild_id=campaign.guild_id, kind="campaign_budget", event_key=key, title=title, body=body)
+        record_audit(
+            guild_id=campaign.guild_id,
+            actor="system",
+            action="campaign.pause",
+            target_type="campaign",
+            target_id=campaign.pk,
+            before={"status": "active"},
+            after={"status": "paused", "reason": "budget spent"},
+        )
+
+
+def settle_money(*, guild_id: int | None = None, now: datetime | None = None) -> dict[str, int]:
+    """The periodic money job for every active guild (or one): finalize what is due, then check budgets.
+    Idempotent: finalized posts are not finalized again and each alert is sent once."""
+    now = now or timezone.now()
+    finalized = alerts_checked = 0
+    for gid in active_guild_ids(guild_id):
+        with guild_scope(gid):
+            finalized += len(finalize_due_posts(guild_id=gid, now=now))
+            alerts_checked += len(check_budgets(guild_id=gid, now=now))
+    return {"finalized": finalized, "campaigns_checked": alerts_checked}

@@ -65,7 +65,10 @@ def make_campaign(guild: Guild, **kw) -> Campaign:
         "starts_at": timezone.now() - timedelta(days=60),
         "rate_per_1000": "1.00",
     }
-    return Campaign.objects.create(**{**defaults, **kw})
+    campaign = Campaign.objects.create(**{**defaults, **kw})
+    campaign.refresh_from_db()  # money as the database holds it: Decimals, not the strings given
+    campaign.client_account = client  # keep the relation cached: tests read it outside any guild scope
+    return campaign
 
 
 @factory
