@@ -31,7 +31,7 @@ from integrations.errors import IntegrationError
 from integrations.verification import VerificationUnavailable, request_verification
 from metrics.periods import PERIODS, period_bounds
 from metrics.selectors import leaderboard
-from tracking.models import ClientAccount, Post, Profile
+from tracking.models import Campaign, ClientAccount, Post, Profile
 from tracking.platforms import registry
 from tracking.screenshots import UploadedScreenshot
 from tracking.submission import submit_post
@@ -78,6 +78,7 @@ COMMANDS: list[dict[str, Any]] = [
             _option("url", "The post's link", max_length=2048),
             _option("client", "The brand the post promotes", autocomplete=True, max_length=100),
             _option("screenshot", "Optional screenshot (proof of views)", type_=ATTACHMENT, required=False),
+            _option("campaign", "The campaign (default: the brand's active one)", required=False, max_length=100),
         ],
     },
     {"name": "stats", "description": "Your posts and the views they gained", "options": []},
@@ -374,12 +375,18 @@ def submit(interaction: Interaction, guild: Guild, creator: Creator, *, screensh
     account = find_client_account(guild=guild, typed=interaction.text("client"))
     if account is None:
         return Reply(f"No client account {interaction.text('client')[:100]!r} in this server; pick one from the list.")
+    campaign_id = None
+    if interaction.text("campaign"):
+        campaign_id = find_campaign_id(account=account, typed=interaction.text("campaign"))
+        if campaign_id is None:
+            return Reply(f"{account.name} has no campaign {interaction.text('campaign')[:100]!r}.")
     try:
         result = submit_post(
             guild_id=guild.pk,
             creator=creator,
             url=interaction.text("url"),
             client_account_id=account.pk,
+            campaign_id=campaign_id,
             screenshot=screenshot,
             actor=f"discord:{creator.discord_user_id}",
         )
@@ -399,6 +406,13 @@ def find_client_account(*, guild: Guild, typed: str) -> ClientAccount | None:
     accounts = ClientAccount.objects.for_guild(guild)
     query = Q(name__iexact=typed) | (Q(pk=int(typed)) if typed.isdigit() and len(typed) < 19 else Q())
     return accounts.filter(query).order_by("-active", "pk").first() if query else None
+
+
+def find_campaign_id(*, account: ClientAccount, typed: str) -> int | None:
+    """One of the account's campaigns by id or by name (case-insensitive), or None."""
+    campaigns = Campaign.objects.for_guild(account.guild_id).filter(client_account=account)
+    query = Q(name__iexact=typed) | (Q(pk=int(typed)) if typed.isdigit() and len(typed) < 19 else Q())
+    return campaigns.filter(query).order_by("pk").values_list("pk", flat=True).first()
 
 
 def _screenshot(interaction: Interaction):

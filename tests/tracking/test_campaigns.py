@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from core.tenancy import rls_bypass
 from tests.factories import make_campaign, make_client_account, make_post
+from tests.helpers.api import BOT_KEY, key_client
 from tests.helpers.submissions import NOW, POST_URL
 from tracking.models import Campaign, Post
 from tracking.submission_errors import SubmissionRefused
@@ -132,3 +133,19 @@ def test_another_accounts_campaign_is_not_found(submit, guild):
         submit(POST_URL, campaign_id=elsewhere.pk)
     assert caught.value.code == "campaign_not_found"
     assert caught.value.message == "That campaign is not one of Acme's. Pick one of its campaigns."
+
+
+@pytest.mark.usefixtures("api_settings")
+def test_bot_api_submits_to_a_campaign_and_refuses_anothers(guild, maya_tiktok, brand, bypass):
+    mine = make_campaign(guild, client_account=brand, name="Main")
+    elsewhere = make_campaign(guild, name="Other brand's")
+    bot = key_client(BOT_KEY)
+    url = f"/api/v1/bot/guilds/{guild.pk}/posts"
+    body = {"discord_user_id": maya_tiktok.creator.discord_user_id, "client_account_id": brand.pk, "url": POST_URL}
+    refused = bot.post(url, {**body, "campaign_id": elsewhere.pk}, content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {
+        "campaign_id": ["That campaign is not one of Acme's. Pick one of its campaigns."]
+    }
+    r = bot.post(url, {**body, "campaign_id": mine.pk}, content_type="application/json")
+    assert r.status_code == 201 and r.json()["post"]["campaign"] == mine.pk

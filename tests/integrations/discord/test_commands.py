@@ -7,7 +7,7 @@ import pytest
 import integrations.discord.commands
 from core.tenancy import guild_scope
 from guilds.models import Creator
-from tests.factories import make_client_account, make_creator, make_post, make_profile, make_snapshot
+from tests.factories import make_campaign, make_client_account, make_creator, make_post, make_profile, make_snapshot
 from tests.helpers.discord import FOLLOWUP_URL as FOLLOWUP
 from tests.helpers.discord import USER_ID, followup_text, interaction, post_signed
 from tracking.models import Post, Profile, ScreenshotUpload
@@ -143,6 +143,28 @@ def test_submit_with_a_client_name_typed_by_hand(client, guild, creator, brand, 
     _submit(client, guild, client_option="acme")
     with bypass():
         assert Post.objects.filter(guild=guild, client_account=brand).count() == 1
+
+
+def test_submit_to_a_campaign_named_by_hand(client, guild, creator, brand, discord, bypass):
+    make_profile(guild, creator, platform=Platform.TIKTOK, handle="maya")
+    make_campaign(guild, client_account=brand, name="Main")
+    side = make_campaign(guild, client_account=brand, name="Side quest")
+    discord.patch(FOLLOWUP, json={"id": "1"})
+    _send(client, "submit", {"url": "https://www.tiktok.com/@maya/video/7300000000000000001", "client": "acme",
+                             "campaign": "side QUEST"}, guild=guild)  # fmt: skip
+    assert followup_text(discord).startswith("Submitted:")
+    with bypass():
+        assert Post.objects.get(guild=guild).campaign_id == side.pk
+
+
+def test_submit_to_an_unknown_campaign_is_refused(client, guild, creator, brand, discord, bypass):
+    make_profile(guild, creator, platform=Platform.TIKTOK, handle="maya")
+    discord.patch(FOLLOWUP, json={"id": "1"})
+    _send(client, "submit", {"url": "https://www.tiktok.com/@maya/video/7300000000000000001", "client": "acme",
+                             "campaign": "Nope"}, guild=guild)  # fmt: skip
+    assert followup_text(discord) == "Acme has no campaign 'Nope'."
+    with bypass():
+        assert not Post.objects.filter(guild=guild).exists()
 
 
 def test_submit_unknown_client_is_refused(client, guild, creator, brand, discord, bypass):
