@@ -43,7 +43,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import DateTimeField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Least
 
-from earnings.models import PostFinalization
+from earnings.models import PostFinalization, Statement
 from metrics.models import VideoMetrics
 from tracking.models import Campaign, Post
 
@@ -195,6 +195,38 @@ def campaign_burn(*, guild_id: int, campaign: Campaign, at: datetime) -> Burn:
         percent_used=percent,
         days_left=days_left,
     )
+
+
+@dataclass(frozen=True)
+class CreatorMoney:
+    """A creator's money in one currency: earned (payable, all time), held, paid, and still to pay."""
+
+    currency: str
+    earned: Decimal
+    held: Decimal
+    paid: Decimal
+
+    @property
+    def to_pay(self) -> Decimal:
+        return self.earned - self.paid
+
+
+def creator_money(*, guild_id: int, creator_id: int, at: datetime) -> list[CreatorMoney]:
+    """What /stats shows: the earnings selector's all-time amounts for one creator and their paid
+    statements, per currency (caps and budgets are shared, so the whole guild is computed)."""
+    result = earnings(guild_id=guild_id, start=datetime(2000, 1, 1, tzinfo=at.tzinfo), end=at)
+    mine = next((c for c in result.creators if c.creator_id == creator_id), None)
+    paid: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    rows = Statement.objects.for_guild(guild_id).filter(creator_id=creator_id, status=Statement.Status.PAID)
+    for currency, amount in rows.values_list("currency", "amount"):
+        paid[currency] += amount
+    earned = mine.amount if mine else {}
+    held = mine.held_amount if mine else {}
+    currencies = sorted(set(earned) | set(held) | set(paid))
+    return [
+        CreatorMoney(c, to_cents(earned.get(c, ZERO)), to_cents(held.get(c, ZERO)), to_cents(paid[c]))
+        for c in currencies
+    ]
 
 
 def _campaigns(guild_id: int, campaign_id: int | None):

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core.snowflakes import parse_id
 from core.tenancy import guild_scope
+from earnings.selectors import creator_money
 from guilds.members import upsert_creator
 from guilds.models import Creator, Guild
 from integrations.discord.client import DiscordClient, discord_client
@@ -301,10 +302,19 @@ def stats(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
             ("Posts", f"{sum(statuses.values())} ({breakdown})", False),
             ("Views gained this week", f"{week:,}", True),
             ("Views gained in all", f"{total:,}", True),
+            *_money_fields(guild, creator, now),
         ],
         footer=f"Weeks start on Monday ({guild.timezone})",
     )
     return Reply(embeds=(embed,))
+
+
+def _money_fields(guild: Guild, creator: Creator, now: datetime) -> list[tuple[str, str, bool]]:
+    """Earned, held, paid and still to be paid, per currency (from the earnings selector)."""
+    return [
+        (f"Money ({m.currency})", f"Earned {m.earned} · held {m.held} · paid {m.paid} · to be paid {m.to_pay}", False)
+        for m in creator_money(guild_id=guild.pk, creator_id=creator.pk, at=now)
+    ]
 
 
 def _gained(guild: Guild, creator: Creator, period: str, now: datetime) -> int:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import integrations.discord.commands
-from core.tenancy import guild_scope
+from core.tenancy import guild_scope, rls_bypass
 from guilds.models import Creator
 from tests.factories import make_campaign, make_client_account, make_creator, make_post, make_profile, make_snapshot
 from tests.helpers.discord import FOLLOWUP_URL as FOLLOWUP
@@ -246,6 +246,38 @@ def test_stats_shows_my_posts_and_views(client, guild, creator, time_machine):
     assert fields["Posts"] == "1 (1 tracking)"
     assert fields["Views gained this week"] == "500"
     assert fields["Views gained in all"] == "1,500"
+
+
+def test_stats_shows_my_money_earned_held_and_paid(client, guild, creator, time_machine):
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from earnings.models import Statement
+
+    now = datetime(2026, 11, 19, 12, tzinfo=UTC)
+    time_machine.move_to(now, tick=False)
+    campaign = make_campaign(guild, rate_per_1000=Decimal("2.00"), currency="EUR")
+    for views, status in ((4_000, Post.Status.TRACKING), (1_500, Post.Status.FLAGGED)):
+        post = make_post(
+            guild,
+            make_profile(guild, creator),
+            client_account=campaign.client_account,
+            campaign=campaign,
+            submitted_at=now - timedelta(days=5),
+            counting_ends_at=now + timedelta(days=5),
+            status=status,
+        )
+        make_snapshot(post, views=0, at=now - timedelta(days=5))
+        make_snapshot(post, views=views, at=now - timedelta(days=1))
+    with rls_bypass(reason="test"):
+        Statement.objects.create(
+            guild=guild, campaign=campaign, creator=creator, period_start=now - timedelta(days=7), period_end=now,
+            currency="EUR", amount=Decimal("5.00"), status="paid", payment_reference="PP-9", created_by="t",
+        )  # fmt: skip
+    embed = _send(client, "stats", guild=guild)["data"]["embeds"][0]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    # 4,000 × 2.00 / 1000 = 8.00 earned; 1,500 × 2.00 / 1000 = 3.00 held; 5.00 paid → 3.00 to be paid
+    assert fields["Money (EUR)"] == "Earned 8.00 · held 3.00 · paid 5.00 · to be paid 3.00"
 
 
 def test_leaderboard_is_public_and_ranks_by_views_gained(client, guild, time_machine):
