@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from core.admin_base import ReadOnlyAdmin
-from earnings.models import LedgerEntry, PostFinalization, Statement
+from earnings.models import LedgerEntry, PayoutMethod, PostFinalization, Statement
 from tracking.models import Campaign
 
 
@@ -37,3 +37,12 @@ class StatementAdmin(ReadOnlyAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "creator", "kind", "amount", "currency", "statement", "reason", "actor")
     list_filter = ("kind", "currency", "guild")
+
+
+@admin.register(PayoutMethod)
+class PayoutMethodAdmin(ReadOnlyAdmin):
+    """Masked only: the encrypted address is never shown here."""
+
+    list_display = ("creator", "guild", "kind", "masked", "updated_at")
+    fields = ("creator", "guild", "kind", "masked", "updated_at")
+    list_filter = ("kind", "guild")

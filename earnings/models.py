@@ -122,3 +122,25 @@ class LedgerEntry(GuildOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency}"
+
+
+class PayoutMethod(GuildOwned):
+    """Where a creator wants to be paid (PayPal email or a wallet address), encrypted at rest with
+    PAYOUT_ENCRYPTION_KEY (Fernet). Only ``masked`` is ever shown; the export for payment decrypts."""
+
+    class Kind(models.TextChoices):
+        PAYPAL = "paypal", "PayPal email"
+        WALLET = "wallet", "Wallet address"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+", db_index=False)
+    creator = models.OneToOneField(Creator, on_delete=models.CASCADE, related_name="payout_method")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    encrypted = models.TextField(help_text="Fernet token of the address; never shown.")
+    masked = models.CharField(max_length=80, help_text="What people see: ma***@example.com, 0x12…cdef.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["guild", "creator"], name="payout_method_by_creator")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.masked}"

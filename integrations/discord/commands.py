@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core.snowflakes import parse_id
 from core.tenancy import guild_scope
+from earnings.payout_methods import PayoutMethodRefused, set_payout_method
 from earnings.selectors import creator_money
 from guilds.members import upsert_creator
 from guilds.models import Creator, Guild
@@ -83,6 +84,18 @@ COMMANDS: list[dict[str, Any]] = [
         ],
     },
     {"name": "stats", "description": "Your posts and the views they gained", "options": []},
+    {
+        "name": "payout",
+        "description": "Where you want to be paid (stored encrypted; shown masked)",
+        "options": [
+            _option(
+                "method",
+                "How you are paid",
+                choices=[{"name": "PayPal email", "value": "paypal"}, {"name": "Wallet address", "value": "wallet"}],
+            ),
+            _option("address", "Your PayPal email or wallet address", max_length=200),
+        ],
+    },
     {
         "name": "leaderboard",
         "description": "The server's top creators by views gained",
@@ -309,6 +322,17 @@ def stats(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
     return Reply(embeds=(embed,))
 
 
+def payout(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
+    """Store the creator's payout method; the answer (private) shows it masked, never in full."""
+    try:
+        method = set_payout_method(
+            guild_id=guild.pk, creator=creator, kind=interaction.text("method"), address=interaction.text("address")
+        )
+    except PayoutMethodRefused as refused:
+        return Reply(str(refused))
+    return Reply(f"Saved. You will be paid by {method.get_kind_display()}: {method.masked}")
+
+
 def _money_fields(guild: Guild, creator: Creator, now: datetime) -> list[tuple[str, str, bool]]:
     """Earned, held, paid and still to be paid, per currency (from the earnings selector)."""
     return [
@@ -455,5 +479,5 @@ def _screenshot(interaction: Interaction):
     )
 
 
-IMMEDIATE: dict[str, Handler] = {"link": link, "stats": stats, "leaderboard": show_leaderboard}
+IMMEDIATE: dict[str, Handler] = {"link": link, "stats": stats, "leaderboard": show_leaderboard, "payout": payout}
 DEFERRED: dict[str, Handler] = {"verify": verify, "submit": submit}

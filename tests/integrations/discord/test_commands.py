@@ -280,6 +280,19 @@ def test_stats_shows_my_money_earned_held_and_paid(client, guild, creator, time_
     assert fields["Money (EUR)"] == "Earned 8.00 · held 3.00 · paid 5.00 · to be paid 3.00"
 
 
+def test_payout_answers_privately_with_the_masked_address(client, guild, creator, settings, bypass):
+    from cryptography.fernet import Fernet
+
+    from earnings.models import PayoutMethod
+
+    settings.PAYOUT_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    body = _send(client, "payout", {"method": "paypal", "address": "maya.clips@example.com"}, guild=guild)
+    assert body["data"]["content"] == "Saved. You will be paid by PayPal email: ma***@example.com"
+    assert body["data"]["flags"] == 64
+    with bypass():
+        assert PayoutMethod.objects.get(creator=creator).masked == "ma***@example.com"
+
+
 def test_leaderboard_is_public_and_ranks_by_views_gained(client, guild, time_machine):
     from datetime import UTC, datetime, timedelta
 
