@@ -13,13 +13,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import ApiError, ErrorSerializer
-from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of
+from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of, audit
 from earnings.models import Statement
+from earnings.payout_methods import reveal
 from earnings.selectors import Earnings, campaign_burn, earnings, earnings_document, to_cents
 from earnings.services import (
     MoneyRefused,
@@ -35,6 +36,20 @@ from metrics.periods import PeriodQuerySerializer, period_window
 from tracking.api import CSVExportMixin, csv_response
 from tracking.campaigns import CAMPAIGN_FIELDS, CampaignRefused, save_campaign
 from tracking.models import Campaign
+
+
+class IsGuildAdminForReads(HasGuildAccess):
+    """Owner or ADMINISTRATOR (or a guilds.write key) even to read: for exports that show payout
+    addresses in full."""
+
+    read_scope = "guilds.write"
+
+    def has_permission(self, request, view):
+        super().has_permission(request, view)
+        access = getattr(request, "guild_access", None)
+        if access is not None and not access.can_admin:
+            raise PermissionDenied("Only the guild's owner or an administrator can export payout addresses.")
+        return True
 
 
 def _refused(refused: MoneyRefused) -> ApiError:
@@ -416,6 +431,65 @@ class StatementViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
         except MoneyRefused as refused:
             raise _refused(refused) from None
         return self._done(statement)
+
+
+PAYOUT_CSV_HEADER = [
+    "statement_id",
+    "creator_id",
+    "discord_user_id",
+    "username",
+    "campaign_id",
+    "period_start",
+    "period_end",
+    "currency",
+    "amount",
+    "method",
+    "address",
+]
+
+
+class PayoutExportView(CSVExportMixin, APIView):
+    """Approved statements ready for payment as CSV, with each creator's payout address decrypted (the
+    one place it is shown in full). Owner or ADMINISTRATOR only; each export is audited."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [IsGuildAdminForReads]
+
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one approved statement per row."),
+            (403, "application/json"): ErrorSerializer,
+        },
+        tags=["exports"],
+    )
+    def get(self, request, guild_id: int):
+        statements = (
+            Statement.objects.for_guild(guild_id)
+            .filter(status=Statement.Status.APPROVED)
+            .select_related("creator", "creator__payout_method")
+            .order_by("currency", "creator_id", "pk")
+        )
+        rows = [_payout_row(s) for s in statements]
+        audit(request, guild_id=guild_id, action="payouts.export", target_type="statement", after={"rows": len(rows)})
+        return csv_response(f"payouts-{guild_id}.csv", PAYOUT_CSV_HEADER, rows)
+
+
+def _payout_row(statement: Statement) -> list:
+    creator = statement.creator
+    method = getattr(creator, "payout_method", None)
+    return [
+        statement.pk,
+        creator.pk,
+        creator.discord_user_id,
+        creator.username,
+        statement.campaign_id,
+        statement.period_start.isoformat(),
+        statement.period_end.isoformat(),
+        statement.currency,
+        statement.amount,
+        method.kind if method else "",
+        reveal(method) if method else "",
+    ]
 
 
 class ReopenPostView(APIView):

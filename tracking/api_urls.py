@@ -57,6 +57,7 @@ guild_patterns = [
     path("exports/posts.csv", tracking_api.PostsExportView.as_view(), name="api-guild-posts-csv"),
     path("earnings", earnings_api.EarningsView.as_view(), name="api-guild-earnings"),
     path("exports/earnings.csv", earnings_api.EarningsExportView.as_view(), name="api-guild-earnings-csv"),
+    path("exports/payouts.csv", earnings_api.PayoutExportView.as_view(), name="api-guild-payouts-csv"),
     path("posts/<id:post_id>/reopen", earnings_api.ReopenPostView.as_view(), name="api-post-reopen"),
     path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
     path("", include(router.urls)),

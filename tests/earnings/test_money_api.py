@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import Client
 
+from core.tenancy import guild_scope
 from earnings.models import LedgerEntry, PostFinalization
+from earnings.payout_methods import set_payout_method
 from guilds.models import DashboardAuditLog
 from tests.earnings.test_statements import _campaign_with_money
 from tests.factories import make_campaign, make_client_account, make_post
@@ -174,3 +179,26 @@ def test_reopen_through_the_api(admin_client, guild, bypass):
     )
     with bypass():
         assert DashboardAuditLog.objects.filter(action="post.reopen", target_id=str(post.pk)).count() == 1
+
+
+def test_payout_export_lists_approved_statements_with_the_address(
+    admin_client, manager_client, guild, settings, bypass
+):
+    settings.PAYOUT_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    campaign, maya, _ = _campaign_with_money(guild)
+    with guild_scope(guild.pk):
+        set_payout_method(guild_id=guild.pk, creator=maya, kind="paypal", address="maya.clips@example.com")
+    body = {"campaign_id": campaign.pk, "start": "2026-11-02T00:00:00Z", "end": "2026-11-09T00:00:00Z"}
+    made = _post(admin_client, _url(guild, "statements"), body).json()
+    mine = next(s for s in made if s["creator"] == maya.pk)
+    _post(admin_client, _url(guild, f"statements/{mine['id']}/approve"))
+
+    assert manager_client.get(_url(guild, "exports/payouts.csv")).status_code == 403
+    r = admin_client.get(_url(guild, "exports/payouts.csv"))
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
+    assert [(row["username"], row["amount"], row["currency"], row["method"], row["address"]) for row in rows] == [
+        ("maya", "12.00", "GBP", "paypal", "maya.clips@example.com")
+    ]  # theo's statement is pending, not approved
+    with bypass():
+        assert DashboardAuditLog.objects.filter(action="payouts.export").count() == 1
