@@ -17,6 +17,7 @@ from core.tenancy import guild_scope
 from earnings.models import LedgerEntry, PostFinalization, Statement
 from earnings.selectors import ZERO, Burn, campaign_burn, earnings, frozen_amounts
 from guilds.audit import record_audit
+from guilds.bot_events import queue_bot_event
 from guilds.models import Creator
 from guilds.notifications import notify
 from metrics.reports import active_guild_ids
@@ -223,7 +224,9 @@ def _move(guild_id, statement_id, expected, changes, *, actor, request, entry=No
         if current is None:
             raise MoneyRefused("not_found", "No such statement.", status=404)
         raise _wrong_state(current, changes["status"])
-    statement = statements.get(pk=statement_id)
+    statement = statements.select_related("creator").get(pk=statement_id)
+    if changes["status"] in (Statement.Status.APPROVED, Statement.Status.PAID):
+        _tell_creator(statement)
     if entry is not None:
         kind, sign, reason = entry
         _entry(statement, kind, sign * statement.amount, reason, actor)
@@ -238,6 +241,22 @@ def _move(guild_id, statement_id, expected, changes, *, actor, request, entry=No
         request=request,
     )
     return statement
+
+
+def _tell_creator(statement: Statement) -> None:
+    """The bot tells the creator privately that their statement was approved or paid (bot outbox)."""
+    queue_bot_event(
+        event_type=f"statement.{statement.status}",
+        payload={
+            "statement_id": statement.pk,
+            "discord_user_id": statement.creator.discord_user_id,
+            "campaign_id": statement.campaign_id,
+            "amount": str(statement.amount),
+            "currency": statement.currency,
+            "payment_reference": statement.payment_reference,
+        },
+        guild_id=statement.guild_id,
+    )
 
 
 def _wrong_state(statement: Statement, wanted: str) -> MoneyRefused:

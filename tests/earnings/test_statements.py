@@ -20,7 +20,7 @@ from earnings.services import (
     mark_statement_paid,
     void_statement,
 )
-from guilds.models import DashboardAuditLog
+from guilds.models import BotCallback, DashboardAuditLog
 from tests.factories import make_campaign, make_creator, make_guild, make_post, make_profile, make_snapshot
 from tracking.models import Post
 
@@ -148,3 +148,25 @@ def test_concurrent_approvals_and_payments_pay_once():
         assert LedgerEntry.objects.for_guild(guild.pk).filter(kind="payment").count() == 1
         assert Statement.objects.for_guild(guild.pk).get(pk=statement.pk).status == "paid"
         assert creator_balance(guild_id=guild.pk, creator=maya) == {"GBP": Decimal("0.00")}
+
+
+@pytest.mark.django_db
+def test_the_creator_is_told_when_approved_and_when_paid(guild, settings, bypass):
+    settings.BOT_CALLBACK_SIGNING_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    settings.BOT_CALLBACK_URL = "http://bot.internal:4000/callbacks"
+    campaign, maya, _ = _campaign_with_money(guild)
+    statement = next(s for s in _statements(guild, campaign) if s.creator_id == maya.pk)
+    with guild_scope(guild.pk):
+        approve_statement(guild_id=guild.pk, statement_id=statement.pk, actor="staff:alice")
+        mark_statement_paid(guild_id=guild.pk, statement_id=statement.pk, reference="PP-7", actor="staff:alice")
+    with bypass():
+        events = list(BotCallback.objects.filter(event_type__startswith="statement.").order_by("pk"))
+    assert [e.event_type for e in events] == ["statement.approved", "statement.paid"]
+    assert events[1].payload == {
+        "statement_id": statement.pk,
+        "discord_user_id": maya.discord_user_id,
+        "campaign_id": campaign.pk,
+        "amount": "12.00",
+        "currency": "GBP",
+        "payment_reference": "PP-7",
+    }
