@@ -143,13 +143,6 @@ def frozen_amounts(
     return {r["id"]: _cumulative({**r, "final_amount": None}, campaign, "end", at) for r in rows}
 
 
-def campaign_allocation(*, guild_id: int, campaign: Campaign, at: datetime) -> dict[int, tuple[Decimal, bool, str]]:
-    """Each post's money as of ``at`` after caps and budget: {post_id: (amount, held, status)}."""
-    rows = _post_rows(guild_id, [campaign.pk], at, at)
-    allocated = _allocate(rows, {campaign.pk: campaign}, "end", at)
-    return {r["id"]: (allocated[r["id"]].final, r["status"] == Post.Status.FLAGGED, r["status"]) for r in rows}
-
-
 @dataclass(frozen=True)
 class Burn:
     """A campaign's budget as of one moment, in its currency. ``used`` = spent + pending + held."""
@@ -171,14 +164,28 @@ class Burn:
 
 def campaign_burn(*, guild_id: int, campaign: Campaign, at: datetime) -> Burn:
     """Spent, pending, held, remaining and days left for one campaign (same allocation as earnings)."""
-    spent = pending = held = ZERO
-    for amount, is_held, status in campaign_allocation(guild_id=guild_id, campaign=campaign, at=at).values():
-        if is_held:
-            held += amount
-        elif status == Post.Status.FINALIZED:
-            spent += amount
-        else:
-            pending += amount
+    return campaign_burns(guild_id=guild_id, campaigns=[campaign], at=at)[campaign.pk]
+
+
+def campaign_burns(*, guild_id: int, campaigns: list[Campaign], at: datetime) -> dict[int, Burn]:
+    """``campaign_burn`` for many campaigns in one query (the Money page lists them all)."""
+    by_id = {c.pk: c for c in campaigns}
+    rows = _post_rows(guild_id, list(by_id), at, at)
+    allocated = _allocate(rows, by_id, "end", at)
+    sums = {pk: {"spent": ZERO, "pending": ZERO, "held": ZERO} for pk in by_id}
+    for r in rows:
+        bucket = (
+            "held"
+            if r["status"] == Post.Status.FLAGGED
+            else "spent"
+            if r["status"] == Post.Status.FINALIZED
+            else "pending"
+        )
+        sums[r["campaign_id"]][bucket] += allocated[r["id"]].final
+    return {pk: _burn(by_id[pk], at, **sums[pk]) for pk in by_id}
+
+
+def _burn(campaign: Campaign, at: datetime, *, spent: Decimal, pending: Decimal, held: Decimal) -> Burn:
     used, budget = spent + pending + held, campaign.total_budget
     percent = None
     if budget is not None:
