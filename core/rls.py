@@ -21,7 +21,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from core.tenancy import BYPASS_SETTING, GUILD_SETTING
 
 POLICY_NAME = "guild_isolation"
-APPEND_ONLY_TABLES = ("dashboard_auth_dashboardauditlog", "tracking_poststatuschange")
+APPEND_ONLY_TABLES = ("dashboard_auth_dashboardauditlog", "tracking_poststatuschange", "earnings_ledgerentry")
 
 
 @dataclass(frozen=True)

@@ -31,4 +31,10 @@ urlpatterns = [
     path("dashboard/<id:guild_id>/settings/", views.guild_settings, name="settings"),
     path("dashboard/<id:guild_id>/budget/", views.budget_settings, name="budget"),
     path("dashboard/<id:guild_id>/audit/", views.audit_log, name="audit"),
+    path("dashboard/<id:guild_id>/money/", views.money, name="money"),
+    path(
+        "dashboard/<id:guild_id>/money/statements/<id:statement_id>/<slug:verb>/",
+        views.statement_action,
+        name="statement-action",
+    ),
 ]

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.snowflakes import parse_id
 from dashboard import selectors
-from dashboard.access import guild_page
+from dashboard.access import forbidden, guild_page
 from dashboard.forms import (
     BonusRuleForm,
     BudgetForm,
@@ -43,6 +43,9 @@ from dashboard_auth.auth import (
 from dashboard_auth.demo_login import demo_login_available, start_demo_session
 from dashboard_auth.guild_access import RegistrationRefused, register_server, unregistered_guilds
 from dashboard_auth.sessions import revoke_session
+from earnings.models import Statement
+from earnings.selectors import campaign_burns
+from earnings.services import MoneyRefused, approve_statement, mark_statement_paid, void_statement
 from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
 from guilds.budgets import BudgetRefused, update_budget_config
 from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
@@ -52,7 +55,7 @@ from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
 from tracking.api import csv_response
 from tracking.client_accounts import ClientAccountRefused, save_client_account
-from tracking.models import ClientAccount, FraudSignal, Post
+from tracking.models import Campaign, ClientAccount, FraudSignal, Post
 from tracking.review import (
     BULK_LIMIT,
     ReviewRefused,
@@ -521,3 +524,52 @@ def audit_log(request, guild_id: int):
     entries = DashboardAuditLog.objects.filter(guild_id=request.guild.pk).order_by("-created_at", "-pk")
     page = Paginator(entries, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "dashboard/audit.html", {"page": page, "nav": "audit"})
+
+
+# --- money: campaigns' budget burn and the payout queue ---------------------------------------------
+
+STATEMENT_ACTIONS = ("approve", "pay", "void")
+
+
+@require_GET
+@guild_page
+def money(request, guild_id: int):
+    """Each campaign's burn (spent, pending, held, remaining, days left) and the payout queue."""
+    now = timezone.now()
+    campaigns = list(
+        Campaign.objects.for_guild(request.guild).select_related("client_account").order_by("-starts_at", "pk")
+    )
+    by_id = campaign_burns(guild_id=guild_id, campaigns=campaigns, at=now)
+    burns = [(c, by_id[c.pk]) for c in campaigns]
+    queue = (
+        Statement.objects.for_guild(request.guild)
+        .filter(status__in=(Statement.Status.PENDING, Statement.Status.APPROVED))
+        .select_related("creator", "campaign")
+        .order_by("status", "-period_end", "creator__username")
+    )
+    context = {"burns": burns, "queue": queue, "nav": "money"}
+    return render(request, "dashboard/money.html", context)
+
+
+@require_POST
+@guild_page(admin=True)
+def statement_action(request, guild_id: int, statement_id: int, verb: str):
+    """Approve, mark paid (with a reference) or void (with a reason) one statement; audited."""
+    who = _who(request)
+    moves = {
+        "approve": lambda: approve_statement(guild_id=guild_id, statement_id=statement_id, actor=who["actor"],
+                                             request=request),
+        "pay": lambda: mark_statement_paid(guild_id=guild_id, statement_id=statement_id, actor=who["actor"],
+                                           reference=request.POST.get("reference", ""), request=request),
+        "void": lambda: void_statement(guild_id=guild_id, statement_id=statement_id, actor=who["actor"],
+                                       reason=request.POST.get("reason", ""), request=request),
+    }  # fmt: skip
+    if verb not in moves:
+        return forbidden(request, "Unknown action.")
+    try:
+        statement = moves[verb]()
+    except MoneyRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"Statement {statement.pk} for {statement.creator.username}: {statement.status}.")
+    return redirect("dashboard:money", guild_id=guild_id)

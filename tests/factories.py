@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.tenancy import rls_bypass
 from guilds.models import BonusRule, Creator, Guild, GuildBudgetConfig
 from metrics.models import VideoMetrics
-from tracking.models import ClientAccount, Post, Profile
+from tracking.models import Campaign, ClientAccount, Post, Profile
 from tracking.platforms import Platform
 
 _seq = itertools.count(1)
@@ -51,6 +51,24 @@ def make_creator(guild: Guild, **kw) -> Creator:
 @factory
 def make_client_account(guild: Guild, **kw) -> ClientAccount:
     return ClientAccount.objects.create(**{"guild": guild, "name": f"Brand {_n()}", **kw})
+
+
+@factory
+def make_campaign(guild: Guild, **kw) -> Campaign:
+    """An active campaign (its own client account unless given) paying 1.00 per 1,000 views in USD."""
+    client = kw.pop("client_account", None) or make_client_account(guild)
+    defaults = {
+        "guild": guild,
+        "client_account": client,
+        "name": f"Campaign {_n()}",
+        "status": Campaign.Status.ACTIVE,
+        "starts_at": timezone.now() - timedelta(days=60),
+        "rate_per_1000": "1.00",
+    }
+    campaign = Campaign.objects.create(**{**defaults, **kw})
+    campaign.refresh_from_db()  # money as the database holds it: Decimals, not the strings given
+    campaign.client_account = client  # keep the relation cached: tests read it outside any guild scope
+    return campaign
 
 
 @factory

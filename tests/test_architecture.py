@@ -12,7 +12,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "guilds", "dashboard_auth", "tracking", "integrations", "metrics", "dashboard")
+PACKAGES = ("core", "guilds", "dashboard_auth", "tracking", "integrations", "metrics", "earnings", "dashboard")
 
 
 def _layer_entries() -> list[str]:

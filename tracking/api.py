@@ -203,6 +203,7 @@ class PostSerializer(serializers.ModelSerializer):
             "profile_handle",
             "client_account",
             "client_account_name",
+            "campaign",
             "platform",
             "external_id",
             "submitted_url",
@@ -501,6 +502,12 @@ class SubmitSerializer(serializers.Serializer):
     discord_user_id = SnowflakeField(help_text="The member's Discord id.")
     url = serializers.CharField(max_length=2048)
     client_account_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    campaign_id = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        help_text="One of the client account's active campaigns; default: its active campaign.",
+    )
     caption = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
@@ -536,6 +543,7 @@ class BotPostView(BotBase):
                     creator=creator,
                     url=data["url"],
                     client_account_id=data["client_account_id"],
+                    campaign_id=data.get("campaign_id"),
                     caption=data["caption"],
                     actor=request.user.actor,
                 )

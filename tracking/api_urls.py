@@ -11,6 +11,7 @@ from rest_framework.routers import SimpleRouter
 
 from core.snowflakes import IdConverter
 from dashboard_auth import api as auth_api
+from earnings import api as earnings_api
 from guilds import api as guilds_api
 from metrics import api as metrics_api
 from tracking import api as tracking_api
@@ -24,6 +25,8 @@ router.register("audit-log", guilds_api.AuditLogViewSet, basename="audit-log")
 router.register("client-accounts", tracking_api.ClientAccountViewSet, basename="client-account")
 router.register("profiles", tracking_api.ProfileViewSet, basename="profile")
 router.register("posts", tracking_api.PostViewSet, basename="post")
+router.register("campaigns", earnings_api.CampaignViewSet, basename="campaign")
+router.register("statements", earnings_api.StatementViewSet, basename="statement")
 # The router's own lookup regex is \d+; tighten it to the id converter's (ids past 2^63 - 1 still
 # match 19 digits here and are refused by the views' lookup as not found).
 for viewset in (
@@ -32,6 +35,8 @@ for viewset in (
     tracking_api.ClientAccountViewSet,
     tracking_api.ProfileViewSet,
     tracking_api.PostViewSet,
+    earnings_api.CampaignViewSet,
+    earnings_api.StatementViewSet,
 ):
     viewset.lookup_value_regex = IdConverter.regex
 
@@ -53,6 +58,10 @@ guild_patterns = [
     path("exports/posts.csv", tracking_api.PostsExportView.as_view(), name="api-guild-posts-csv"),
     path("review-queue", review_api.ReviewQueueView.as_view(), name="api-review-queue"),
     path("posts/review", review_api.BulkReviewView.as_view(), name="api-posts-bulk-review"),
+    path("earnings", earnings_api.EarningsView.as_view(), name="api-guild-earnings"),
+    path("exports/earnings.csv", earnings_api.EarningsExportView.as_view(), name="api-guild-earnings-csv"),
+    path("exports/payouts.csv", earnings_api.PayoutExportView.as_view(), name="api-guild-payouts-csv"),
+    path("posts/<id:post_id>/reopen", earnings_api.ReopenPostView.as_view(), name="api-post-reopen"),
     path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
     path("", include(router.urls)),
 ]

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.tenancy import guild_scope
+from earnings.demo import load_demo_money
 from guilds.models import BonusRule, Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.models import VideoMetrics
 from tracking.models import ClientAccount, Post, Profile
@@ -152,6 +153,7 @@ def load_demo_data(*, now: datetime | None = None, posts_per_profile: int = 2) -
         VideoMetrics.objects.filter(post__in=posts, provider=VideoMetrics.Provider.DEMO).delete()
         VideoMetrics.objects.bulk_create([s for p in posts for s in _snapshots(p, rng, now)], batch_size=2000)
         _sync_latest(posts)
+        load_demo_money(guild=guild, now=now)
         return DemoCounts(
             guilds=1,
             creators=Creator.objects.for_guild(guild).count(),
@@ -164,24 +166,26 @@ def load_demo_data(*, now: datetime | None = None, posts_per_profile: int = 2) -
 def _demo_post(guild, creator, profile, client, rng: random.Random, now: datetime) -> Post:
     external_id, url = registry.get(profile.platform).demo_post(profile.handle, rng)
     posted = now - timedelta(hours=rng.randrange(6, DEMO_DAYS * 24))
+    defaults = {
+        "creator": creator,
+        "profile": profile,
+        "client_account": client,
+        "submitted_url": url,
+        "canonical_url": url,
+        "posted_at": posted,
+        "submitted_at": posted + timedelta(minutes=20),
+        "counting_ends_at": posted + timedelta(minutes=20, days=client.counting_window_days),
+        "caption": f"New drop with {client.required_tags[0]} 🔥",
+        "author_handle": profile.handle,
+        "author_platform_id": profile.platform_user_id,
+    }
+    # The status is set on creation only: a rerun keeps what the demo's money step did (held, finalized).
     post, _ = Post.objects.update_or_create(
         guild=guild,
         platform=profile.platform,
         external_id=external_id,
-        defaults={
-            "creator": creator,
-            "profile": profile,
-            "client_account": client,
-            "submitted_url": url,
-            "canonical_url": url,
-            "posted_at": posted,
-            "submitted_at": posted + timedelta(minutes=20),
-            "counting_ends_at": posted + timedelta(minutes=20, days=client.counting_window_days),
-            "status": Post.Status.TRACKING,
-            "caption": f"New drop with {client.required_tags[0]} 🔥",
-            "author_handle": profile.handle,
-            "author_platform_id": profile.platform_user_id,
-        },
+        defaults=defaults,
+        create_defaults={**defaults, "status": Post.Status.TRACKING},
     )
     return post
 

@@ -35,4 +35,5 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("Check captions", "metrics.tasks.check_captions", 60),
     PeriodicJob("Check bot health", "integrations.bot.tasks.check_bot_health", 60),
     PeriodicJob("Purge old records", "tracking.tasks.purge", 24 * 60 * 60),
+    PeriodicJob("Settle money", "earnings.tasks.settle_money", 15 * 60),
 )

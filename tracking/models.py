@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from guilds.models import Creator, Guild, GuildOwned, GuildQuerySet
@@ -39,6 +42,128 @@ class ClientAccount(GuildOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+def validate_currency(value: str) -> None:
+    """ISO 4217: three capital letters of a currency we know (refuses "usd", "EURO", "XXX")."""
+    if value not in CURRENCIES:
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code we accept (e.g. USD, EUR, GBP).")
+
+
+def validate_platform_rates(value) -> None:
+    """{"tiktok": "1.50", ...}: known platforms, non-negative Decimals with at most 2 places (as strings)."""
+    if not isinstance(value, dict):
+        raise ValidationError('Rates must be an object like {"tiktok": "1.50"}.')
+    for platform, rate in value.items():
+        if platform not in registry.keys():
+            raise ValidationError(f"{platform!r} is not a platform we track.")
+        try:
+            amount = Decimal(str(rate))
+        except (InvalidOperation, ValueError):
+            raise ValidationError(f"The rate for {platform} must be a decimal number like 1.50.") from None
+        if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2 or amount >= 10**6:
+            raise ValidationError(f"The rate for {platform} must be between 0 and 999999.99, at most 2 decimals.")
+
+
+def validate_platform_list(value) -> None:
+    """["tiktok", "youtube"]: platforms we track (empty means every platform)."""
+    if not isinstance(value, list) or any(p not in registry.keys() for p in value):
+        raise ValidationError(f"Eligible platforms must be a list of: {', '.join(registry.keys())}.")
+
+
+# The currencies a campaign may be paid in (ISO 4217, the ones payment services actually settle).
+CURRENCIES = frozenset(
+    "USD EUR GBP CAD AUD NZD CHF JPY SEK NOK DKK PLN CZK HUF BRL MXN INR SGD HKD ZAR AED TRY KRW".split()
+)
+
+
+class CampaignQuerySet(GuildQuerySet):
+    def accepting(self, now) -> CampaignQuerySet:
+        """Active campaigns whose dates include ``now`` (an open end date runs until paused or ended)."""
+        return self.filter(status=Campaign.Status.ACTIVE, starts_at__lte=now).filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        )
+
+
+class Campaign(GuildOwned):
+    """A client account's paid brief: what is paid per 1,000 views, within which windows and caps.
+
+    Money rules live in earnings/selectors.py; this row only states the brief.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    class Baseline(models.TextChoices):
+        GAINED = "gained", "Views gained since submission"
+        ALL = "all", "All views"
+
+    class OnDisappear(models.TextChoices):
+        KEEP = "keep", "Keep what it earned"
+        FORFEIT = "forfeit", "Forfeit its earnings"
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="campaigns", db_index=False)
+    client_account = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
+    total_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="Empty: no budget limit."
+    )
+    rate_per_1000 = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0"), help_text="Paid per 1,000 payable views."
+    )
+    platform_rates = models.JSONField(
+        default=dict, blank=True, validators=[validate_platform_rates], help_text='Overrides: {"tiktok": "2.00"}.'
+    )
+    post_cap = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    creator_cap = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    min_views = models.PositiveBigIntegerField(default=0, help_text="A post below this earns nothing.")
+    counting_window_days = models.PositiveIntegerField(default=30, help_text="Views count this long after submission.")
+    validation_window_days = models.PositiveIntegerField(
+        default=3, help_text="Days after the counting window before money becomes payable."
+    )
+    eligible_platforms = models.JSONField(
+        default=list, blank=True, validators=[validate_platform_list], help_text="Empty: every platform."
+    )
+    required_tags = models.JSONField(default=list, blank=True)
+    banned_words = models.JSONField(default=list, blank=True)
+    baseline = models.CharField(max_length=8, choices=Baseline.choices, default=Baseline.GAINED)
+    on_disappear = models.CharField(max_length=8, choices=OnDisappear.choices, default=OnDisappear.KEEP)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "name"], name="campaign_name_unique_per_guild"),
+            models.CheckConstraint(condition=Q(rate_per_1000__gte=0), name="campaign_rate_not_negative"),
+            models.CheckConstraint(
+                condition=Q(total_budget__isnull=True) | Q(total_budget__gte=0), name="campaign_budget_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(post_cap__isnull=True) | Q(post_cap__gte=0), name="campaign_post_cap"),
+            models.CheckConstraint(
+                condition=Q(creator_cap__isnull=True) | Q(creator_cap__gte=0), name="campaign_creator_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["guild", "client_account", "status"], name="campaign_by_account")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def rate_for(self, platform: str) -> Decimal:
+        """The rate per 1,000 views on a platform: its override, else the campaign's rate."""
+        override = self.platform_rates.get(platform)
+        return Decimal(str(override)) if override is not None else self.rate_per_1000
 
 
 class Profile(GuildOwned):
@@ -112,6 +237,10 @@ class Post(GuildOwned):
     creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="posts", db_index=False)
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="posts")
     client_account = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="posts", db_index=False)
+    # Nullable while client accounts without a campaign exist; submissions pick the account's active one.
+    campaign = models.ForeignKey(
+        "Campaign", on_delete=models.PROTECT, related_name="posts", null=True, blank=True, db_index=False
+    )
     platform = models.CharField(max_length=10, choices=registry.choices)
     external_id = models.CharField(  # noqa: DJ001 - NULL until resolved; NULLs never collide in the unique key
         max_length=64, null=True, blank=True, help_text="The platform's post id; empty until a short link is resolved."
@@ -178,6 +307,7 @@ class Post(GuildOwned):
             models.Index(
                 fields=["guild", "platform"], condition=Q(needs_resolution=True), name="post_needs_resolution"
             ),
+            models.Index(fields=["guild", "campaign", "submitted_at"], name="post_guild_campaign"),
         ]
 
     def __str__(self) -> str:

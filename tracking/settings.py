@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "tracking",
     "guilds",
     "metrics",
+    "earnings",
     "integrations",
     "dashboard_auth",
     "dashboard",
@@ -346,6 +348,14 @@ TRUST_PROXY_HOPS = env.int("TRUST_PROXY_HOPS", default=0)
 
 SCREENSHOT_STORAGE_PATH = Path(env.str("SCREENSHOT_STORAGE_PATH", default=str(BASE_DIR / "var" / "screenshots")))
 SCREENSHOT_MAX_BYTES = env.int("SCREENSHOT_MAX_BYTES", default=8 * 1024 * 1024)
+
+# Encrypts creators' payout methods at rest (a Fernet key). Empty: /payout is off.
+PAYOUT_ENCRYPTION_KEY = env.str("PAYOUT_ENCRYPTION_KEY", default="")
+if PAYOUT_ENCRYPTION_KEY:
+    try:
+        Fernet(PAYOUT_ENCRYPTION_KEY.encode())
+    except ValueError:
+        _fail("PAYOUT_ENCRYPTION_KEY", "must be a Fernet key (32 url-safe base64-encoded bytes)")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from guilds.models import Creator, Guild
 from guilds.notifications import notify
 from tracking.captions import MAX_CAPTION_CHARS
 from tracking.lifecycle import post_event_payload
-from tracking.models import ClientAccount, Post, PostStatusChange, Profile
+from tracking.models import Campaign, ClientAccount, Post, PostStatusChange, Profile
 from tracking.platforms import registry
 from tracking.post_urls import ParsedPostUrl, PostUrlError, parse_post_url
 from tracking.screenshots import UploadedScreenshot, check_screenshot, store_screenshot
@@ -47,6 +47,7 @@ def submit_post(
     creator: Creator,
     url: str,
     client_account_id: int,
+    campaign_id: int | None = None,
     caption: str = "",
     screenshot: UploadedScreenshot | None = None,
     actor: str,
@@ -59,7 +60,9 @@ def submit_post(
     submitted in this guild — "Already submitted by @maya on 2026-11-20." — except that the same creator
     sending the same post for the same client account gets the existing post back (``created=False``),
     so retried requests are harmless; a client account that is not this guild's or is inactive; a
-    screenshot that is empty, too large or not an image.
+    screenshot that is empty, too large or not an image; a ``campaign_id`` that is not one of the client
+    account's campaigns taking submissions now. Without ``campaign_id`` the post joins the account's
+    campaign that is taking submissions (the most recently started), or none if it has none.
 
     The caption a creator may type is kept for display until the first scrape brings the real one; it
     is never checked (tracking.captions): captions are checked as the platform shows them.
@@ -88,7 +91,9 @@ def submit_post(
         if existing is not None:
             return existing
         client_account = _client_account(guild_id=guild_id, client_account_id=client_account_id)
+        campaign = _campaign(client_account=client_account, campaign_id=campaign_id, now=now)
         post = _create_post(
+            campaign=campaign,
             guild=guild,
             creator=creator,
             profile=profile,
@@ -201,6 +206,30 @@ def _client_account(*, guild_id: int, client_account_id: int) -> ClientAccount:
     return account
 
 
+def _campaign(*, client_account: ClientAccount, campaign_id: int | None, now: datetime) -> Campaign | None:
+    campaigns = Campaign.objects.for_guild(client_account.guild_id).filter(client_account=client_account)
+    if campaign_id is None:
+        return campaigns.accepting(now).order_by("-starts_at", "-pk").first()
+    try:
+        campaign = campaigns.filter(pk=int(campaign_id)).first()
+    except (TypeError, ValueError):
+        campaign = None
+    if campaign is None:
+        raise SubmissionRefused(
+            "campaign_not_found",
+            f"That campaign is not one of {client_account.name}'s. Pick one of its campaigns.",
+            field="campaign_id",
+        )
+    if not campaigns.accepting(now).filter(pk=campaign.pk).exists():
+        raise SubmissionRefused(
+            "campaign_not_accepting",
+            f"The campaign {campaign.name} is {campaign.get_status_display().lower()} or outside its dates; "
+            "it takes no submissions now.",
+            field="campaign_id",
+        )
+    return campaign
+
+
 def _account_not_found() -> SubmissionRefused:
     return SubmissionRefused(
         "client_account_not_found",
@@ -215,6 +244,7 @@ def _create_post(
     creator: Creator,
     profile: Profile,
     client_account: ClientAccount,
+    campaign: Campaign | None,
     parsed: ParsedPostUrl,
     url: str,
     caption: str,
@@ -227,6 +257,7 @@ def _create_post(
         creator=creator,
         profile=profile,
         client_account=client_account,
+        campaign=campaign,
         platform=parsed.platform,
         external_id=parsed.external_id,
         submitted_url=url.strip()[:2048],
@@ -235,7 +266,7 @@ def _create_post(
         caption=caption,
         status=S.SUBMITTED,
         submitted_at=now,
-        counting_ends_at=now + timedelta(days=client_account.counting_window_days),
+        counting_ends_at=now + timedelta(days=(campaign or client_account).counting_window_days),
         next_refresh_at=now,
     )
     try:

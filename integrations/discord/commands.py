@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from core.snowflakes import parse_id
 from core.tenancy import guild_scope
+from earnings.payout_methods import PayoutMethodRefused, set_payout_method
+from earnings.selectors import creator_money
 from guilds.members import upsert_creator
 from guilds.models import Creator, Guild
 from integrations.discord.client import DiscordClient, discord_client
@@ -31,7 +33,7 @@ from integrations.errors import IntegrationError
 from integrations.verification import VerificationUnavailable, request_verification
 from metrics.periods import PERIODS, period_bounds
 from metrics.selectors import leaderboard
-from tracking.models import ClientAccount, Post, Profile
+from tracking.models import Campaign, ClientAccount, Post, Profile
 from tracking.platforms import registry
 from tracking.screenshots import UploadedScreenshot
 from tracking.submission import submit_post
@@ -78,9 +80,22 @@ COMMANDS: list[dict[str, Any]] = [
             _option("url", "The post's link", max_length=2048),
             _option("client", "The brand the post promotes", autocomplete=True, max_length=100),
             _option("screenshot", "Optional screenshot (proof of views)", type_=ATTACHMENT, required=False),
+            _option("campaign", "The campaign (default: the brand's active one)", required=False, max_length=100),
         ],
     },
     {"name": "stats", "description": "Your posts and the views they gained", "options": []},
+    {
+        "name": "payout",
+        "description": "Where you want to be paid (stored encrypted; shown masked)",
+        "options": [
+            _option(
+                "method",
+                "How you are paid",
+                choices=[{"name": "PayPal email", "value": "paypal"}, {"name": "Wallet address", "value": "wallet"}],
+            ),
+            _option("address", "Your PayPal email or wallet address", max_length=200),
+        ],
+    },
     {
         "name": "leaderboard",
         "description": "The server's top creators by views gained",
@@ -303,7 +318,7 @@ def stats(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
     embed = Embed(
         title=f"Stats for {creator.username}",
         description=f"**Needs your attention**\n{attention}" if attention else "",
-        fields=fields,
+        fields=[*fields, *_money_fields(guild, creator, now)],
         footer=f"Weeks start on Monday ({guild.timezone})",
     )
     return Reply(embeds=(embed,))
@@ -331,6 +346,25 @@ def _needs_attention(guild: Guild, creator: Creator) -> str:
     if rest:
         lines.append(f"…and {rest} more.")
     return "\n".join(lines)
+
+
+def payout(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
+    """Store the creator's payout method; the answer (private) shows it masked, never in full."""
+    try:
+        method = set_payout_method(
+            guild_id=guild.pk, creator=creator, kind=interaction.text("method"), address=interaction.text("address")
+        )
+    except PayoutMethodRefused as refused:
+        return Reply(str(refused))
+    return Reply(f"Saved. You will be paid by {method.get_kind_display()}: {method.masked}")
+
+
+def _money_fields(guild: Guild, creator: Creator, now: datetime) -> list[tuple[str, str, bool]]:
+    """Earned, held, paid and still to be paid, per currency (from the earnings selector)."""
+    return [
+        (f"Money ({m.currency})", f"Earned {m.earned} · held {m.held} · paid {m.paid} · to be paid {m.to_pay}", False)
+        for m in creator_money(guild_id=guild.pk, creator_id=creator.pk, at=now)
+    ]
 
 
 def _gained(guild: Guild, creator: Creator, period: str, now: datetime) -> int:
@@ -401,12 +435,18 @@ def submit(interaction: Interaction, guild: Guild, creator: Creator, *, screensh
     account = find_client_account(guild=guild, typed=interaction.text("client"))
     if account is None:
         return Reply(f"No client account {interaction.text('client')[:100]!r} in this server; pick one from the list.")
+    campaign_id = None
+    if interaction.text("campaign"):
+        campaign_id = find_campaign_id(account=account, typed=interaction.text("campaign"))
+        if campaign_id is None:
+            return Reply(f"{account.name} has no campaign {interaction.text('campaign')[:100]!r}.")
     try:
         result = submit_post(
             guild_id=guild.pk,
             creator=creator,
             url=interaction.text("url"),
             client_account_id=account.pk,
+            campaign_id=campaign_id,
             screenshot=screenshot,
             actor=f"discord:{creator.discord_user_id}",
         )
@@ -426,6 +466,13 @@ def find_client_account(*, guild: Guild, typed: str) -> ClientAccount | None:
     accounts = ClientAccount.objects.for_guild(guild)
     query = Q(name__iexact=typed) | (Q(pk=int(typed)) if typed.isdigit() and len(typed) < 19 else Q())
     return accounts.filter(query).order_by("-active", "pk").first() if query else None
+
+
+def find_campaign_id(*, account: ClientAccount, typed: str) -> int | None:
+    """One of the account's campaigns by id or by name (case-insensitive), or None."""
+    campaigns = Campaign.objects.for_guild(account.guild_id).filter(client_account=account)
+    query = Q(name__iexact=typed) | (Q(pk=int(typed)) if typed.isdigit() and len(typed) < 19 else Q())
+    return campaigns.filter(query).order_by("pk").values_list("pk", flat=True).first()
 
 
 def _screenshot(interaction: Interaction):
@@ -458,5 +505,5 @@ def _screenshot(interaction: Interaction):
     )
 
 
-IMMEDIATE: dict[str, Handler] = {"link": link, "stats": stats, "leaderboard": show_leaderboard}
+IMMEDIATE: dict[str, Handler] = {"link": link, "stats": stats, "leaderboard": show_leaderboard, "payout": payout}
 DEFERRED: dict[str, Handler] = {"verify": verify, "submit": submit}

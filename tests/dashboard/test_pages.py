@@ -30,7 +30,18 @@ from tracking.models import FraudSignal, Post, PostStatusChange
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["overview", "posts", "creators", "leaderboard", "clients", "bonus-rules", "budget", "settings", "audit"]
+PAGES = [
+    "overview",
+    "posts",
+    "creators",
+    "leaderboard",
+    "clients",
+    "bonus-rules",
+    "budget",
+    "settings",
+    "audit",
+    "money",
+]
 
 
 def url(guild, name="overview", *extra) -> str:
@@ -467,6 +478,7 @@ QUERY_BUDGET = {
     "budget": 12,
     "settings": 10,
     "audit": 10,
+    "money": 12,
 }
 
 

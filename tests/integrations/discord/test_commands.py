@@ -5,9 +5,9 @@ import json
 import pytest
 
 import integrations.discord.commands
-from core.tenancy import guild_scope
+from core.tenancy import guild_scope, rls_bypass
 from guilds.models import Creator
-from tests.factories import make_client_account, make_creator, make_post, make_profile, make_snapshot
+from tests.factories import make_campaign, make_client_account, make_creator, make_post, make_profile, make_snapshot
 from tests.helpers.discord import FOLLOWUP_URL as FOLLOWUP
 from tests.helpers.discord import USER_ID, followup_text, interaction, post_signed
 from tracking.models import Post, Profile, ScreenshotUpload
@@ -146,6 +146,28 @@ def test_submit_with_a_client_name_typed_by_hand(client, guild, creator, brand, 
         assert Post.objects.filter(guild=guild, client_account=brand).count() == 1
 
 
+def test_submit_to_a_campaign_named_by_hand(client, guild, creator, brand, discord, bypass):
+    make_profile(guild, creator, platform=Platform.TIKTOK, handle="maya")
+    make_campaign(guild, client_account=brand, name="Main")
+    side = make_campaign(guild, client_account=brand, name="Side quest")
+    discord.patch(FOLLOWUP, json={"id": "1"})
+    _send(client, "submit", {"url": "https://www.tiktok.com/@maya/video/7300000000000000001", "client": "acme",
+                             "campaign": "side QUEST"}, guild=guild)  # fmt: skip
+    assert followup_text(discord).startswith("Submitted:")
+    with bypass():
+        assert Post.objects.get(guild=guild).campaign_id == side.pk
+
+
+def test_submit_to_an_unknown_campaign_is_refused(client, guild, creator, brand, discord, bypass):
+    make_profile(guild, creator, platform=Platform.TIKTOK, handle="maya")
+    discord.patch(FOLLOWUP, json={"id": "1"})
+    _send(client, "submit", {"url": "https://www.tiktok.com/@maya/video/7300000000000000001", "client": "acme",
+                             "campaign": "Nope"}, guild=guild)  # fmt: skip
+    assert followup_text(discord) == "Acme has no campaign 'Nope'."
+    with bypass():
+        assert not Post.objects.filter(guild=guild).exists()
+
+
 def test_submit_unknown_client_is_refused(client, guild, creator, brand, discord, bypass):
     make_profile(guild, creator, platform=Platform.TIKTOK, handle="maya")
     discord.patch(FOLLOWUP, json={"id": "1"})
@@ -263,6 +285,51 @@ def test_stats_without_posts_needing_attention_has_no_such_section(client, guild
     make_post(guild, make_profile(guild, creator))
     embed = _send(client, "stats", guild=guild)["data"]["embeds"][0]
     assert "description" not in embed or "attention" not in embed["description"]
+
+
+def test_stats_shows_my_money_earned_held_and_paid(client, guild, creator, time_machine):
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from earnings.models import Statement
+
+    now = datetime(2026, 11, 19, 12, tzinfo=UTC)
+    time_machine.move_to(now, tick=False)
+    campaign = make_campaign(guild, rate_per_1000=Decimal("2.00"), currency="EUR")
+    for views, status in ((4_000, Post.Status.TRACKING), (1_500, Post.Status.FLAGGED)):
+        post = make_post(
+            guild,
+            make_profile(guild, creator),
+            client_account=campaign.client_account,
+            campaign=campaign,
+            submitted_at=now - timedelta(days=5),
+            counting_ends_at=now + timedelta(days=5),
+            status=status,
+        )
+        make_snapshot(post, views=0, at=now - timedelta(days=5))
+        make_snapshot(post, views=views, at=now - timedelta(days=1))
+    with rls_bypass(reason="test"):
+        Statement.objects.create(
+            guild=guild, campaign=campaign, creator=creator, period_start=now - timedelta(days=7), period_end=now,
+            currency="EUR", amount=Decimal("5.00"), status="paid", payment_reference="PP-9", created_by="t",
+        )  # fmt: skip
+    embed = _send(client, "stats", guild=guild)["data"]["embeds"][0]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    # 4,000 × 2.00 / 1000 = 8.00 earned; 1,500 × 2.00 / 1000 = 3.00 held; 5.00 paid → 3.00 to be paid
+    assert fields["Money (EUR)"] == "Earned 8.00 · held 3.00 · paid 5.00 · to be paid 3.00"
+
+
+def test_payout_answers_privately_with_the_masked_address(client, guild, creator, settings, bypass):
+    from cryptography.fernet import Fernet
+
+    from earnings.models import PayoutMethod
+
+    settings.PAYOUT_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    body = _send(client, "payout", {"method": "paypal", "address": "maya.clips@example.com"}, guild=guild)
+    assert body["data"]["content"] == "Saved. You will be paid by PayPal email: ma***@example.com"
+    assert body["data"]["flags"] == 64
+    with bypass():
+        assert PayoutMethod.objects.get(creator=creator).masked == "ma***@example.com"
 
 
 def test_leaderboard_is_public_and_ranks_by_views_gained(client, guild, time_machine):

@@ -15,13 +15,16 @@ def test_registers_every_command_for_one_guild(discord, capsys):
     url = f"{API}/applications/{APPLICATION_ID}/guilds/1234567890123456789/commands"
     discord.put(
         url,
-        json=[{"id": str(i), "name": n} for i, n in enumerate(["link", "verify", "submit", "stats", "leaderboard"], 1)],
+        json=[
+            {"id": str(i), "name": n}
+            for i, n in enumerate(["link", "verify", "submit", "stats", "payout", "leaderboard"], 1)
+        ],
     )
     call_command("discord_register_commands", "--guild", "1234567890123456789")
     sent = json.loads(discord.calls[0].request.body)
-    assert [c["name"] for c in sent] == ["link", "verify", "submit", "stats", "leaderboard"]
+    assert [c["name"] for c in sent] == ["link", "verify", "submit", "stats", "payout", "leaderboard"]
     assert discord.calls[0].request.headers["Authorization"].startswith("Bot ")
-    assert "Registered 5 commands for guild 1234567890123456789" in capsys.readouterr().out
+    assert "Registered 6 commands for guild 1234567890123456789" in capsys.readouterr().out
 
 
 def test_registers_globally_by_default(discord, settings):

@@ -1,0 +1,516 @@
+"""REST API about money under /api/v1/guilds/{guild_id}/: campaigns, earnings (JSON) and its CSV
+export, statements (approve, mark paid, void) and reopening a finalized post. Reading needs guild
+access; every change needs the guild's owner or ADMINISTRATOR and is audited.
+
+Every amount comes from ``earnings.selectors.earnings`` — the same function as ``manage.py earnings``
+— so the JSON, the CSV and the command agree to the cent.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.errors import ApiError, ErrorSerializer
+from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of, audit
+from earnings.models import Statement
+from earnings.payout_methods import reveal
+from earnings.selectors import Earnings, campaign_burn, earnings, earnings_document, to_cents
+from earnings.services import (
+    MoneyRefused,
+    approve_statement,
+    create_statements,
+    mark_statement_paid,
+    reopen_post,
+    void_statement,
+)
+from guilds.api import GuildScopedMixin, refused_as_validation_error, request_fields
+from guilds.models import Guild
+from metrics.periods import PeriodQuerySerializer, period_window
+from tracking.api import CSVExportMixin, csv_response
+from tracking.campaigns import CAMPAIGN_FIELDS, CampaignRefused, save_campaign
+from tracking.models import Campaign
+
+
+class IsGuildAdminForReads(HasGuildAccess):
+    """Owner or ADMINISTRATOR (or a guilds.write key) even to read: for exports that show payout
+    addresses in full."""
+
+    read_scope = "guilds.write"
+
+    def has_permission(self, request, view):
+        super().has_permission(request, view)
+        access = getattr(request, "guild_access", None)
+        if access is not None and not access.can_admin:
+            raise PermissionDenied("Only the guild's owner or an administrator can export payout addresses.")
+        return True
+
+
+def _refused(refused: MoneyRefused) -> ApiError:
+    fields = {refused.field: [refused.message]} if refused.field else None
+    return ApiError(refused.message, code=refused.code, status=refused.status, fields=fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns
+# ---------------------------------------------------------------------------------------------
+
+_MONEY_FIELD = {"min_value": 0, "max_digits": 12, "decimal_places": 2}
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    """A campaign. Money is a decimal string ("1.50"), never a float; rates are per 1,000 views."""
+
+    client_account_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    total_budget = serializers.DecimalField(**_MONEY_FIELD, allow_null=True, required=False)
+    rate_per_1000 = serializers.DecimalField(min_value=0, max_digits=8, decimal_places=2, required=False)
+    post_cap = serializers.DecimalField(**_MONEY_FIELD, allow_null=True, required=False)
+    creator_cap = serializers.DecimalField(**_MONEY_FIELD, allow_null=True, required=False)
+    counting_window_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    validation_window_days = serializers.IntegerField(min_value=0, max_value=90, required=False)
+    platform_rates = serializers.DictField(
+        child=serializers.DecimalField(min_value=0, max_digits=8, decimal_places=2, coerce_to_string=True),
+        required=False,
+        help_text='Per-platform rate overrides: {"youtube": "2.50"}.',
+    )
+    eligible_platforms = serializers.ListField(
+        child=serializers.CharField(max_length=10), required=False, max_length=20
+    )
+    required_tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+    banned_words = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", *CAMPAIGN_FIELDS, "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"name": {"validators": []}, "currency": {"validators": []}}
+
+    def validate_platform_rates(self, value):
+        return {platform: str(rate) for platform, rate in value.items()}
+
+
+class BurnSerializer(serializers.Serializer):
+    campaign_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    budget = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    spent = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Frozen money of finalized posts.")
+    pending = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Accruing or being validated.")
+    held = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Flagged posts awaiting review.")
+    remaining = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    percent_used = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    days_left = serializers.IntegerField(allow_null=True)
+
+
+@extend_schema(tags=["campaigns"])
+class CampaignViewSet(
+    GuildScopedMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Campaigns: each client account's paid briefs. Changes need owner or ADMINISTRATOR; audited."""
+
+    model = Campaign
+    serializer_class = CampaignSerializer
+    permission_classes = [IsGuildAdmin]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-starts_at", "pk")
+
+    def _save(self, campaign: Campaign | None) -> Campaign:
+        body = self.get_serializer(
+            campaign, data=request_fields(self.request, CAMPAIGN_FIELDS), partial=campaign is not None
+        )
+        body.is_valid(raise_exception=True)
+        actor, actor_user = actor_of(self.request)
+        try:
+            return save_campaign(
+                guild_id=self.guild_id,
+                campaign=campaign,
+                data=body.validated_data,
+                actor=actor,
+                actor_user=actor_user,
+                request=self.request,
+            )
+        except CampaignRefused as refused:
+            raise refused_as_validation_error(refused) from None
+
+    def create(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self._save(None)).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self._save(self.get_object())).data)
+
+    @extend_schema(responses={200: BurnSerializer})
+    @action(detail=True, methods=["get"])
+    def burn(self, request, guild_id: int, pk: str):
+        """Budget burn now: spent (finalized), pending, held, remaining, percent used, days left."""
+        burn = campaign_burn(guild_id=self.guild_id, campaign=self.get_object(), at=timezone.now())
+        return Response(BurnSerializer(burn).data)
+
+
+class EarningsQuerySerializer(PeriodQuerySerializer):
+    campaign = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="Only this campaign (its id)."
+    )
+
+
+def _earnings_for(guild_id: int, query_params) -> tuple[str, Earnings]:
+    params = EarningsQuerySerializer(data=query_params)
+    params.is_valid(raise_exception=True)
+    guild = Guild.objects.filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound("No such guild.")
+    campaign_id = params.validated_data.get("campaign")
+    if campaign_id is not None and not Campaign.objects.for_guild(guild_id).filter(pk=campaign_id).exists():
+        raise NotFound("This guild has no such campaign.")
+    label, start, end = period_window(params.validated_data, tz=guild.tz)
+    return label, earnings(guild_id=guild_id, start=start, end=end, campaign_id=campaign_id)
+
+
+_MONEY = serializers.DictField(child=serializers.CharField(), help_text='{"USD": "12.34"}')
+
+
+class EarningPostSerializer(serializers.Serializer):
+    post_id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField()
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    views_payable = serializers.IntegerField()
+    min_views = serializers.IntegerField()
+    rate_per_1000 = serializers.CharField()
+    post_cap = serializers.CharField(allow_null=True)
+    amount = serializers.CharField(help_text="The post's money for the period, held or not.")
+    held = serializers.BooleanField()
+    hold_reason = serializers.CharField()
+
+
+class EarningCreatorSerializer(serializers.Serializer):
+    creator_id = serializers.IntegerField()
+    discord_user_id = serializers.CharField()
+    username = serializers.CharField()
+    capped = serializers.BooleanField(help_text="The campaign's creator cap cut this creator's amount.")
+    amount = _MONEY
+    held_amount = _MONEY
+    posts = EarningPostSerializer(many=True)
+
+
+class EarningsSerializer(serializers.Serializer):
+    guild_id = serializers.CharField()
+    start = serializers.CharField()
+    end = serializers.CharField()
+    creators = EarningCreatorSerializer(many=True)
+    total = _MONEY
+    held_total = _MONEY
+
+
+class EarningsView(APIView):
+    """Money earned in a period per creator and post (the ``manage.py earnings --json`` contract).
+    Default period: week."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [HasGuildAccess]
+
+    @extend_schema(parameters=[EarningsQuerySerializer], responses={200: EarningsSerializer}, tags=["earnings"])
+    def get(self, request, guild_id: int):
+        _label, result = _earnings_for(guild_id, request.query_params)
+        return Response(earnings_document(result))
+
+
+EARNINGS_CSV_HEADER = [
+    "row",
+    "creator_id",
+    "discord_user_id",
+    "username",
+    "post_id",
+    "campaign_id",
+    "status",
+    "currency",
+    "views_payable",
+    "rate_per_1000",
+    "post_cap",
+    "amount",
+    "held",
+    "hold_reason",
+    "held_amount",
+    "capped",
+]
+
+
+def earnings_rows(result: Earnings) -> list[list]:
+    """One row per post, then one total row per creator and currency (amount payable, held_amount)."""
+    rows: list[list] = []
+    for c in result.creators:
+        who = [c.creator_id, c.discord_user_id, c.username]
+        for p in c.posts:
+            cap = "" if p.post_cap is None else p.post_cap
+            rows.append(
+                ["post", *who, p.post_id, p.campaign_id, p.status, p.currency, p.views_payable, p.rate_per_1000, cap]
+                + [to_cents(p.amount), p.held, p.hold_reason, "", ""]
+            )
+        for currency in sorted(set(c.amount) | set(c.held_amount)):
+            amount, held = c.amount.get(currency), c.held_amount.get(currency)
+            rows.append(
+                ["total", *who, "", "", "", currency, "", "", "", to_cents(amount), "", "", to_cents(held), c.capped]
+            )
+    return rows
+
+
+class EarningsExportView(CSVExportMixin, APIView):
+    """Earnings as CSV: one row per post, a total row per creator (same numbers as the JSON)."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [HasGuildAccess]
+
+    @extend_schema(
+        parameters=[EarningsQuerySerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one post per row, creator totals."),
+            (400, "application/json"): ErrorSerializer,
+        },
+        tags=["exports"],
+    )
+    def get(self, request, guild_id: int):
+        label, result = _earnings_for(guild_id, request.query_params)
+        return csv_response(
+            f"earnings-{guild_id}-{label}-{result.start:%Y%m%d}.csv", EARNINGS_CSV_HEADER, earnings_rows(result)
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements
+# ---------------------------------------------------------------------------------------------
+
+
+class StatementSerializer(serializers.ModelSerializer):
+    creator_username = serializers.CharField(source="creator.username", read_only=True)
+    discord_user_id = serializers.CharField(source="creator.discord_user_id", read_only=True)
+
+    class Meta:
+        model = Statement
+        fields = [
+            "id",
+            "campaign",
+            "creator",
+            "creator_username",
+            "discord_user_id",
+            "period_start",
+            "period_end",
+            "currency",
+            "amount",
+            "held_amount",
+            "status",
+            "created_at",
+            "created_by",
+            "approved_at",
+            "approved_by",
+            "paid_at",
+            "paid_by",
+            "payment_reference",
+            "voided_at",
+            "voided_by",
+            "void_reason",
+        ]
+        read_only_fields = fields
+
+
+class StatementQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Statement.Status.choices, required=False)
+    campaign = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
+class CreateStatementsSerializer(serializers.Serializer):
+    campaign_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    start = serializers.DateTimeField(help_text="Period start (inclusive).")
+    end = serializers.DateTimeField(help_text="Period end (exclusive).")
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": "end must be after start."})
+        return attrs
+
+
+class PaySerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=200, help_text="The payment's reference (e.g. PayPal transaction id).")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+@extend_schema(tags=["statements"])
+@extend_schema(methods=["GET"], parameters=[StatementQuerySerializer])
+class StatementViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """The payout queue: statements per creator, campaign and period, pending → approved → paid (with
+    a reference) or voided (with a reason). Reading needs guild access; changes need owner or
+    ADMINISTRATOR, are audited, and move money only through new ledger entries."""
+
+    model = Statement
+    serializer_class = StatementSerializer
+    permission_classes = [IsGuildAdmin]
+
+    def get_queryset(self):
+        qs = super().get_queryset().select_related("creator").order_by("-period_end", "creator_id", "pk")
+        if self.action != "list":
+            return qs
+        params = StatementQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = dict(params.validated_data)
+        if "campaign" in filters:
+            filters["campaign_id"] = filters.pop("campaign")
+        return qs.filter(**filters)
+
+    def _done(self, statement: Statement) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=statement.pk)).data)
+
+    @extend_schema(request=CreateStatementsSerializer, responses={201: StatementSerializer(many=True)})
+    def create(self, request, guild_id: int):
+        """A pending statement per creator with money in the campaign for the period (reruns skip
+        creators who already have one)."""
+        body = CreateStatementsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        campaign = Campaign.objects.for_guild(self.guild_id).filter(pk=body.validated_data["campaign_id"]).first()
+        if campaign is None:
+            raise ApiError("No such campaign in this server.", code="not_found", status=404)
+        actor, _user = actor_of(request)
+        made = create_statements(
+            guild_id=self.guild_id,
+            campaign=campaign,
+            start=body.validated_data["start"],
+            end=body.validated_data["end"],
+            actor=actor,
+        )
+        return Response(self.get_serializer(made, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: StatementSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, guild_id: int, pk: str):
+        try:
+            return self._done(
+                approve_statement(
+                    guild_id=self.guild_id, statement_id=int(pk), actor=actor_of(request)[0], request=request
+                )
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+
+    @extend_schema(request=PaySerializer, responses={200: StatementSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def pay(self, request, guild_id: int, pk: str):
+        body = PaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            statement = mark_statement_paid(
+                guild_id=self.guild_id,
+                statement_id=int(pk),
+                reference=body.validated_data["reference"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        return self._done(statement)
+
+    @extend_schema(request=ReasonSerializer, responses={200: StatementSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def void(self, request, guild_id: int, pk: str):
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            statement = void_statement(
+                guild_id=self.guild_id,
+                statement_id=int(pk),
+                reason=body.validated_data["reason"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        return self._done(statement)
+
+
+PAYOUT_CSV_HEADER = [
+    "statement_id",
+    "creator_id",
+    "discord_user_id",
+    "username",
+    "campaign_id",
+    "period_start",
+    "period_end",
+    "currency",
+    "amount",
+    "method",
+    "address",
+]
+
+
+class PayoutExportView(CSVExportMixin, APIView):
+    """Approved statements ready for payment as CSV, with each creator's payout address decrypted (the
+    one place it is shown in full). Owner or ADMINISTRATOR only; each export is audited."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [IsGuildAdminForReads]
+
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one approved statement per row."),
+            (403, "application/json"): ErrorSerializer,
+        },
+        tags=["exports"],
+    )
+    def get(self, request, guild_id: int):
+        statements = (
+            Statement.objects.for_guild(guild_id)
+            .filter(status=Statement.Status.APPROVED)
+            .select_related("creator", "creator__payout_method")
+            .order_by("currency", "creator_id", "pk")
+        )
+        rows = [_payout_row(s) for s in statements]
+        audit(request, guild_id=guild_id, action="payouts.export", target_type="statement", after={"rows": len(rows)})
+        return csv_response(f"payouts-{guild_id}.csv", PAYOUT_CSV_HEADER, rows)
+
+
+def _payout_row(statement: Statement) -> list:
+    creator = statement.creator
+    method = getattr(creator, "payout_method", None)
+    return [
+        statement.pk,
+        creator.pk,
+        creator.discord_user_id,
+        creator.username,
+        statement.campaign_id,
+        statement.period_start.isoformat(),
+        statement.period_end.isoformat(),
+        statement.currency,
+        statement.amount,
+        method.kind if method else "",
+        reveal(method) if method else "",
+    ]
+
+
+class ReopenPostView(APIView):
+    """Reopen a finalized post (owner or ADMINISTRATOR, with a reason; audited): it is held for review,
+    and its next finalization books any change in money as a ledger adjustment."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [IsGuildAdmin]
+
+    @extend_schema(request=ReasonSerializer, responses={200: OpenApiTypes.OBJECT, 409: ErrorSerializer}, tags=["posts"])
+    def post(self, request, guild_id: int, post_id: int):
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            post = reopen_post(
+                guild_id=guild_id,
+                post_id=post_id,
+                reason=body.validated_data["reason"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        return Response({"post_id": post.pk, "status": post.status, "status_reason": post.status_reason})

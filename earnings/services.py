@@ -1,0 +1,344 @@
+"""Writes about money: finalizing posts, reopening them, and statements through their states.
+
+Every change is audited (guilds.audit) and every movement of money is a new LedgerEntry — nothing is
+edited in place. State changes are conditional updates (``UPDATE … WHERE status = <expected>``), so
+two admins approving or paying the same statement at once change it once and pay it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.tenancy import guild_scope
+from earnings.models import LedgerEntry, PostFinalization, Statement
+from earnings.selectors import ZERO, Burn, campaign_burn, earnings, frozen_amounts
+from guilds.audit import record_audit
+from guilds.bot_events import queue_bot_event
+from guilds.models import Creator
+from guilds.notifications import notify
+from metrics.reports import active_guild_ids
+from tracking.lifecycle import transition_post
+from tracking.models import Campaign, Post
+
+BURN_ALERTS = (50, 75, 90, 100)  # percent of the budget used; each alert is sent once per campaign
+FINALIZABLE = (Post.Status.SUBMITTED, Post.Status.TRACKING, Post.Status.UNAVAILABLE)
+
+
+class MoneyRefused(Exception):
+    """A money action that cannot be done, with a message an admin can act on."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.code, self.message, self.field, self.status = code, message, field, status
+
+
+def finalize_due_posts(*, guild_id: int, now: datetime | None = None) -> list[PostFinalization]:
+    """Freeze every post whose counting and validation windows have passed and that is not held
+    (flagged) or rejected. Idempotent: a finalized post is not finalized again. A post finalized before
+    and reopened gets a new row, and any change in its amount becomes a ledger adjustment."""
+    now = now or timezone.now()
+    done = []
+    for campaign in Campaign.objects.for_guild(guild_id):
+        due = Post.objects.for_guild(guild_id).filter(
+            campaign=campaign,
+            status__in=FINALIZABLE,
+            counting_ends_at__lte=now - timedelta(days=campaign.validation_window_days),
+        )
+        ids = list(due.values_list("pk", flat=True))
+        if ids:
+            amounts = frozen_amounts(guild_id=guild_id, campaign=campaign, post_ids=ids, at=now)
+            done += [_finalize(guild_id, campaign, pk, *amounts[pk], now) for pk in ids]
+    return done
+
+
+@transaction.atomic
+def _finalize(guild_id: int, campaign: Campaign, post_id: int, views: int, amount: Decimal, now) -> PostFinalization:
+    post = Post.objects.for_guild(guild_id).select_for_update().select_related("creator").get(pk=post_id)
+    previous = PostFinalization.objects.for_guild(guild_id).filter(post=post).order_by("-pk").first()
+    final = PostFinalization.objects.create(
+        guild_id=guild_id,
+        post=post,
+        campaign=campaign,
+        views_payable=views,
+        amount=amount,
+        currency=campaign.currency,
+        finalized_at=now,
+    )
+    transition_post(post=post, to_status=Post.Status.FINALIZED, reason="counting and validation windows passed")
+    if previous is not None and previous.amount != amount:
+        LedgerEntry.objects.create(
+            guild_id=guild_id,
+            creator_id=post.creator_id,
+            campaign=campaign,
+            post=post,
+            kind=LedgerEntry.Kind.ADJUSTMENT,
+            amount=amount - previous.amount,
+            currency=campaign.currency,
+            reason=f"refinalized after reopen: {previous.reopen_reason}"[:500],
+            actor="system",
+        )
+    return final
+
+
+@transaction.atomic
+def reopen_post(*, guild_id: int, post_id: int, reason: str, actor: str, request=None) -> Post:
+    """Unfreeze a finalized post for review: its finalization is stamped reopened (who, when, why), the
+    post is held (flagged) until a reviewer releases it, and the next finalization records the change
+    in money as a ledger adjustment. Raises MoneyRefused without a reason or for a post not finalized."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise MoneyRefused("reason_required", "Say why the post is reopened.", field="reason")
+    post = Post.objects.for_guild(guild_id).select_for_update().filter(pk=post_id).first()
+    if post is None:
+        raise MoneyRefused("not_found", "No such post.", status=404)
+    now = timezone.now()
+    reopened = PostFinalization.objects.for_guild(guild_id).filter(post=post, reopened_at__isnull=True)
+    if post.status != Post.Status.FINALIZED or not reopened.update(
+        reopened_at=now, reopened_by=actor[:120], reopen_reason=reason[:500]
+    ):
+        raise MoneyRefused("not_finalized", "Only a finalized post can be reopened.", status=409)
+    transition_post(post=post, to_status=Post.Status.FLAGGED, reason=f"reopened: {reason}", actor=actor)
+    record_audit(
+        guild_id=guild_id,
+        actor=actor,
+        action="post.reopen",
+        target_type="post",
+        target_id=post.pk,
+        after={"reason": reason},
+        request=request,
+    )
+    return post
+
+
+def create_statements(
+    *, guild_id: int, campaign: Campaign, start: datetime, end: datetime, actor: str
+) -> list[Statement]:
+    """A pending statement per creator with money in the campaign for [start, end), each with its
+    earning entry in the ledger. Held money is noted, not owed. A creator who already has a live
+    statement for exactly this period is skipped (so rerunning is harmless)."""
+    result = earnings(guild_id=guild_id, start=start, end=end, campaign_id=campaign.pk)
+    made = []
+    for creator in result.creators:
+        amount = creator.amount.get(campaign.currency, ZERO)
+        held = creator.held_amount.get(campaign.currency, ZERO)
+        if amount <= ZERO and held <= ZERO:
+            continue
+        statement = _create_statement(guild_id, campaign, creator.creator_id, start, end, amount, held, actor)
+        if statement is not None:
+            made.append(statement)
+    return made
+
+
+def _create_statement(guild_id, campaign, creator_id, start, end, amount, held, actor) -> Statement | None:
+    try:
+        with transaction.atomic():
+            statement = Statement.objects.create(
+                guild_id=guild_id,
+                campaign=campaign,
+                creator_id=creator_id,
+                period_start=start,
+                period_end=end,
+                currency=campaign.currency,
+                amount=amount,
+                held_amount=held,
+                created_by=actor[:120],
+            )
+            _entry(statement, LedgerEntry.Kind.EARNING, amount, f"{start:%Y-%m-%d} to {end:%Y-%m-%d}", actor)
+            record_audit(
+                guild_id=guild_id,
+                actor=actor,
+                action="statement.create",
+                target_type="statement",
+                target_id=statement.pk,
+                after={"creator": creator_id, "amount": str(amount), "currency": campaign.currency},
+            )
+            return statement
+    except IntegrityError:  # a live statement for this creator and period exists already
+        return None
+
+
+def approve_statement(*, guild_id: int, statement_id: int, actor: str, request=None) -> Statement:
+    """pending → approved. Exactly one of several concurrent approvals wins; the others are refused."""
+    return _move(
+        guild_id,
+        statement_id,
+        Statement.Status.PENDING,
+        {"status": Statement.Status.APPROVED, "approved_at": timezone.now(), "approved_by": actor[:120]},
+        actor=actor,
+        request=request,
+    )
+
+
+def mark_statement_paid(*, guild_id: int, statement_id: int, reference: str, actor: str, request=None) -> Statement:
+    """approved → paid with the payment's reference, and one payment entry in the ledger — once, even
+    when two admins mark it paid at the same moment (the second is refused)."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise MoneyRefused("reference_required", "Give the payment reference (e.g. the PayPal transaction id).",
+                           field="reference")  # fmt: skip
+    changes = {"status": Statement.Status.PAID, "paid_at": timezone.now(), "paid_by": actor[:120]}
+    return _move(
+        guild_id,
+        statement_id,
+        Statement.Status.APPROVED,
+        {**changes, "payment_reference": reference[:200]},
+        actor=actor,
+        request=request,
+        entry=(LedgerEntry.Kind.PAYMENT, -1, f"paid, reference {reference[:150]}"),
+    )
+
+
+def void_statement(*, guild_id: int, statement_id: int, reason: str, actor: str, request=None) -> Statement:
+    """pending or approved → voided with a reason; the ledger gets the reversing entry. A paid statement
+    cannot be voided (record an adjustment instead)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise MoneyRefused("reason_required", "Say why the statement is voided.", field="reason")
+    changes = {"status": Statement.Status.VOIDED, "voided_at": timezone.now(), "voided_by": actor[:120]}
+    for expected in (Statement.Status.PENDING, Statement.Status.APPROVED):
+        try:
+            return _move(
+                guild_id,
+                statement_id,
+                expected,
+                {**changes, "void_reason": reason[:500]},
+                actor=actor,
+                request=request,
+                entry=(LedgerEntry.Kind.VOID, -1, f"voided: {reason}"),
+            )
+        except MoneyRefused as refused:
+            if refused.code != "wrong_state":
+                raise
+    raise _wrong_state(Statement.objects.for_guild(guild_id).get(pk=statement_id), "voided")
+
+
+@transaction.atomic
+def _move(guild_id, statement_id, expected, changes, *, actor, request, entry=None) -> Statement:
+    statements = Statement.objects.for_guild(guild_id)
+    if not statements.filter(pk=statement_id, status=expected).update(**changes):
+        current = statements.filter(pk=statement_id).first()
+        if current is None:
+            raise MoneyRefused("not_found", "No such statement.", status=404)
+        raise _wrong_state(current, changes["status"])
+    statement = statements.select_related("creator").get(pk=statement_id)
+    if changes["status"] in (Statement.Status.APPROVED, Statement.Status.PAID):
+        _tell_creator(statement)
+    if entry is not None:
+        kind, sign, reason = entry
+        _entry(statement, kind, sign * statement.amount, reason, actor)
+    record_audit(
+        guild_id=guild_id,
+        actor=actor,
+        action=f"statement.{changes['status']}",
+        target_type="statement",
+        target_id=statement.pk,
+        before={"status": expected},
+        after={k: str(v) for k, v in changes.items()},
+        request=request,
+    )
+    return statement
+
+
+def _tell_creator(statement: Statement) -> None:
+    """The bot tells the creator privately that their statement was approved or paid (bot outbox)."""
+    queue_bot_event(
+        event_type=f"statement.{statement.status}",
+        payload={
+            "statement_id": statement.pk,
+            "discord_user_id": statement.creator.discord_user_id,
+            "campaign_id": statement.campaign_id,
+            "amount": str(statement.amount),
+            "currency": statement.currency,
+            "payment_reference": statement.payment_reference,
+        },
+        guild_id=statement.guild_id,
+    )
+
+
+def _wrong_state(statement: Statement, wanted: str) -> MoneyRefused:
+    return MoneyRefused(
+        "wrong_state",
+        f"This statement is {statement.get_status_display().lower()}; it cannot be {wanted} now.",
+        status=409,
+    )
+
+
+def _entry(statement: Statement, kind: str, amount: Decimal, reason: str, actor: str) -> LedgerEntry:
+    return LedgerEntry.objects.create(
+        guild_id=statement.guild_id,
+        creator_id=statement.creator_id,
+        campaign_id=statement.campaign_id,
+        statement=statement,
+        kind=kind,
+        amount=amount,
+        currency=statement.currency,
+        reason=reason[:500],
+        actor=actor[:120],
+    )
+
+
+def creator_balance(*, guild_id: int, creator: Creator) -> dict[str, Decimal]:
+    """What the ledger says is owed to a creator, per currency (earnings less payments and voids)."""
+    totals: dict[str, Decimal] = {}
+    for currency, amount in (
+        LedgerEntry.objects.for_guild(guild_id).filter(creator=creator).values_list("currency", "amount")
+    ):
+        totals[currency] = totals.get(currency, ZERO) + amount
+    return totals
+
+
+def check_budgets(*, guild_id: int, now: datetime | None = None) -> list[Burn]:
+    """Alert the logs channel once per campaign when it uses 50, 75 and 90 % of its budget, and at
+    100 % pause it (no more submissions; the budget already stops accrual) with one message. The
+    notification outbox's event key makes each alert once-only, whatever the number of runs."""
+    now = now or timezone.now()
+    burns = []
+    for campaign in Campaign.objects.for_guild(guild_id).filter(
+        status=Campaign.Status.ACTIVE, total_budget__isnull=False
+    ):
+        burn = campaign_burn(guild_id=guild_id, campaign=campaign, at=now)
+        for threshold in (t for t in BURN_ALERTS if burn.percent_used >= t):
+            _alert(campaign, burn, threshold)
+        burns.append(burn)
+    return burns
+
+
+@transaction.atomic
+def _alert(campaign: Campaign, burn: Burn, threshold: int) -> None:
+    key = f"campaign-budget:{campaign.pk}:{threshold}"
+    money = f"{burn.used} of {burn.budget} {campaign.currency}"
+    if threshold < 100:
+        title = f"Campaign {campaign.name} has used {threshold} % of its budget"
+        body = f"{money} used ({burn.held} held for review); {burn.remaining} left."
+        notify(guild_id=campaign.guild_id, kind="campaign_budget", event_key=key, title=title, body=body)
+        return
+    paused = Campaign.objects.for_guild(campaign.guild_id).filter(pk=campaign.pk, status=Campaign.Status.ACTIVE)
+    if paused.update(status=Campaign.Status.PAUSED):
+        title = f"Campaign {campaign.name} spent its budget and is paused"
+        body = f"{money} used. It takes no new submissions; raise the budget and set it active to resume."
+        notify(guild_id=campaign.guild_id, kind="campaign_budget", event_key=key, title=title, body=body)
+        record_audit(
+            guild_id=campaign.guild_id,
+            actor="system",
+            action="campaign.pause",
+            target_type="campaign",
+            target_id=campaign.pk,
+            before={"status": "active"},
+            after={"status": "paused", "reason": "budget spent"},
+        )
+
+
+def settle_money(*, guild_id: int | None = None, now: datetime | None = None) -> dict[str, int]:
+    """The periodic money job for every active guild (or one): finalize what is due, then check budgets.
+    Idempotent: finalized posts are not finalized again and each alert is sent once."""
+    now = now or timezone.now()
+    finalized = alerts_checked = 0
+    for gid in active_guild_ids(guild_id):
+        with guild_scope(gid):
+            finalized += len(finalize_due_posts(guild_id=gid, now=now))
+            alerts_checked += len(check_budgets(guild_id=gid, now=now))
+    return {"finalized": finalized, "campaigns_checked": alerts_checked}

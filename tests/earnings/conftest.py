@@ -1,0 +1,1 @@
+from tests.helpers.api import admin_client, api_settings  # noqa: F401
