@@ -34,7 +34,8 @@ class ProcessApify(FakeApifyServer):
         super().__init__()
         self.finish_after = 1.0  # seconds from start to SUCCEEDED
         self.webhooks_on = True
-        self.slow_once: dict[str, float] = {}  # path prefix -> seconds, for the next request only
+        self.slow_once: dict[str, float] = {}  # path prefix -> seconds before the next answer
+        self.late_once: dict[str, float] = {}  # path prefix -> seconds after doing the work, before answering
         self.webhook_answers: list[dict[str, Any]] = []
         self.slow_hits: list[str] = []
         self._finished: set[str] = set()
@@ -49,7 +50,11 @@ class ProcessApify(FakeApifyServer):
                 with self._lock:
                     self.slow_hits.append(request.path)
                 time.sleep(seconds)  # the caller is in the middle of it: a good time to kill it
-        return super()._handle(request)
+        late = next((p for p in self.late_once if request.path.startswith(p) and request.method == "POST"), None)
+        answer = super()._handle(request)
+        if late is not None:
+            time.sleep(self.late_once.pop(late))  # the run is started; its answer comes after the client gave up
+        return answer
 
     def _start_run(self, request: RecordedRequest, actor_id: str):
         answer = super()._start_run(request, actor_id)
@@ -77,6 +82,8 @@ class ProcessApify(FakeApifyServer):
             self.delay(body["path"], body["seconds"])
         elif name == "slow_once":
             self.slow_once[body["path"]] = body["seconds"]
+        elif name == "late_once":
+            self.late_once[body["path"]] = body["seconds"]
         elif name == "clear":
             self.clear_failures()
             self.slow_once.clear()

@@ -46,6 +46,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.faults)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _app_role_exists():
+    """These tests use no test database (they bring their own), so pytest-django creates none when they
+    run alone: the suite-wide grant of tests/conftest.py has nothing to grant on."""
+
+
 # ------------------------------------------------------------------------------------------------
 # Processes
 # ------------------------------------------------------------------------------------------------
