@@ -8,7 +8,8 @@ The PostgreSQL stack migrates a template database once per pytest worker
 (``<DATABASE_URL's name>_faults_tpl_<worker>``), copies it for each test and drops the copy after;
 its processes connect as a login role that is neither superuser nor BYPASSRLS
 (``<name>_faults_app``), so row-level security applies to them as in production. The Celery broker
-is Redis database (TEST_REDIS_DB_OFFSET + 6 + worker) mod 16, flushed before each test.
+is Redis database FAULTS_REDIS_DB (default TEST_REDIS_DB_OFFSET + 2, i.e. 12) + worker, flushed
+before and after each test.
 """
 
 from __future__ import annotations
@@ -347,7 +348,9 @@ def celery_stack(pg_template, tmp_path, request) -> Iterator[Stack]:
     _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     _psql(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
     redis_parts = urlsplit(settings.REDIS_URL)
-    broker_db = (int(os.environ.get("TEST_REDIS_DB_OFFSET", "10")) + 6 + WORKER) % 16
+    base_db = int(os.environ.get("FAULTS_REDIS_DB", int(os.environ.get("TEST_REDIS_DB_OFFSET", "10")) + 2))
+    broker_db = base_db + WORKER
+    assert broker_db < 16, f"Redis database {broker_db} does not exist: set FAULTS_REDIS_DB lower"
     broker = urlunsplit((redis_parts.scheme, redis_parts.netloc, f"/{broker_db}", "", ""))
     redis.Redis.from_url(broker).flushdb()
     app = {"DATABASE_URL": _pg_urls(name, role), "CELERY_BROKER_URL": broker, "REDIS_URL": broker}
