@@ -40,13 +40,6 @@ WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 
 _NOT_INHERITED = ("DJANGO_", "DATABASE_", "REDIS_", "VALKEY_", "CELERY_", "APIFY_", "WEBHOOK_", "PYTEST_")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Every test here is a fault test."""
-    for item in items:
-        if str(ROOT / "tests" / "faults") in str(item.fspath):
-            item.add_marker(pytest.mark.faults)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _app_role_exists():
     """These tests use no test database (they bring their own), so pytest-django creates none when they
