@@ -313,7 +313,7 @@ def _psql(sql: str) -> None:
 def pg_template(tmp_path_factory) -> str:
     """A migrated database to copy per test, and the restricted login role the processes use."""
     if not (settings.DATABASE_IS_POSTGRES and settings.REDIS_URL):
-        pytest.skip("needs PostgreSQL and Redis (set DATABASE_URL and REDIS_URL); the embedded case runs without")
+        pytest.skip("needs PostgreSQL and Redis (set DATABASE_URL and REDIS_URL); the embedded cases run without")
     base = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
     template, role = f"{base}_faults_tpl_{WORKER}", f"{base}_faults_app"
     _psql(
