@@ -50,6 +50,7 @@ from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_
 from guilds.budgets import BudgetRefused, update_budget_config
 from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
 from guilds.models import BonusRule, Creator, DashboardAuditLog
+from integrations.bot.health import bot_status
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
@@ -457,7 +458,8 @@ def bonus_rule_delete(request, guild_id: int, rule_id: int):
 @require_http_methods(["GET", "POST"])
 @guild_page(admin=True)
 def guild_settings(request, guild_id: int):
-    """Channels, webhooks (shown masked), time zone and report hour. Managers see them read-only."""
+    """Channels, webhooks (shown masked), time zone and report hour, and whether the Discord bot is
+    online (from its heartbeat). Managers see them read-only."""
     guild = request.guild
     form = GuildSettingsForm(request.POST or None, guild=guild)
     if request.method == "POST" and form.is_valid():
@@ -470,7 +472,7 @@ def guild_settings(request, guild_id: int):
             return redirect("dashboard:settings", guild_id=guild_id)
     if not request.guild_access.can_admin:
         form.disable()
-    context = {"form": form, "nav": "settings"}
+    context = {"form": form, "nav": "settings", "bot": bot_status()}
     return render(request, "dashboard/settings.html", context, status=400 if form.errors else 200)
 
 

@@ -8,6 +8,7 @@ heartbeat marks it online again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
@@ -28,6 +29,32 @@ def heartbeat_age(health: BotHealth, now: datetime | None = None) -> timedelta |
     if health.last_heartbeat_at is None:
         return None
     return (now or timezone.now()) - health.last_heartbeat_at
+
+
+@dataclass(frozen=True)
+class BotStatus:
+    """What the dashboard says about the bot: ``state`` is online, degraded, offline or unknown (never
+    heard from); ``age`` is the time since its last heartbeat."""
+
+    state: str
+    last_heartbeat_at: datetime | None
+    age: timedelta | None
+
+
+def bot_status(*, now: datetime | None = None) -> BotStatus:
+    """The bot's status from its heartbeat, read-only: a heartbeat older than
+    BOT_HEARTBEAT_STALE_SECONDS is offline even before check_bot_health has recorded it."""
+    health = BotHealth.objects.filter(pk=1).first()
+    if health is None or health.last_heartbeat_at is None:
+        return BotStatus(BotHealth.Status.UNKNOWN, None, None)
+    age = heartbeat_age(health, now)
+    if age > timedelta(seconds=settings.BOT_HEARTBEAT_STALE_SECONDS):
+        state = BotHealth.Status.OFFLINE
+    elif health.status == BotHealth.Status.DEGRADED:
+        state = BotHealth.Status.DEGRADED
+    else:
+        state = BotHealth.Status.ONLINE
+    return BotStatus(state, health.last_heartbeat_at, age)
 
 
 def check_bot_health(*, now: datetime | None = None) -> str:
