@@ -1,9 +1,14 @@
 """Ingestion throughput against raw COPY into the same table, side by side, on PostgreSQL.
 
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ingest .venv/bin/python bench/ingest.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ingest .venv/bin/python bench/ingest.py --items 20000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ingest .venv/bin/python bench/ingest.py --sizes 100,10000
 
 Creates a throwaway database next to DATABASE_URL's (``bench_ingest_<pid>``; the role needs CREATEDB),
-migrates it, writes ``--repeat`` identical guilds (default 2) with N TikTok posts each, then times:
+migrates it and, for each size N (``--sizes``, default 100, 10,000 and 100,000; ``--items N`` = one size),
+writes ``--repeat`` identical guilds (default 2) with N TikTok posts each, then times, round by round
+(one round per guild, ingest and COPY interleaved so drift on a shared machine does not bias the ratio:
+ingest first, COPY, ingest steady, COPY):
 
 1. ingest: N synthetic clockworks/tiktok-scraper items (shaped like tests/fixtures/apify/tiktok_item.json)
    through normalization and metrics.ingestion.ingest_dataset (snapshots upserted, posts' latest numbers,
@@ -15,8 +20,8 @@ migrates it, writes ``--repeat`` identical guilds (default 2) with N TikTok post
 Every measurement is one transaction, timed from its start to the end of its COMMIT (deferred foreign-key
 checks and the WAL flush included), for both sides alike. Each measurement runs once per guild and the
 best run is reported (the machine is shared: the best of identical runs is the least noisy estimate);
-every run is printed. Prints rows per second and ingest/COPY (the goal in DESIGN.md §10: at least 0.25),
-then drops the database.
+every run is printed. Prints rows per second and ingest/COPY per size, then a summary line of the ratios
+for every size (the goal in DESIGN.md §10: at least 0.25; issue 17: 0.5), then drops the database.
 """
 
 from __future__ import annotations
@@ -37,13 +42,21 @@ SAMPLE = ROOT / "tests" / "fixtures" / "apify" / "tiktok_item.json"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, default=20_000, help="Dataset items (and posts per guild) to ingest.")
+    parser.add_argument("--items", type=int, help="One size: dataset items (and posts per guild) to ingest.")
+    parser.add_argument(
+        "--sizes", default="100,10000,100000", help="Comma-separated sizes, measured in turn (default %(default)s)."
+    )
     parser.add_argument(
         "--repeat", type=int, default=2, help="Identical guilds, so each measurement runs this often (best reported)."
     )
     args = parser.parse_args()
-    if args.items < 1 or args.repeat < 1:
-        print("bench/ingest.py: --items and --repeat must be at least 1", file=sys.stderr)
+    try:
+        sizes = [args.items] if args.items is not None else [int(x) for x in args.sizes.split(",") if x.strip()]
+    except ValueError:
+        print("bench/ingest.py: --sizes takes comma-separated whole numbers, e.g. 100,10000", file=sys.stderr)
+        return 2
+    if not sizes or min(sizes) < 1 or max(sizes) > 1_000_000 or args.repeat < 1:
+        print("bench/ingest.py: --items and --sizes entries are 1..1,000,000, --repeat at least 1", file=sys.stderr)
         return 2
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
@@ -58,7 +71,7 @@ def main() -> int:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-        return run(args.items, args.repeat)
+        return run(sizes, args.repeat)
     finally:
         _close_django()
         with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -74,7 +87,7 @@ def _close_django() -> None:
         pass
 
 
-def run(n: int, repeat: int) -> int:
+def run(sizes: list[int], repeat: int) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracking.settings")
     os.environ.setdefault("DJANGO_DEBUG", "true")
     os.environ["LOG_LEVEL"] = "ERROR"
@@ -85,23 +98,29 @@ def run(n: int, repeat: int) -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    guilds = [_setup(n, k) for k in range(repeat)]
-    datasets = [_items(posts) for _, posts in guilds]
+    ratios = []
+    for index, n in enumerate(sizes):
+        ratios.append((n, *_measure_size(n, repeat, index)))
+    summary = "; ".join(f"{n:,} items: first {first:.2f}, steady {steady:.2f}" for n, first, steady in ratios)
+    print(f"ratio ingest/COPY by size: {summary}")
+    return 0
+
+
+def _measure_size(n: int, repeat: int, index: int) -> tuple[float, float]:
+    """``repeat`` rounds for N items, ingest and COPY interleaved within each round."""
+    guilds = [_setup(n, index * 100 + k) for k in range(repeat)]
     t1 = datetime(2030, 1, 1, tzinfo=UTC)
-    first = [_time_ingest(guild_id, items, t1) for (guild_id, _), items in zip(guilds, datasets, strict=True)]
-    for items in datasets:  # an hour later, organic growth
-        for item in items:
+    first, steady, copied = [], [], []
+    for guild_id, posts in guilds:
+        items = _items(posts)
+        first.append(_time_ingest(guild_id, items, t1))
+        copied.append(_time_copy(guild_id, posts, items, t1 + timedelta(minutes=30)))
+        for item in items:  # an hour later, organic growth
             item["playCount"] += 1000
             item["diggCount"] += 80
-    steady = [
-        _time_ingest(guild_id, items, t1 + timedelta(hours=1))
-        for (guild_id, _), items in zip(guilds, datasets, strict=True)
-    ]
-    copied = [
-        _time_copy(guild_id, posts, items, t1 + timedelta(hours=2))
-        for (guild_id, posts), items in zip(guilds, datasets, strict=True)
-    ]
-    print(f"items: {n} per run; each measurement is one transaction including its COMMIT; best of {repeat} runs")
+        steady.append(_time_ingest(guild_id, items, t1 + timedelta(hours=1)))
+        copied.append(_time_copy(guild_id, posts, items, t1 + timedelta(minutes=90)))
+    print(f"items: {n:,} per run; each measurement is one transaction including its COMMIT; best of {repeat} rounds")
     for label, times in (
         ("ingest (first measurement)", first),
         ("ingest (steady state)", steady),
@@ -110,8 +129,9 @@ def run(n: int, repeat: int) -> int:
         runs = ", ".join(f"{t:.3f}" for t in times)
         print(f"{label + ':':<29}{n / min(times):>10,.0f} rows/s  ({min(times):.3f} s; runs: {runs} s)")
     best_copy = min(copied)
-    print(f"ratio ingest/COPY: first {best_copy / min(first):.2f}, steady {best_copy / min(steady):.2f} (goal >= 0.25)")
-    return 0
+    ratio_first, ratio_steady = best_copy / min(first), best_copy / min(steady)
+    print(f"ratio ingest/COPY: first {ratio_first:.2f}, steady {ratio_steady:.2f} (goal >= 0.25; issue 17: 0.5)")
+    return ratio_first, ratio_steady
 
 
 def _vacuum() -> None:
@@ -136,7 +156,7 @@ def _setup(n: int, k: int):
         client = ClientAccount.objects.create(guild=guild, name="Brand")
         rows = []
         for i in range(n):
-            ext = str(7_600_000_000_000_000_000 + k * 10_000_000 + i)
+            ext = str(7_600_000_000_000_000_000 + k * 1_000_000 + i)
             url = f"https://www.tiktok.com/@ohmyshop.store/video/{ext}"
             rows.append(
                 Post(

@@ -48,7 +48,7 @@ from metrics.captions import check_captions
 from metrics.ingestion import IngestResult, ingest_items
 from metrics.models import VideoMetrics
 from tracking import cadence
-from tracking.cadence import Allowance, Batch, Cadence, Limits, Plan, plan_cycle, spendable
+from tracking.cadence import Allowance, Batch, Cadence, Limits, Plan, plan_cycle, run_budget_binds, spendable
 from tracking.lifecycle import claim_for_refresh, record_refresh_failures, release_claim
 from tracking.models import Post
 from tracking.platforms import Platform, registry
@@ -111,7 +111,7 @@ def _load(now: datetime, guild_id: int | None, platform: str | None, limits: Lim
     ).values_list("post_ids", flat=True)
     for post_ids in runs:
         in_flight.update(int(i) for i in post_ids or ())
-    horizon = now + limits.lookahead_max
+    horizon = now + limits.horizon
     posts, allowances, remaining = [], {}, {}
     for gid in ids:
         budget = budgets.get(gid) or GuildBudgetConfig(guild_id=gid)  # defaults; a dry run writes nothing
@@ -140,6 +140,7 @@ def _allowance(budget: Any, left_runs: int, left_units: int, now: datetime) -> A
         max_items_per_run=budget.apify_max_items_per_run,
         cadence=Cadence.of(budget),
         youtube_paused=paused,
+        runs_bind=run_budget_binds(limit=budget.daily_apify_run_limit, remaining=left_runs, now=now),
     )
 
 

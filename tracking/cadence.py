@@ -23,6 +23,13 @@ post is finalized or rejected.
 Priority when the budget is short: ``(1 + hours overdue) × (1 + growth_per_hour)`` — roughly the
 views we are missing, so a hot post waits less than a cold one overdue by the same time; a post
 never measured comes first (its heat is unknown and the creator is waiting for a first number).
+
+When the guild's run budget binds (it has spent more than an even pace of its daily runs), a run must
+be worth a run: spare room is filled from a wider look-ahead (``fill_lookahead_fraction`` of the
+interval, up to ``fill_lookahead_max``), a run starts only with ``min_fill`` × max items per run —
+unless a post in it has waited ``max_wait_fraction`` of its interval (the bounded delay) — and a
+never-measured post has a bounded priority (``new_post_priority`` × (1 + hours waited)) and waits at
+most ``new_post_max_wait`` for the next run of its platform instead of starting a near-empty one.
 """
 
 from __future__ import annotations
@@ -183,10 +190,19 @@ def next_refresh_at(*, post: PostLike, now: datetime, budget: Any = None) -> dat
     return due
 
 
-def priority(post: PostLike, now: datetime) -> float:
-    """``(1 + hours overdue) × (1 + growth_per_hour)``; infinity for a post never measured."""
-    if post.metrics_updated_at is None and not post.failure_count:
-        return math.inf
+def is_new(post: PostLike) -> bool:
+    """Never measured (and never failed): its heat is unknown."""
+    return post.metrics_updated_at is None and not post.failure_count
+
+
+def priority(post: PostLike, now: datetime, new_post_priority: float = math.inf) -> float:
+    """``(1 + hours overdue) × (1 + growth_per_hour)``; ``new_post_priority`` × (1 + hours waited)
+    for a post never measured (infinity unless the planner bounds it)."""
+    if is_new(post):
+        if math.isinf(new_post_priority):
+            return math.inf
+        waited_h = max(0.0, (now - (post.next_refresh_at or now)).total_seconds() / 3600)
+        return new_post_priority * (1 + waited_h)
     overdue_h = max(0.0, (now - (post.next_refresh_at or now)).total_seconds() / 3600)
     return (1 + overdue_h) * (1 + max(0.0, post.growth_per_hour or 0.0))
 
@@ -199,6 +215,14 @@ def spendable(*, limit: int, remaining: int, now: datetime, reserve_share: float
     day_left = 1 - (now - midnight).total_seconds() / 86400
     reserve = math.floor(limit * reserve_share * day_left)
     return max(0, remaining - reserve)
+
+
+def run_budget_binds(*, limit: int, remaining: int, now: datetime) -> bool:
+    """Whether the guild has used more than an even pace of its daily runs by ``now`` (UTC day):
+    then every run has to be worth it, and the planner fills runs before starting another."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (now - midnight).total_seconds() / 86400
+    return limit - remaining > limit * elapsed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +238,7 @@ class Allowance:
     max_items_per_run: int
     cadence: Cadence = field(default_factory=Cadence)
     youtube_paused: bool = False
+    runs_bind: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,6 +250,18 @@ class Limits:
     max_delay_fraction: float = 0.25
     lookahead_fraction: float = 0.25
     lookahead_max: timedelta = timedelta(minutes=30)
+    # When the guild's run budget binds (Allowance.runs_bind):
+    fill_lookahead_fraction: float = 0.5
+    fill_lookahead_max: timedelta = timedelta(hours=6)
+    min_fill: float = 0.5
+    max_wait_fraction: float = 1.0
+    new_post_max_wait: timedelta = timedelta(minutes=60)
+    new_post_priority: float = 1000.0
+
+    @property
+    def horizon(self) -> timedelta:
+        """How far ahead candidates are read: the wider of the two look-aheads."""
+        return max(self.lookahead_max, self.fill_lookahead_max)
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -234,6 +271,12 @@ class Limits:
             max_delay_fraction=settings.SCHEDULER_MAX_DELAY_FRACTION,
             lookahead_fraction=settings.SCHEDULER_LOOKAHEAD_FRACTION,
             lookahead_max=timedelta(minutes=settings.SCHEDULER_LOOKAHEAD_MAX_MINUTES),
+            fill_lookahead_fraction=settings.SCHEDULER_FILL_LOOKAHEAD_FRACTION,
+            fill_lookahead_max=timedelta(minutes=settings.SCHEDULER_FILL_LOOKAHEAD_MAX_MINUTES),
+            min_fill=settings.SCHEDULER_MIN_FILL,
+            max_wait_fraction=settings.SCHEDULER_MAX_WAIT_FRACTION,
+            new_post_max_wait=timedelta(minutes=settings.SCHEDULER_NEW_POST_MAX_WAIT_MINUTES),
+            new_post_priority=settings.SCHEDULER_NEW_POST_PRIORITY,
         )
 
 
@@ -270,33 +313,53 @@ class _Candidate:
     due: bool
     must_go: bool
     score: float
+    overdue: bool = False  # waited its maximum: goes in the next run whatever its fill
 
 
-def _candidates(posts: Iterable[PostLike], now: datetime, cadence: Cadence, limits: Limits) -> list[_Candidate]:
-    """Due posts (priority order) then early ones (soonest first) — early ones only fill room."""
+def _candidates(
+    posts: Iterable[PostLike], now: datetime, cadence: Cadence, limits: Limits, binds: bool
+) -> list[_Candidate]:
+    """Due posts (priority order) then early ones (soonest first) — early ones only fill room.
+
+    When the run budget binds, early posts come from a wider look-ahead, a never-measured post's
+    priority is bounded (``new_post_priority``) and it waits up to ``new_post_max_wait`` for company;
+    a post that has waited ``max_wait_fraction`` of its interval is ``overdue``."""
     due, early = [], []
+    fraction, cap = limits.lookahead_fraction, limits.lookahead_max
+    if binds:
+        fraction, cap = max(fraction, limits.fill_lookahead_fraction), max(cap, limits.fill_lookahead_max)
     for post in posts:
         if post.status not in REFRESHABLE_STATUSES or post.next_refresh_at is None:
             continue
         interval = refresh_interval(post, now, cadence)
         if post.next_refresh_at <= now:
             waited = now - post.next_refresh_at
-            must_go = waited >= interval * limits.max_delay_fraction
-            due.append(_Candidate(post, True, must_go, priority(post, now)))
-        elif post.next_refresh_at <= now + min(interval * limits.lookahead_fraction, limits.lookahead_max):
+            if binds and is_new(post):
+                must_go = overdue = waited >= limits.new_post_max_wait
+                score = priority(post, now, limits.new_post_priority)
+            else:
+                must_go = waited >= interval * limits.max_delay_fraction
+                overdue = not binds or waited >= interval * limits.max_wait_fraction
+                score = priority(post, now, limits.new_post_priority if binds else math.inf)
+            due.append(_Candidate(post, True, must_go, score, overdue))
+        elif post.next_refresh_at <= now + min(interval * fraction, cap):
             early.append(_Candidate(post, False, False, 0.0))
     due.sort(key=lambda c: (-c.score, c.post.next_refresh_at, c.post.id))
     early.sort(key=lambda c: (c.post.next_refresh_at, c.post.id))
     return due + early
 
 
-def _group_batches(guild_id: int, platform: str, cands: list[_Candidate], size: int) -> tuple[list[Batch], int]:
-    """Chunks worth starting: those holding a post that has waited long enough, or full of due posts.
+def _group_batches(
+    guild_id: int, platform: str, cands: list[_Candidate], size: int, min_items: int
+) -> tuple[list[Batch], int]:
+    """Chunks worth starting: full of due posts; or holding a post that has waited long enough and
+    at least ``min_items`` posts; or holding a post that has waited its maximum (``overdue``).
     Returns them and the number of due posts left waiting."""
     batches, waiting = [], 0
     for start in range(0, len(cands), size):
         chunk = cands[start : start + size]
-        go = any(c.must_go for c in chunk) or (len(chunk) == size and all(c.due for c in chunk))
+        go = (len(chunk) == size and all(c.due for c in chunk)) or any(c.must_go and c.overdue for c in chunk)
+        go = go or (len(chunk) >= min_items and any(c.must_go for c in chunk))
         if go:
             ids = tuple(c.post.id for c in chunk)
             batches.append(Batch(guild_id, platform, ids, max(c.score for c in chunk)))
@@ -312,9 +375,11 @@ def _guild_batches(guild_posts: Sequence[PostLike], allowance: Allowance, now: d
         by_platform[post.platform].append(post)
     batches: list[Batch] = []
     for platform in sorted(by_platform):
-        cands = _candidates(by_platform[platform], now, allowance.cadence, limits)
+        binds = allowance.runs_bind and platform != YOUTUBE
+        cands = _candidates(by_platform[platform], now, allowance.cadence, limits, binds)
         size = YOUTUBE_IDS_PER_UNIT if platform == YOUTUBE else max(1, allowance.max_items_per_run)
-        chosen, waiting = _group_batches(allowance.guild_id, platform, cands, size)
+        min_items = math.ceil(size * limits.min_fill) if binds else 1
+        chosen, waiting = _group_batches(allowance.guild_id, platform, cands, size, min_items)
         batches += chosen
         if waiting:
             plan.waiting[(allowance.guild_id, platform)] = waiting
@@ -345,7 +410,8 @@ def plan_cycle(
     a run in flight; ``allowances`` say what each guild may spend. Per guild and platform, due posts
     are sorted by ``priority`` and cut into runs of the guild's ``max_items_per_run`` (YouTube: 50 ids
     per unit); a run starts when a post in it has waited ``max_delay_fraction`` of its interval or it
-    is full, and posts due within ``lookahead_fraction`` of their interval fill its spare room. A guild
+    is full, and posts due within ``lookahead_fraction`` of their interval fill its spare room (when
+    the guild's run budget binds: the fill rules in the module docstring). A guild
     never gets more than its allowance; guilds take turns, one batch each per round, until
     ``max_posts_per_cycle`` posts are planned — one guild's backlog cannot starve another.
     """

@@ -29,6 +29,7 @@ from tracking.cadence import (
     Limits,
     next_refresh_at,
     plan_cycle,
+    run_budget_binds,
     spendable,
 )
 from tracking.platforms import registry
@@ -197,8 +198,9 @@ def simulate_scheduler(
                 ),
                 max_items_per_run,
                 cadence,
+                runs_bind=run_budget_binds(limit=runs_per_day, remaining=runs_per_day - runs, now=now),
             )
-        horizon = now + limits.lookahead_max
+        horizon = now + limits.horizon
         candidates = [
             p
             for p in posts

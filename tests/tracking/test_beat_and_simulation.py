@@ -45,6 +45,18 @@ def test_simulate_refresh_small_case_meets_the_goals(capsys):
     assert ours["unseen_views_share"] <= 2 * base["unseen_views_share"]
 
 
+@pytest.mark.slow
+def test_simulate_refresh_meets_the_goals_when_the_run_budget_binds(capsys):
+    """2,000 posts in 3 days on 100 runs a day: runs are filled rather than spent near-empty."""
+    result = simulate(capsys, "--posts", "2000", "--days", "3")
+    ours, base = result["scheduler"], result["fixed_hourly"]
+    assert ours["apify_runs"] <= 300  # the budget: 100 a day
+    assert ours["apify_runs"] * 20 <= base["apify_runs"]
+    assert ours["items_scraped"] * 2 <= base["items_scraped"]
+    assert ours["items_scraped"] >= 0.8 * 100 * ours["apify_runs"]  # runs carry 80+ of 100 items on average
+    assert ours["unseen_views_share"] <= 2 * base["unseen_views_share"]
+
+
 def test_simulate_refresh_is_deterministic_with_a_seed(capsys):
     args = ("--posts", "40", "--days", "2", "--seed", "9")
     assert simulate(capsys, *args) == simulate(capsys, *args)

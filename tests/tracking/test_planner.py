@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tracking.cadence import Allowance, Limits, plan_cycle
+from tracking.cadence import Allowance, Limits, plan_cycle, run_budget_binds
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LIMITS = Limits(max_posts_per_cycle=5000, max_batches_per_guild=50)
@@ -91,3 +91,55 @@ def test_platforms_never_share_a_run():
         limits=LIMITS,
     )
     assert sorted((b.platform, len(b.post_ids)) for b in plan.batches) == [("instagram", 3), ("tiktok", 3)]
+
+
+# When the run budget binds (the guild spent more than an even pace of its day), runs are filled.
+def binding(runs, size=100):
+    return {1: Allowance(1, runs, 0, size, runs_bind=True)}
+
+
+def test_run_budget_binds_when_spending_is_ahead_of_an_even_pace():
+    noon = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert run_budget_binds(limit=100, remaining=49, now=noon)
+    assert not run_budget_binds(limit=100, remaining=50, now=noon)
+    assert not run_budget_binds(limit=100, remaining=100, now=noon.replace(hour=0))
+
+
+def test_binding_budget_fills_the_run_with_due_soon_posts_before_starting_it():
+    due = posts(30, overdue_min=60)  # 3-hour cadence: waited past max_delay, 30 < half a run
+    soon = posts(80, start=100, overdue_min=-60)  # due within half their interval (90 min)
+    later = posts(10, start=500, overdue_min=-120)  # beyond it
+    plan = plan_cycle(posts=due + soon + later, allowances=binding(5), now=NOW, limits=LIMITS)
+    assert [len(b.post_ids) for b in plan.batches] == [100]
+    assert set(range(1, 31)) <= set(plan.batches[0].post_ids)
+    assert not set(plan.batches[0].post_ids) & set(range(500, 510))
+
+
+def test_binding_budget_holds_a_near_empty_run_until_its_posts_waited_their_interval():
+    few = posts(10, overdue_min=60)
+    assert plan_cycle(posts=few, allowances=binding(5), now=NOW, limits=LIMITS).batches == []
+    # the same posts without a binding budget go at once, as before
+    assert len(plan_cycle(posts=few, allowances={1: Allowance(1, 5, 0, 100)}, now=NOW, limits=LIMITS).batches) == 1
+    waited = posts(10, overdue_min=180)  # a whole 3-hour interval: the bounded delay is over
+    plan = plan_cycle(posts=waited, allowances=binding(5), now=NOW, limits=LIMITS)
+    assert [len(b.post_ids) for b in plan.batches] == [10]
+
+
+def new_post(i, waited_min, platform="facebook"):
+    p = P(id=i, platform=platform, overdue_min=waited_min)
+    p.metrics_updated_at = None
+    return p
+
+
+def test_a_never_measured_post_waits_for_company_at_most_new_post_max_wait():
+    assert plan_cycle(posts=[new_post(1, 59)], allowances=binding(5), now=NOW, limits=LIMITS).batches == []
+    plan = plan_cycle(posts=[new_post(1, 60)], allowances=binding(5), now=NOW, limits=LIMITS)
+    assert [b.post_ids for b in plan.batches] == [(1,)]
+    assert LIMITS.new_post_max_wait == timedelta(minutes=60)
+
+
+def test_a_tiny_batch_of_new_posts_does_not_win_the_last_run_over_a_full_one():
+    hot = posts(100, start=100, growth_per_hour=5000, overdue_min=120)
+    plan = plan_cycle(posts=[new_post(1, 61), *hot], allowances=binding(1), now=NOW, limits=LIMITS)
+    assert [(b.platform, len(b.post_ids)) for b in plan.batches] == [("tiktok", 100)]
+    assert plan.waiting == {(1, "facebook"): 1}
