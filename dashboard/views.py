@@ -46,7 +46,8 @@ from dashboard_auth.sessions import revoke_session
 from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
 from guilds.budgets import BudgetRefused, update_budget_config
 from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
-from guilds.models import BonusRule, Creator, DashboardAuditLog
+from guilds.models import BonusRule, Creator, DashboardAuditLog, GuildNotification
+from integrations.discord.notifier import destination_for
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
@@ -416,7 +417,39 @@ def bonus_rules(request, guild_id: int):
     awards = list(
         BonusAward.objects.for_guild(guild).select_related("creator", "rule").order_by("-week_start", "place")[:50]
     )
+    states = _announcement_states(guild, {a.week_start for a in awards if a.announced_at})
+    for award in awards:
+        award.announcement = states.get(award.week_start, ("waiting", "not announced yet"))
     return render(request, "dashboard/bonus_rules.html", {"rules": rules, "awards": awards, "nav": "bonus"})
+
+
+def _announcement_states(guild, weeks: set) -> dict:
+    """Per week: (state, detail) of its bonus announcement — "Announced" only when Discord took it."""
+    if not weeks:
+        return {}
+    keys = {f"bonus:{w:%Y-%m-%d}:": w for w in weeks}
+    states: dict = {}
+    rows = GuildNotification.objects.for_guild(guild).filter(kind="bonus").order_by("created_at")
+    for note in rows.only("event_key", "status", "last_error", "sent_at", "channel"):
+        week = keys.get(note.event_key[:17])
+        if week is None:
+            continue
+        state = _notification_state(guild, note)
+        if states.get(week, ("Announced",))[0] == "Announced":  # the worst state of the week wins
+            states[week] = state
+    return states
+
+
+def _notification_state(guild, note) -> tuple[str, str]:
+    if note.status == GuildNotification.Status.SENT:
+        return ("Announced", f"{note.sent_at:%b %-d}" if note.sent_at else "")
+    if note.status == GuildNotification.Status.DROPPED:
+        return ("not sent", "no Discord destination")
+    if note.status == GuildNotification.Status.FAILED:
+        return ("not sent", note.last_error or "Discord refused it")
+    if not destination_for(guild, note.channel):
+        return ("waiting", "no Discord destination: set an updates channel in Settings")
+    return ("waiting", "queued, not sent yet")
 
 
 def _rule_or_404(guild, rule_id: int) -> BonusRule:
