@@ -7,7 +7,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from core.values import FieldsRefused
-from dashboard.selectors import PERIODS
+from dashboard.selectors import PERIODS, POST_SORTS
 from guilds.bonus_rules import BONUS_RULE_FIELDS, BONUS_TOP_PLACES
 from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
 from guilds.guild_settings import WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
@@ -24,6 +24,9 @@ class PostFilterForm(forms.Form):
     platform = forms.ChoiceField(required=False, choices=lambda: [("", "Any platform"), *registry.choices()])
     creator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Creator")
     client = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Client account")
+    sort = forms.ChoiceField(
+        required=False, choices=[("", "Newest"), *((f"{d}{k}", k) for k in POST_SORTS for d in ("", "-"))]
+    )
 
     def __init__(self, *args, creators=(), clients=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,6 +43,7 @@ class PostFilterForm(forms.Form):
             "platform": data.get("platform") or "",
             "creator_id": data.get("creator"),
             "client_account_id": data.get("client"),
+            "sort": data.get("sort") or "",
         }
 
 
@@ -59,10 +63,18 @@ class PeriodForm(forms.Form):
     period = forms.ChoiceField(choices=list(PERIODS.items()), required=False)
 
     def chosen(self) -> str:
-        """The chosen period; this week when none or an unknown one is asked for."""
-        if not self.is_valid():
+        """The chosen period; this week when none is asked for. Raises ``UnknownPeriod`` for one that
+        does not exist (the page answers 400 saying so, as the API does)."""
+        if not self.is_bound:
             return "week"
+        if not self.is_valid():
+            asked = str(self.data.get("period", ""))[:40]
+            raise UnknownPeriod(f"Unknown period {asked!r}: use one of {', '.join(PERIODS)}.")
         return self.cleaned_data.get("period") or "week"
+
+
+class UnknownPeriod(ValueError):
+    """``?period=`` names no period."""
 
 
 class BudgetForm(forms.ModelForm):

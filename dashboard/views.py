@@ -32,6 +32,7 @@ from dashboard.forms import (
     PeriodForm,
     PostFilterForm,
     ReviewForm,
+    UnknownPeriod,
 )
 from dashboard_auth.auth import (
     clear_auth_cookies,
@@ -187,7 +188,7 @@ def overview(request, guild_id: int):
     context = {
         "today": today,
         "week": week,
-        "top_posts": week_board.posts[:5],
+        "top_posts": _titled(guild, week_board.posts[:5]),
         "top_creators": week_board.creators[:5],
         "chart": {"days": [d for d, _ in series], "views": [v for _, v in series]},
         "chart_total": sum(v for _, v in series),
@@ -202,19 +203,81 @@ def overview(request, guild_id: int):
 # --- posts ------------------------------------------------------------------------------------
 
 
-@require_GET
-@guild_page
+def _titled(guild, posts: list) -> list[tuple]:
+    """(post gain, title) pairs: top posts read by their caption, not "Facebook · client" twice."""
+    titles = selectors.post_titles(guild=guild, post_ids=[p.post_id for p in posts])
+    return [(p, titles.get(p.post_id, "")) for p in posts]
+
+
+SORT_COLUMNS = {"views": "Views", "likes": "Likes", "updated": "Updated", "submitted": "Submitted"}
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin_methods=())
 def post_list(request, guild_id: int):
+    """The posts table: filters, sortable columns (``?sort=`` views, likes, updated, submitted; "-" is
+    descending), and bulk approve / reject of the flagged posts shown (all or none, like the review page)."""
     guild = request.guild
+    status, error = 200, ""
+    if request.method == "POST":
+        status, error = _bulk_review(request, guild)
+        if status == 200:
+            return HttpResponseRedirect(request.get_full_path())
     creators = list(Creator.objects.for_guild(guild).only("pk", "username").order_by("username"))
     clients = list(ClientAccount.objects.for_guild(guild).only("pk", "name").order_by("name"))
     form = PostFilterForm(request.GET, creators=creators, clients=clients)
-    posts = selectors.search_posts(guild=guild, **form.filters())
+    filters = form.filters()
+    posts = selectors.search_posts(guild=guild, **filters)
     page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "nav": "posts"}
-    return render(request, "dashboard/posts.html", context)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "sorts": _sort_links(request, filters["sort"]),
+        "any_flagged": any(p.status == Post.Status.FLAGGED for p in page.object_list),
+        "error": error,
+        "bulk_limit": BULK_LIMIT,
+        "nav": "posts",
+    }
+    return render(request, "dashboard/posts.html", context, status=status)
+
+
+def _sort_links(request, current: str) -> dict[str, dict]:
+    """Per sortable column: its link (same filters; a second click reverses) and its arrow."""
+    links = {}
+    for key, label in SORT_COLUMNS.items():
+        query = request.GET.copy()
+        query.pop("page", None)
+        on = current.lstrip("-") == key or (not current and key == "submitted")
+        desc = on and (current.startswith("-") or not current)
+        query["sort"] = key if desc else f"-{key}"
+        arrow = ("↓" if desc else "↑") if on else ""
+        links[key] = {"label": label, "url": f"?{query.urlencode()}", "arrow": arrow, "on": on, "desc": desc}
+    return links
+
+
+def _bulk_review(request, guild) -> tuple[int, str]:
+    """Approve or reject the chosen posts through tracking.review (all or none). (status, error)."""
+    ids = [parse_id(v) for v in request.POST.getlist("post")]
+    action, reason = request.POST.get("action", ""), request.POST.get("reason", "")
+    if not ids or None in ids:
+        return 400, "Choose flagged posts from the list."
+    try:
+        done = review_posts(
+            guild_id=guild.pk,
+            post_ids=ids,
+            action=action,
+            reason=reason,
+            actor=request.dashboard_user.actor,
+            request=request,
+        )
+    except ReviewRefused as refused:
+        return (409 if refused.code == "transition_refused" else 400), refused.message
+    verb = "approved" if action == "approve" else "rejected"
+    messages.success(request, f"{len(done)} post{'s' if len(done) != 1 else ''} {verb}.")
+    return 200, ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -339,12 +402,25 @@ def _board(request):
     return period, leaderboard(guild=request.guild, start=start, end=end)
 
 
+def _local_iso(moment, tz) -> str:
+    """The guild's zone, to the second: start and end of a CSV read alike."""
+    return moment.astimezone(tz).replace(microsecond=0).isoformat()
+
+
+def _bad_period(request, error: UnknownPeriod):
+    back = f"{request.path}?{urlencode({'period': 'week'})}"
+    return render(request, "dashboard/400.html", {"message": str(error), "back": back}, status=400)
+
+
 @require_GET
 @guild_page
 def leaderboard_page(request, guild_id: int):
     """One page of creators (LEADERBOARD_PER_PAGE, best first) and the top posts: never the whole
     guild in one page; the total is over every post."""
-    period, board = _board(request)
+    try:
+        period, board = _board(request)
+    except UnknownPeriod as error:
+        return _bad_period(request, error)
     page = Paginator(board.creators, LEADERBOARD_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "period": period,
@@ -352,7 +428,7 @@ def leaderboard_page(request, guild_id: int):
         "board": board,
         "page": page,
         "query": urlencode({"period": period}),
-        "top_posts": board.posts[:20],
+        "top_posts": _titled(request.guild, board.posts[:20]),
         "nav": "leaderboard",
     }
     return render(request, "dashboard/leaderboard.html", context)
@@ -365,8 +441,11 @@ LEADERBOARD_CSV_HEADER = ["rank", "creator", "discord_user_id", "posts", "views_
 @guild_page
 def leaderboard_csv(request, guild_id: int):
     """The leaderboard as CSV, from the same selector as the page, streamed (formula-safe cells)."""
-    period, board = _board(request)
-    start, end = board.start.isoformat(), board.end.isoformat()
+    try:
+        period, board = _board(request)
+    except UnknownPeriod as error:
+        return _bad_period(request, error)
+    start, end = (_local_iso(t, request.guild.tz) for t in (board.start, board.end))
     rows = [(c.rank, c.creator_name, c.discord_user_id, c.posts, c.views_gained, start, end) for c in board.creators]
     return csv_response(f"leaderboard-{guild_id}-{period}-{board.start:%Y%m%d}.csv", LEADERBOARD_CSV_HEADER, rows)
 
