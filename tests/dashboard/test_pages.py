@@ -412,7 +412,8 @@ def test_unknown_period_is_refused_with_the_periods_to_use(admin_client, guild):
     for page in ("leaderboard", "leaderboard-csv"):
         response = admin_client.get(reverse(f"dashboard:{page}", args=[guild.pk]), {"period": "forever"})
         assert response.status_code == 400
-        assert "Unknown period &#x27;forever&#x27;: use one of day, yesterday, week, last_week, month." in response.content.decode()
+        message = "Unknown period &#x27;forever&#x27;: use one of day, yesterday, week, last_week, month."
+        assert message in response.content.decode()
 
 
 def test_budget_forecast_extrapolates_the_month(admin_client, guild):
