@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+from django.utils import timezone
 
 from core.tenancy import rls_bypass
 from guilds.models import BonusRule, GuildNotification
 from metrics.bonuses import award_week
 from tests.dashboard.test_browser import _context, browser, pytestmark  # noqa: F401 (fixtures, marks)
-from tests.factories import make_bonus_rule, make_creator, make_guild, make_post, make_profile, make_snapshot
+from tests.factories import (
+    make_bonus_rule,
+    make_client_account,
+    make_creator,
+    make_guild,
+    make_post,
+    make_profile,
+    make_snapshot,
+)
+from tracking.models import Post
 
 
 def _open(browser, live_server, guild, path):  # noqa: F811
@@ -48,4 +59,86 @@ def test_a_bonus_is_announced_only_when_discord_took_the_announcement(browser, l
         )
     page.reload()
     assert cell.inner_text() == "Announced Nov 23"
+    context.close()
+
+
+def _recognisable_guild():
+    """Two Facebook posts of the same client, one with a caption, one without; a flagged TikTok post."""
+    guild = make_guild(timezone="Europe/Paris")
+    client = make_client_account(guild, name="Globex Games")
+    maya = make_profile(guild, make_creator(guild, username="maya"), platform="facebook", handle="maya.clips")
+    now = timezone.now()
+    captioned = make_post(
+        guild,
+        maya,
+        client_account=client,
+        caption="Speedrunning the new Globex level in under four minutes #globex #ad",
+        author_handle="maya.clips",
+        views=742_603,
+        likes=10,
+        submitted_at=now - timedelta(days=2),
+    )
+    bare = make_post(
+        guild, maya, client_account=client, author_handle="maya.clips", views=5_000, likes=900, submitted_at=now
+    )
+    flagged = make_post(guild, status=Post.Status.FLAGGED, views=1, likes=1, submitted_at=now - timedelta(days=1))
+    for post, start, end in ((captioned, 1_000, 9_000), (bare, 100, 400)):
+        make_snapshot(post, views=start, at=now - timedelta(days=40))
+        make_snapshot(post, views=end, at=now - timedelta(minutes=5))
+    with rls_bypass(reason="test"):
+        Post.objects.filter(pk__in=[captioned.pk, bare.pk]).update(
+            posted_at=now - timedelta(days=41), metrics_updated_at=now - timedelta(minutes=5)
+        )
+    return guild, captioned, bare, flagged
+
+
+def test_posts_are_recognisable_sortable_and_reviewable_in_bulk(browser, live_server):  # noqa: F811
+    guild, captioned, bare, flagged = _recognisable_guild()
+    context, page = _open(browser, live_server, guild, "posts/")
+    titles = page.locator("[data-testid=posts-table] .post-title").all_inner_texts()
+    # newest first; the caption's first words, else the handle and platform — never a truncated id
+    assert titles == ["@maya.clips on Facebook", "TikTok post", "Speedrunning the new Globex level in under four…"]
+
+    page.locator("a.sort-link[data-sort=views]").click()  # most viewed first
+    assert page.locator(".post-title").first.inner_text().startswith("Speedrunning")
+    assert "742,603" in page.locator("[data-testid=posts-table] tbody tr").first.inner_text()
+    page.locator("a.sort-link[data-sort=views]").click()  # again: fewest first
+    assert page.locator("tbody tr").first.locator(".post-sub").inner_text().startswith(f"#{flagged.pk}")
+    assert "sort=views" in page.url
+
+    page.goto(f"/dashboard/{guild.pk}/posts/?sort=likes;drop")  # not a column: ignored, newest first
+    assert page.locator(".post-title").first.inner_text() == "@maya.clips on Facebook"
+
+    # only the flagged post can be chosen; approving it goes through the review service
+    assert page.locator("input[name=post]").count() == 1
+    page.locator(f"#post-{flagged.pk}").check()
+    page.get_by_role("button", name="Approve chosen").click()
+    assert "1 post approved." in page.content()
+    assert page.locator("input[name=post]").count() == 0
+    with rls_bypass(reason="test"):
+        assert Post.objects.get(pk=flagged.pk).status == Post.Status.TRACKING
+    context.close()
+
+
+def test_top_posts_are_told_apart_and_show_views_gained(browser, live_server):  # noqa: F811
+    guild, captioned, bare, _ = _recognisable_guild()
+    context, page = _open(browser, live_server, guild, "leaderboard/?period=month")
+    rows = page.locator("tbody tr:has(.post-title)")
+    texts = rows.all_inner_texts()
+    assert len(texts) == 2 and texts[0] != texts[1]
+    assert "Speedrunning the new Globex level" in texts[0] and "8,000" in texts[0]
+    assert "@maya.clips on Facebook" in texts[1] and f"Globex Games · #{bare.pk}" in texts[1] and "300" in texts[1]
+    context.close()
+
+
+def test_handle_search_small_words_and_a_bad_period_on_screen(browser, live_server):  # noqa: F811
+    guild, captioned, bare, _ = _recognisable_guild()
+    with rls_bypass(reason="test"):
+        Post.objects.filter(pk=bare.pk).update(metrics_updated_at=timezone.now())
+    context, page = _open(browser, live_server, guild, "posts/?q=%40maya.clips")
+    assert page.locator(".post-title").count() == 2  # what "maya.clips" finds
+    assert "just now" in page.locator(f"tr:has(#post-{bare.pk}), tr:has-text('#{bare.pk}')").first.inner_text()
+    assert "0 minutes ago" not in page.content()
+    page.goto(f"/dashboard/{guild.pk}/leaderboard/?period=bogus")
+    assert "Unknown period 'bogus': use one of day, yesterday, week, last_week, month." in page.inner_text("main")
     context.close()
