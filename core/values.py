@@ -82,8 +82,9 @@ def flag(value: Any) -> bool:
 
 
 def a_or_an(word: str) -> str:
-    """ "Instagram" → "an Instagram", "TikTok" → "a TikTok" (by the first letter's sound, vowels only)."""
-    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+    """ "Instagram" → "an Instagram", "TikTok" → "a TikTok", "X" → "an X" (a letter said "ex")."""
+    vowel_sound = word[:1].lower() in "aeiou" or (len(word) == 1 and word.lower() in "fhlmnrsx")
+    return f"{'an' if vowel_sound else 'a'} {word}"
 
 
 def post_title(*, caption: str, author_handle: str, platform_label: str, words: int = 8, chars: int = 60) -> str:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.tenancy import guild_scope
+from core.values import a_or_an
 from guilds.models import DashboardAuditLog, GuildBudgetConfig
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
@@ -515,3 +516,24 @@ def test_picker_is_a_constant_number_of_queries(client, guild, other_guild, djan
     use_cookies(client, log_in(guilds=[(guild, "owner"), (other_guild, "admin")]))
     with django_assert_max_num_queries(3):
         assert client.get("/dashboard/").status_code == 200
+
+
+def test_leaderboard_csv_start_and_end_share_the_guilds_zone_to_the_second(admin_client, guild):
+    with guild_scope(guild.pk):
+        type(guild).objects.filter(pk=guild.pk).update(timezone="America/New_York")
+    seed(guild, creators=1, posts_each=1)
+    body = b"".join(admin_client.get(url(guild, "leaderboard-csv"), {"period": "week"}).streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows
+    start, end = rows[0]["period_start"], rows[0]["period_end"]
+    assert start[-6:] == end[-6:] in ("-05:00", "-04:00")  # one zone: the guild's
+    assert "." not in start and "." not in end  # no microseconds
+
+
+def test_an_instagram_post_not_a_instagram_post():
+    assert [a_or_an(w) for w in ("Instagram", "TikTok", "X", "YouTube")] == [
+        "an Instagram",
+        "a TikTok",
+        "an X",
+        "a YouTube",
+    ]
