@@ -105,7 +105,18 @@ class BudgetForm(forms.ModelForm):
             field = self.fields[name]
             field.min_value, field.max_value = low, high
             field.validators = [v for v in field.validators if not hasattr(v, "limit_value")]
-            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            label = str(field.label)
+            field.error_messages = {
+                **field.error_messages,
+                "required": f"Fill in “{label}”: a whole number from {low:,} to {high:,}.",
+                "invalid": f"“{label}” takes a whole number from {low:,} to {high:,}, like {low:,}.",
+            }
+            field.validators += [
+                MinValueValidator(low, message=f"“{label}” must be at least {low:,}."),
+                MaxValueValidator(
+                    high, message=f"“{label}” can be at most {high:,}; a larger number is likely a typo."
+                ),
+            ]
             field.widget.attrs.update({"min": low, "max": high, "inputmode": "numeric"})
 
     def clean(self):
@@ -156,11 +167,8 @@ def _number(label: str, *, help_text: str = "", **attrs) -> forms.CharField:
 
 
 class SecretInput(forms.TextInput):
-    """A text box that never renders its value: a typed webhook URL is not echoed back, even when
-    the form comes back with an error."""
-
-    def format_value(self, value):
-        return None
+    """A text box that never shows the stored webhook URL (only its mask, as the placeholder); what the
+    admin just typed is kept when the form comes back with an error, so it need not be typed again."""
 
 
 def _secret(label: str, *, help_text: str = "") -> forms.CharField:
@@ -170,8 +178,8 @@ def _secret(label: str, *, help_text: str = "") -> forms.CharField:
 
 class GuildSettingsForm(ServiceForm):
     """Where the guild's messages go, its time zone and the hour of its daily report. Webhook URLs are
-    secrets: the page shows them masked and never fills them in; leave one blank to keep it, or tick
-    "remove" to clear it."""
+    secrets: the page shows the stored ones masked and never fills them in (a URL typed in this very
+    request is kept on an error); leave one blank to keep it, or tick "remove" to clear it."""
 
     logs_channel_id = _text("Logs channel id", help_text="Submissions and failures.", inputmode="numeric")
     logs_webhook_url = _secret("Logs webhook URL", help_text="Optional; used instead of the bot.")

@@ -214,10 +214,18 @@ def test_manager_sees_the_budget_read_only(manager_client, guild):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"daily_apify_run_limit": -1}, "daily_apify_run_limit", "greater than or equal to 0"),
-        ({"daily_apify_run_limit": 10_000_000}, "daily_apify_run_limit", "less than or equal to 10000"),
-        ({"apify_max_items_per_run": 0}, "apify_max_items_per_run", "greater than or equal to 1"),
-        ({"daily_apify_run_limit": "lots"}, "daily_apify_run_limit", "Enter a whole number."),
+        ({"daily_apify_run_limit": -1}, "daily_apify_run_limit", "“Apify runs per day” must be at least 0."),
+        (
+            {"daily_apify_run_limit": 10_000_000},
+            "daily_apify_run_limit",
+            "“Apify runs per day” can be at most 10,000; a larger number is likely a typo.",
+        ),
+        ({"apify_max_items_per_run": 0}, "apify_max_items_per_run", "“Posts per Apify run (max)” must be at least 1."),
+        (
+            {"daily_apify_run_limit": "lots"},
+            "daily_apify_run_limit",
+            "“Apify runs per day” takes a whole number from 0 to 10,000, like 0.",
+        ),
         ({"growing_interval_minutes": 30}, "growing_interval_minutes", "Must not be shorter than"),
     ],
 )
@@ -226,6 +234,7 @@ def test_bad_budget_is_refused_and_nothing_changes(admin_client, guild, changes,
     assert response.status_code == 400
     body = response.content.decode()
     assert "Nothing was saved" in body and message in body
+    assert "Ensure this value" not in body and "Enter a whole number." not in body  # not Django's wording
     budget = _budget(guild)
     assert (budget.daily_apify_run_limit, budget.growing_interval_minutes) == (100, 180)
 
