@@ -82,3 +82,18 @@ def post_title(post) -> str:
     return _post_title(
         caption=post.caption, author_handle=post.author_handle, platform_label=platform_label(post.platform)
     )
+
+
+@register.filter
+def readable(value) -> str:
+    """An audit value as people read it: None → "none", True → "yes", {"tiktok": "brand"} →
+    "tiktok: brand", ["#a", "#b"] → "#a, #b", "" → "empty" (never Python's repr)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {readable(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(v) for v in value) or "none"
+    return str(value) if value != "" else "empty"

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from core.tenancy import rls_bypass
-from guilds.models import BonusRule, GuildNotification
+from guilds.models import BonusRule, DashboardAuditLog, GuildNotification
 from metrics.bonuses import award_week
 from tests.dashboard.test_browser import _context, browser, pytestmark  # noqa: F401 (fixtures, marks)
 from tests.factories import (
@@ -141,4 +141,29 @@ def test_handle_search_small_words_and_a_bad_period_on_screen(browser, live_serv
     assert "0 minutes ago" not in page.content()
     page.goto(f"/dashboard/{guild.pk}/leaderboard/?period=bogus")
     assert "Unknown period 'bogus': use one of day, yesterday, week, last_week, month." in page.inner_text("main")
+    context.close()
+
+
+def test_the_audit_log_reads_like_words_and_the_ip_stays_in_its_column(browser, live_server):  # noqa: F811
+    guild = make_guild()
+    with rls_bypass(reason="test"):
+        DashboardAuditLog.objects.create(
+            guild=guild,
+            actor="discord:1160000000000000001 alice",
+            action="client_account.update",
+            target_type="client_account",
+            target_id="7",
+            before={"social_accounts": {"tiktok": "globex"}, "notes": None, "active": True},
+            after={"social_accounts": {"tiktok": "globex", "instagram": "globex.games"}, "notes": "", "active": False},
+            ip="2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+        )
+    context, page = _open(browser, live_server, guild, "audit/")
+    change = page.locator(".change-cell").first.inner_text()
+    assert "tiktok: globex → tiktok: globex, instagram: globex.games" in change
+    assert "none → empty" in change and "yes → no" in change
+    assert "None" not in change and "{" not in change and "True" not in change
+    table = page.locator("[data-testid=audit-table]").bounding_box()
+    ip = page.locator("td.ip-cell").first.bounding_box()
+    assert ip["x"] + ip["width"] <= table["x"] + table["width"] + 1  # inside the table
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing overflows the page
     context.close()
