@@ -3,6 +3,9 @@ rules and client accounts."""
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
+
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
@@ -166,6 +169,30 @@ def _number(label: str, *, help_text: str = "", **attrs) -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=40, help_text=help_text, widget=widget)
 
 
+REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
+@functools.cache
+def _canonical_zones() -> tuple[str, ...]:
+    """The IANA zones themselves ("Z" lines of tzdata), without the deprecated aliases ("L" lines)."""
+    text = importlib.resources.files("tzdata").joinpath("zoneinfo/tzdata.zi").read_text(encoding="utf-8")
+    names = {line.split()[1] for line in text.splitlines() if line.startswith("Z ")}
+    return tuple(sorted(n for n in names & set(timezone_choices()) if n.split("/")[0] in REGIONS))
+
+
+def timezone_groups(*, current: str = "") -> list:
+    """The time-zone select: UTC, then one group per region ("Europe" → "Paris", ...), no aliases.
+    A guild still on an alias (say "US/Eastern") keeps it, shown first."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in _canonical_zones():
+        region, _, place = name.partition("/")
+        groups.setdefault(region, []).append((name, place.replace("_", " ").replace("/", " / ")))
+    head = [("UTC", "UTC")]
+    if current and current != "UTC" and current not in _canonical_zones():
+        head.insert(0, (current, f"{current} (current)"))
+    return [*head, *groups.items()]
+
+
 class SecretInput(forms.TextInput):
     """A text box that never shows the stored webhook URL (only its mask, as the placeholder); what the
     admin just typed is kept when the form comes back with an error, so it need not be typed again."""
@@ -194,7 +221,7 @@ class GuildSettingsForm(ServiceForm):
         initial = {name: getattr(guild, name) for name in ("logs_channel_id", "updates_channel_id", "timezone")}
         initial["daily_report_hour"] = str(guild.daily_report_hour)
         super().__init__(*args, initial=initial, **kwargs)
-        self.fields["timezone"].widget = forms.Select(choices=[(tz, tz) for tz in timezone_choices()])
+        self.fields["timezone"].widget = forms.Select(choices=timezone_groups(current=guild.timezone))
         hours = [(str(h), f"{h:02d}:00") for h in range(24)]
         self.fields["daily_report_hour"].widget = forms.Select(choices=hours)
         for name in WEBHOOK_FIELDS:

@@ -167,3 +167,19 @@ def test_the_audit_log_reads_like_words_and_the_ip_stays_in_its_column(browser, 
     assert ip["x"] + ip["width"] <= table["x"] + table["width"] + 1  # inside the table
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing overflows the page
     context.close()
+
+
+def test_the_time_zone_list_is_grouped_by_region_without_deprecated_aliases(browser, live_server):  # noqa: F811
+    guild = make_guild(timezone="Europe/Paris")
+    context, page = _open(browser, live_server, guild, "settings/")
+    select = page.locator("select[name=timezone]")
+    groups = select.locator("optgroup").evaluate_all("els => els.map(e => e.label)")
+    assert groups == ["Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"]
+    values = select.locator("option").evaluate_all("els => els.map(e => e.value)")
+    assert "Europe/Paris" in values and "America/New_York" in values and values[0] == "UTC"
+    for alias in ("US/Eastern", "Asia/Calcutta", "Europe/Kiev", "GB", "Etc/GMT+5", "America/Buenos_Aires"):
+        assert alias not in values
+    assert len(values) < 400
+    assert select.input_value() == "Europe/Paris"
+    assert page.locator("optgroup[label=America] option[value='America/New_York']").inner_text() == "New York"
+    context.close()
