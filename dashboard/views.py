@@ -190,7 +190,7 @@ def overview(request, guild_id: int):
         "week": week,
         "top_posts": _titled(guild, week_board.posts[:5]),
         "top_creators": week_board.creators[:5],
-        "chart": {"days": [d for d, _ in series], "views": [v for _, v in series]},
+        "chart": {"days": [d for d, _ in series], "views": [v for _, v in series], "partial_last": True},
         "chart_total": sum(v for _, v in series),
         "budget": selectors.budget_summary(guild=guild, now=now),
         "freshness": selectors.freshness(guild=guild, now=now),

@@ -183,3 +183,17 @@ def test_the_time_zone_list_is_grouped_by_region_without_deprecated_aliases(brow
     assert select.input_value() == "Europe/Paris"
     assert page.locator("optgroup[label=America] option[value='America/New_York']").inner_text() == "New York"
     context.close()
+
+
+def test_the_overview_chart_marks_its_last_bar_as_today_so_far(browser, live_server):  # noqa: F811
+    guild, *_ = _recognisable_guild()
+    context, page = _open(browser, live_server, guild, "")
+    assert "The last bar is today so far (partial)" in page.get_by_test_id("partial-note").inner_text()
+    over = page.locator(".chart .u-over")
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] / 2)  # the last day's slot
+    readout = page.locator('[data-readout-for="daily-gains-data"]')
+    assert readout.inner_text().endswith("views gained so far today (the day is not over)")
+    page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)  # the first day: a whole day
+    assert readout.inner_text().endswith(" views gained")
+    context.close()
