@@ -94,27 +94,30 @@
     return new uPlot(opts, [xs, data.views], el);
   }
 
+  // One measure per chart (views, or likes), each on its own axis: two scales on one plot overlap.
+  var SERIES = {
+    views: { label: "Views", stroke: "#4f46e5", width: 2, fill: "rgba(79, 70, 229, 0.08)" },
+    likes: { label: "Likes", stroke: "#db2777", width: 1.5, fill: "rgba(219, 39, 119, 0.06)" },
+  };
+
   function seriesChart(el, data) {
+    var key = el.getAttribute("data-series") || "views";
+    var style = SERIES[key];
     var opts = {
       width: chartWidth(el),
-      height: chartHeight(el),
-      scales: { x: { time: true }, likes: { auto: true } },
+      height: key === "views" ? chartHeight(el) : Math.round(chartHeight(el) * 0.6),
+      scales: { x: { time: true } },
       cursor: { drag: { x: true, y: false } },
       series: [
         { label: "Measured", value: "{MMM} {D}, {HH}:{mm}" },
-        { label: "Views", stroke: "#4f46e5", width: 2, fill: "rgba(79, 70, 229, 0.08)", spanGaps: true,
-          value: function (u, v) { return exact(v); } },
-        { label: "Likes", stroke: "#db2777", width: 1.5, scale: "likes", spanGaps: true,
-          value: function (u, v) { return exact(v); } },
+        Object.assign({}, style, { spanGaps: true, value: function (u, v) { return exact(v); } }),
       ],
       axes: [
         Object.assign({}, axisStyle, { space: 70 }),
         Object.assign({}, axisStyle, { size: 56, values: function (u, vals) { return vals.map(compact); } }),
-        Object.assign({}, axisStyle, { scale: "likes", side: 1, size: 50, grid: { show: false },
-          values: function (u, vals) { return vals.map(compact); } }),
       ],
     };
-    return new uPlot(opts, [data.t, data.views, data.likes], el);
+    return new uPlot(opts, [data.t, data[key]], el);
   }
 
   var charts = [];

@@ -197,3 +197,22 @@ def test_the_overview_chart_marks_its_last_bar_as_today_so_far(browser, live_ser
     page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)  # the first day: a whole day
     assert readout.inner_text().endswith(" views gained")
     context.close()
+
+
+def test_the_post_chart_gives_views_and_likes_each_their_own_axis(browser, live_server):  # noqa: F811
+    guild, captioned, *_ = _recognisable_guild()
+    context = _context(browser, live_server, guild)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"/dashboard/{guild.pk}/posts/{captioned.pk}/")
+    charts = page.locator("[data-chart=series][data-rendered=true]")
+    assert charts.count() == 2
+    boxes = [charts.nth(i).bounding_box() for i in range(2)]
+    assert boxes[0]["y"] + boxes[0]["height"] <= boxes[1]["y"]  # one under the other, not on top
+    for i, name in enumerate(("Views", "Likes")):
+        assert name in charts.nth(i).locator(".u-legend").inner_text()
+        assert charts.nth(i).locator(".u-axis").count() == 2  # time and one value axis, never two
+    assert errors == []  # no script error
+    context.close()
