@@ -79,3 +79,18 @@ def flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("Must be true or false.")
     return value
+
+
+def a_or_an(word: str) -> str:
+    """ "Instagram" → "an Instagram", "TikTok" → "a TikTok", "X" → "an X" (a letter said "ex")."""
+    vowel_sound = word[:1].lower() in "aeiou" or (len(word) == 1 and word.lower() in "fhlmnrsx")
+    return f"{'an' if vowel_sound else 'a'} {word}"
+
+
+def post_title(*, caption: str, author_handle: str, platform_label: str, words: int = 8, chars: int = 60) -> str:
+    """How people recognise a post: its caption's first words, else its author's handle and platform."""
+    text = " ".join((caption or "").split()[:words])
+    if text:
+        more = len((caption or "").split()) > words or len(text) > chars
+        return (text[: chars - 1].rstrip() if len(text) > chars else text) + ("…" if more else "")
+    return f"@{author_handle} on {platform_label}" if author_handle else f"{platform_label} post"

@@ -3,11 +3,14 @@ rules and client accounts."""
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
+
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from core.values import FieldsRefused
-from dashboard.selectors import PERIODS
+from dashboard.selectors import PERIODS, POST_SORTS
 from guilds.bonus_rules import BONUS_RULE_FIELDS, BONUS_TOP_PLACES
 from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
 from guilds.guild_settings import WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
@@ -24,6 +27,9 @@ class PostFilterForm(forms.Form):
     platform = forms.ChoiceField(required=False, choices=lambda: [("", "Any platform"), *registry.choices()])
     creator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Creator")
     client = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Client account")
+    sort = forms.ChoiceField(
+        required=False, choices=[("", "Newest"), *((f"{d}{k}", k) for k in POST_SORTS for d in ("", "-"))]
+    )
 
     def __init__(self, *args, creators=(), clients=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,6 +46,7 @@ class PostFilterForm(forms.Form):
             "platform": data.get("platform") or "",
             "creator_id": data.get("creator"),
             "client_account_id": data.get("client"),
+            "sort": data.get("sort") or "",
         }
 
 
@@ -59,10 +66,18 @@ class PeriodForm(forms.Form):
     period = forms.ChoiceField(choices=list(PERIODS.items()), required=False)
 
     def chosen(self) -> str:
-        """The chosen period; this week when none or an unknown one is asked for."""
-        if not self.is_valid():
+        """The chosen period; this week when none is asked for. Raises ``UnknownPeriod`` for one that
+        does not exist (the page answers 400 saying so, as the API does)."""
+        if not self.is_bound:
             return "week"
+        if not self.is_valid():
+            asked = str(self.data.get("period", ""))[:40]
+            raise UnknownPeriod(f"Unknown period {asked!r}: use one of {', '.join(PERIODS)}.")
         return self.cleaned_data.get("period") or "week"
+
+
+class UnknownPeriod(ValueError):
+    """``?period=`` names no period."""
 
 
 class BudgetForm(forms.ModelForm):
@@ -93,7 +108,18 @@ class BudgetForm(forms.ModelForm):
             field = self.fields[name]
             field.min_value, field.max_value = low, high
             field.validators = [v for v in field.validators if not hasattr(v, "limit_value")]
-            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            label = str(field.label)
+            field.error_messages = {
+                **field.error_messages,
+                "required": f"Fill in “{label}”: a whole number from {low:,} to {high:,}.",
+                "invalid": f"“{label}” takes a whole number from {low:,} to {high:,}, like {low:,}.",
+            }
+            field.validators += [
+                MinValueValidator(low, message=f"“{label}” must be at least {low:,}."),
+                MaxValueValidator(
+                    high, message=f"“{label}” can be at most {high:,}; a larger number is likely a typo."
+                ),
+            ]
             field.widget.attrs.update({"min": low, "max": high, "inputmode": "numeric"})
 
     def clean(self):
@@ -143,12 +169,33 @@ def _number(label: str, *, help_text: str = "", **attrs) -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=40, help_text=help_text, widget=widget)
 
 
-class SecretInput(forms.TextInput):
-    """A text box that never renders its value: a typed webhook URL is not echoed back, even when
-    the form comes back with an error."""
+REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
 
-    def format_value(self, value):
-        return None
+
+@functools.cache
+def _canonical_zones() -> tuple[str, ...]:
+    """The IANA zones themselves ("Z" lines of tzdata), without the deprecated aliases ("L" lines)."""
+    text = importlib.resources.files("tzdata").joinpath("zoneinfo/tzdata.zi").read_text(encoding="utf-8")
+    names = {line.split()[1] for line in text.splitlines() if line.startswith("Z ")}
+    return tuple(sorted(n for n in names & set(timezone_choices()) if n.split("/")[0] in REGIONS))
+
+
+def timezone_groups(*, current: str = "") -> list:
+    """The time-zone select: UTC, then one group per region ("Europe" → "Paris", ...), no aliases.
+    A guild still on an alias (say "US/Eastern") keeps it, shown first."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in _canonical_zones():
+        region, _, place = name.partition("/")
+        groups.setdefault(region, []).append((name, place.replace("_", " ").replace("/", " / ")))
+    head = [("UTC", "UTC")]
+    if current and current != "UTC" and current not in _canonical_zones():
+        head.insert(0, (current, f"{current} (current)"))
+    return [*head, *groups.items()]
+
+
+class SecretInput(forms.TextInput):
+    """A text box that never shows the stored webhook URL (only its mask, as the placeholder); what the
+    admin just typed is kept when the form comes back with an error, so it need not be typed again."""
 
 
 def _secret(label: str, *, help_text: str = "") -> forms.CharField:
@@ -158,8 +205,8 @@ def _secret(label: str, *, help_text: str = "") -> forms.CharField:
 
 class GuildSettingsForm(ServiceForm):
     """Where the guild's messages go, its time zone and the hour of its daily report. Webhook URLs are
-    secrets: the page shows them masked and never fills them in; leave one blank to keep it, or tick
-    "remove" to clear it."""
+    secrets: the page shows the stored ones masked and never fills them in (a URL typed in this very
+    request is kept on an error); leave one blank to keep it, or tick "remove" to clear it."""
 
     logs_channel_id = _text("Logs channel id", help_text="Submissions and failures.", inputmode="numeric")
     logs_webhook_url = _secret("Logs webhook URL", help_text="Optional; used instead of the bot.")
@@ -174,7 +221,7 @@ class GuildSettingsForm(ServiceForm):
         initial = {name: getattr(guild, name) for name in ("logs_channel_id", "updates_channel_id", "timezone")}
         initial["daily_report_hour"] = str(guild.daily_report_hour)
         super().__init__(*args, initial=initial, **kwargs)
-        self.fields["timezone"].widget = forms.Select(choices=[(tz, tz) for tz in timezone_choices()])
+        self.fields["timezone"].widget = forms.Select(choices=timezone_groups(current=guild.timezone))
         hours = [(str(h), f"{h:02d}:00") for h in range(24)]
         self.fields["daily_report_hour"].widget = forms.Select(choices=hours)
         for name in WEBHOOK_FIELDS:

@@ -16,6 +16,7 @@ from django.db.models import Case, Count, DateTimeField, F, FloatField, Q, Query
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 
+from core.values import post_title
 from guilds.budgets import budget_for, remaining_budget, usage_day
 from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.periods import PERIODS as ALL_PERIODS
@@ -23,6 +24,7 @@ from metrics.periods import period_bounds
 from metrics.selectors import Leaderboard, leaderboard, total_gains
 from tracking.cadence import Cadence
 from tracking.models import ClientAccount, Post, Profile
+from tracking.platforms import registry
 from tracking.post_urls import PostUrlError, parse_post_url
 
 # The dashboard offers every named period but "all time" (its leaderboard is per period).
@@ -253,6 +255,7 @@ def search_posts(
     creator_id: int | None = None,
     client_account_id: int | None = None,
     q: str = "",
+    sort: str = "",
 ) -> QuerySet[Post]:
     """The guild's posts, newest first, filtered. ``q`` is a post link (matched by platform and post id,
     or its canonical URL for short links) or text (caption, URL, creator or author handle)."""
@@ -267,8 +270,30 @@ def search_posts(
         posts = posts.filter(client_account_id=client_account_id)
     q = q.strip()
     if q:
-        posts = posts.filter(_search_filter(q))
-    return posts.order_by("-submitted_at", "-pk")
+        # "@maya.clips" is how people write a handle: it finds what "maya.clips" finds
+        posts = posts.filter(_search_filter(q.lstrip("@") if q.startswith("@") and " " not in q else q))
+    key = POST_SORTS.get(sort.lstrip("-"), POST_SORTS["submitted"])
+    desc = not sort or sort.startswith("-")
+    return posts.order_by(f"{'-' if desc else ''}{key}", "-pk")
+
+
+# ?sort= on the posts list: the only columns it may order by (a leading "-" is descending)
+POST_SORTS = {"views": "views", "likes": "likes", "submitted": "submitted_at", "updated": "metrics_updated_at"}
+
+
+def post_titles(*, guild: Guild, post_ids: list[int]) -> dict[int, str]:
+    """``post_title`` of each post, in one query (for leaderboard rows, which carry no caption)."""
+    rows = (
+        Post.objects.for_guild(guild).filter(pk__in=post_ids).values_list("pk", "caption", "author_handle", "platform")
+    )
+    return {
+        pk: post_title(caption=caption, author_handle=handle, platform_label=_label(platform))
+        for pk, caption, handle, platform in rows
+    }
+
+
+def _label(platform: str) -> str:
+    return registry.get(platform).label if registry.is_registered(platform) else platform
 
 
 def _search_filter(q: str) -> Q:

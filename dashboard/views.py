@@ -32,6 +32,7 @@ from dashboard.forms import (
     PeriodForm,
     PostFilterForm,
     ReviewForm,
+    UnknownPeriod,
 )
 from dashboard_auth.auth import (
     clear_auth_cookies,
@@ -49,8 +50,9 @@ from earnings.services import MoneyRefused, approve_statement, mark_statement_pa
 from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
 from guilds.budgets import BudgetRefused, update_budget_config
 from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
-from guilds.models import BonusRule, Creator, DashboardAuditLog
+from guilds.models import BonusRule, Creator, DashboardAuditLog, GuildNotification
 from integrations.bot.health import bot_status
+from integrations.discord.notifier import destination_for
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
@@ -189,9 +191,9 @@ def overview(request, guild_id: int):
     context = {
         "today": today,
         "week": week,
-        "top_posts": week_board.posts[:5],
+        "top_posts": _titled(guild, week_board.posts[:5]),
         "top_creators": week_board.creators[:5],
-        "chart": {"days": [d for d, _ in series], "views": [v for _, v in series]},
+        "chart": {"days": [d for d, _ in series], "views": [v for _, v in series], "partial_last": True},
         "chart_total": sum(v for _, v in series),
         "budget": selectors.budget_summary(guild=guild, now=now),
         "freshness": selectors.freshness(guild=guild, now=now),
@@ -203,19 +205,81 @@ def overview(request, guild_id: int):
 # --- posts ------------------------------------------------------------------------------------
 
 
-@require_GET
-@guild_page
+def _titled(guild, posts: list) -> list[tuple]:
+    """(post gain, title) pairs: top posts read by their caption, not "Facebook · client" twice."""
+    titles = selectors.post_titles(guild=guild, post_ids=[p.post_id for p in posts])
+    return [(p, titles.get(p.post_id, "")) for p in posts]
+
+
+SORT_COLUMNS = {"views": "Views", "likes": "Likes", "updated": "Updated", "submitted": "Submitted"}
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin_methods=())
 def post_list(request, guild_id: int):
+    """The posts table: filters, sortable columns (``?sort=`` views, likes, updated, submitted; "-" is
+    descending), and bulk approve / reject of the flagged posts shown (all or none, like the review page)."""
     guild = request.guild
+    status, error = 200, ""
+    if request.method == "POST":
+        status, error = _bulk_review(request, guild)
+        if status == 200:
+            return HttpResponseRedirect(request.get_full_path())
     creators = list(Creator.objects.for_guild(guild).only("pk", "username").order_by("username"))
     clients = list(ClientAccount.objects.for_guild(guild).only("pk", "name").order_by("name"))
     form = PostFilterForm(request.GET, creators=creators, clients=clients)
-    posts = selectors.search_posts(guild=guild, **form.filters())
+    filters = form.filters()
+    posts = selectors.search_posts(guild=guild, **filters)
     page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "nav": "posts"}
-    return render(request, "dashboard/posts.html", context)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "sorts": _sort_links(request, filters["sort"]),
+        "any_flagged": any(p.status == Post.Status.FLAGGED for p in page.object_list),
+        "error": error,
+        "bulk_limit": BULK_LIMIT,
+        "nav": "posts",
+    }
+    return render(request, "dashboard/posts.html", context, status=status)
+
+
+def _sort_links(request, current: str) -> dict[str, dict]:
+    """Per sortable column: its link (same filters; a second click reverses) and its arrow."""
+    links = {}
+    for key, label in SORT_COLUMNS.items():
+        query = request.GET.copy()
+        query.pop("page", None)
+        on = current.lstrip("-") == key or (not current and key == "submitted")
+        desc = on and (current.startswith("-") or not current)
+        query["sort"] = key if desc else f"-{key}"
+        arrow = ("↓" if desc else "↑") if on else ""
+        links[key] = {"label": label, "url": f"?{query.urlencode()}", "arrow": arrow, "on": on, "desc": desc}
+    return links
+
+
+def _bulk_review(request, guild) -> tuple[int, str]:
+    """Approve or reject the chosen posts through tracking.review (all or none). (status, error)."""
+    ids = [parse_id(v) for v in request.POST.getlist("post")]
+    action, reason = request.POST.get("action", ""), request.POST.get("reason", "")
+    if not ids or None in ids:
+        return 400, "Choose flagged posts from the list."
+    try:
+        done = review_posts(
+            guild_id=guild.pk,
+            post_ids=ids,
+            action=action,
+            reason=reason,
+            actor=request.dashboard_user.actor,
+            request=request,
+        )
+    except ReviewRefused as refused:
+        return (409 if refused.code == "transition_refused" else 400), refused.message
+    verb = "approved" if action == "approve" else "rejected"
+    messages.success(request, f"{len(done)} post{'s' if len(done) != 1 else ''} {verb}.")
+    return 200, ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -340,12 +404,25 @@ def _board(request):
     return period, leaderboard(guild=request.guild, start=start, end=end)
 
 
+def _local_iso(moment, tz) -> str:
+    """The guild's zone, to the second: start and end of a CSV read alike."""
+    return moment.astimezone(tz).replace(microsecond=0).isoformat()
+
+
+def _bad_period(request, error: UnknownPeriod):
+    back = f"{request.path}?{urlencode({'period': 'week'})}"
+    return render(request, "dashboard/400.html", {"message": str(error), "back": back}, status=400)
+
+
 @require_GET
 @guild_page
 def leaderboard_page(request, guild_id: int):
     """One page of creators (LEADERBOARD_PER_PAGE, best first) and the top posts: never the whole
     guild in one page; the total is over every post."""
-    period, board = _board(request)
+    try:
+        period, board = _board(request)
+    except UnknownPeriod as error:
+        return _bad_period(request, error)
     page = Paginator(board.creators, LEADERBOARD_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "period": period,
@@ -353,7 +430,7 @@ def leaderboard_page(request, guild_id: int):
         "board": board,
         "page": page,
         "query": urlencode({"period": period}),
-        "top_posts": board.posts[:20],
+        "top_posts": _titled(request.guild, board.posts[:20]),
         "nav": "leaderboard",
     }
     return render(request, "dashboard/leaderboard.html", context)
@@ -366,8 +443,11 @@ LEADERBOARD_CSV_HEADER = ["rank", "creator", "discord_user_id", "posts", "views_
 @guild_page
 def leaderboard_csv(request, guild_id: int):
     """The leaderboard as CSV, from the same selector as the page, streamed (formula-safe cells)."""
-    period, board = _board(request)
-    start, end = board.start.isoformat(), board.end.isoformat()
+    try:
+        period, board = _board(request)
+    except UnknownPeriod as error:
+        return _bad_period(request, error)
+    start, end = (_local_iso(t, request.guild.tz) for t in (board.start, board.end))
     rows = [(c.rank, c.creator_name, c.discord_user_id, c.posts, c.views_gained, start, end) for c in board.creators]
     return csv_response(f"leaderboard-{guild_id}-{period}-{board.start:%Y%m%d}.csv", LEADERBOARD_CSV_HEADER, rows)
 
@@ -418,7 +498,39 @@ def bonus_rules(request, guild_id: int):
     awards = list(
         BonusAward.objects.for_guild(guild).select_related("creator", "rule").order_by("-week_start", "place")[:50]
     )
+    states = _announcement_states(guild, {a.week_start for a in awards if a.announced_at})
+    for award in awards:
+        award.announcement = states.get(award.week_start, ("waiting", "not announced yet"))
     return render(request, "dashboard/bonus_rules.html", {"rules": rules, "awards": awards, "nav": "bonus"})
+
+
+def _announcement_states(guild, weeks: set) -> dict:
+    """Per week: (state, detail) of its bonus announcement — "Announced" only when Discord took it."""
+    if not weeks:
+        return {}
+    keys = {f"bonus:{w:%Y-%m-%d}:": w for w in weeks}
+    states: dict = {}
+    rows = GuildNotification.objects.for_guild(guild).filter(kind="bonus").order_by("created_at")
+    for note in rows.only("event_key", "status", "last_error", "sent_at", "channel"):
+        week = keys.get(note.event_key[:17])
+        if week is None:
+            continue
+        state = _notification_state(guild, note)
+        if states.get(week, ("Announced",))[0] == "Announced":  # the worst state of the week wins
+            states[week] = state
+    return states
+
+
+def _notification_state(guild, note) -> tuple[str, str]:
+    if note.status == GuildNotification.Status.SENT:
+        return ("Announced", f"{note.sent_at:%b %-d}" if note.sent_at else "")
+    if note.status == GuildNotification.Status.DROPPED:
+        return ("not sent", "no Discord destination")
+    if note.status == GuildNotification.Status.FAILED:
+        return ("not sent", note.last_error or "Discord refused it")
+    if not destination_for(guild, note.channel):
+        return ("waiting", "no Discord destination: set an updates channel in Settings")
+    return ("waiting", "queued, not sent yet")
 
 
 def _rule_or_404(guild, rule_id: int) -> BonusRule:

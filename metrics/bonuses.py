@@ -55,9 +55,14 @@ class BonusOutcome:
     guild_id: int
     week_start: date
     awards: list[AwardLine] = field(default_factory=list)
-    created: int = 0
+    created: int = 0  # dry run: how many a real run would create
     announced: int = 0
     dry_run: bool = False
+    already: set[tuple[int, int]] = field(default_factory=set)  # (creator, rule) awarded before this run
+
+    @property
+    def new_awards(self) -> list[AwardLine]:
+        return [a for a in self.awards if (a.creator_id, a.rule_id) not in self.already]
 
 
 def monday_of(day: date) -> date:
@@ -119,7 +124,9 @@ def award_week(*, guild_id: int, week_start: date, now: datetime | None = None, 
         outcome = BonusOutcome(
             guild_id, start.date(), eligible_awards(creators=board.creators, rules=rules), dry_run=dry_run
         )
+        outcome.already = _awarded(guild, start.date())
         if dry_run:
+            outcome.created = len(outcome.new_awards)
             return outcome
         with transaction.atomic():
             outcome.created = _create_missing(guild, start.date(), outcome.awards)
@@ -127,9 +134,13 @@ def award_week(*, guild_id: int, week_start: date, now: datetime | None = None, 
         return outcome
 
 
-def _create_missing(guild: Guild, week_start: date, lines: list[AwardLine]) -> int:
+def _awarded(guild: Guild, week_start: date) -> set[tuple[int, int]]:
     week = BonusAward.objects.for_guild(guild).filter(week_start=week_start)
-    have = set(week.values_list("creator_id", "rule_id"))
+    return set(week.values_list("creator_id", "rule_id"))
+
+
+def _create_missing(guild: Guild, week_start: date, lines: list[AwardLine]) -> int:
+    have = _awarded(guild, week_start)
     new = [
         BonusAward(
             guild=guild,

@@ -81,6 +81,22 @@ class CycleLine:
     remaining_apify_runs: int = 0
     remaining_youtube_units: int = 0
 
+    @property
+    def waiting_reason(self) -> str:
+        """Why this line's due posts wait (empty when none wait)."""
+        if not self.waiting:
+            return ""
+        if self.platform == "youtube" and self.remaining_youtube_units <= 0:
+            return "today's YouTube units are spent (budget resets at 00:00 UTC)"
+        if self.platform != "youtube" and self.remaining_apify_runs <= 0:
+            return "today's Apify runs are spent (budget resets at 00:00 UTC)"
+        if self.posts == 0:
+            return (
+                "batch not full yet: it starts once full, or once a post has waited long enough, "
+                "within the budget share allowed at this hour"
+            )
+        return "more than this cycle may start (per-guild run cap or budget share); the next cycle takes them"
+
 
 @dataclass
 class CycleReport:

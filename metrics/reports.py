@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
 from guilds.budgets import budget_for, usage_day
-from guilds.models import Guild, GuildApiUsage
+from guilds.models import Guild, GuildApiUsage, GuildNotification
 from guilds.notifications import notify
 from metrics.periods import period_bounds
 from metrics.selectors import CreatorGain, PostGain, leaderboard
@@ -83,7 +83,7 @@ class DailyReport:
 @dataclass
 class ReportOutcome:
     guild_id: int
-    status: str  # queued | not_due | already_sent | dry_run
+    status: str  # queued | not_due | already_sent | already_queued | dry_run
     report: DailyReport | None = None
     detail: str = field(default="")
 
@@ -143,8 +143,9 @@ def queue_daily_report(
         guild = Guild.objects.select_for_update().get(pk=guild_id)
         local_today = now.astimezone(guild.tz).date()
         if not force and not report_due(guild=guild, now=now):
-            done = guild.last_daily_report_on == local_today
-            return ReportOutcome(guild_id, "already_sent" if done else "not_due")
+            if guild.last_daily_report_on != local_today:
+                return ReportOutcome(guild_id, "not_due")
+            return _queued_state(guild, now)
         report = build_daily_report(guild=guild, now=now)
         if dry_run:
             return ReportOutcome(guild_id, "dry_run", report)
@@ -160,6 +161,26 @@ def queue_daily_report(
         guild.last_daily_report_on = local_today
         guild.save(update_fields=["last_daily_report_on", "updated_at"])
         return ReportOutcome(guild_id, "queued", report)
+
+
+def _queued_state(guild: Guild, now: datetime) -> ReportOutcome:
+    """Today's report was queued: say whether it was really sent, and if not, why not."""
+    day = period_bounds(period="yesterday", now=now, tz=guild.tz)[0].date()
+    row = (
+        GuildNotification.objects.for_guild(guild)
+        .filter(kind="daily_report", event_key__startswith=f"daily_report:{day:%Y-%m-%d}")
+        .order_by("-created_at")
+        .first()
+    )
+    if row is not None and row.status == GuildNotification.Status.SENT:
+        return ReportOutcome(guild.pk, "already_sent")
+    if row is None or row.status == GuildNotification.Status.DROPPED:
+        detail = "not sent: no Discord destination was set when it was queued (rerun with --force to queue it again)"
+    elif row.status == GuildNotification.Status.FAILED:
+        detail = f"not sent: Discord refused it ({row.last_error or 'no reason given'})"
+    else:
+        detail = f"queued, not sent yet: {row.last_error or 'waiting for the notifier'}"
+    return ReportOutcome(guild.pk, "already_queued", detail=detail)
 
 
 def queue_daily_reports(

@@ -81,15 +81,22 @@ class PostAdmin(AuditedAdminMixin):
     """
 
     change_form_template = "admin/tracking/post/change_form.html"
+
+    @admin.display(description="views", ordering="views")
+    def views_shown(self, post: Post) -> str:
+        """742603 → "742,603"."""
+        return "—" if post.views is None else f"{post.views:,}"
+
+    # status and views first, where they are seen; the wide guild column last
     list_display = (
         "__str__",
-        "guild",
-        "creator",
-        "platform",
         "status",
-        "views",
+        "views_shown",
+        "platform",
+        "creator",
         "metrics_updated_at",
         "next_refresh_at",
+        "guild",
     )
     list_filter = ("status", "platform", "caption_verdict", "guild")
     search_fields = ("=external_id", "canonical_url", "submitted_url", "creator__username")

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
+from core.values import a_or_an
 from tracking.platforms import registry
 from tracking.platforms.links import Link, NotAPost, NotAProfile, ProfilePage
 from tracking.platforms.spec import PlatformSpec
@@ -317,7 +318,7 @@ def _malformed_error() -> PostUrlError:
 def _profile_error(spec: PlatformSpec) -> PostUrlError:
     noun = spec.post_noun
     return PostUrlError(
-        f"That looks like a {spec.label} profile page, not a {noun}. Paste the link of the {noun} "
+        f"That looks like {a_or_an(spec.label)} profile page, not a {noun}. Paste the link of the {noun} "
         f"itself, like {spec.example_url}.",
         code="profile_page",
         platform=spec.key,
@@ -357,7 +358,7 @@ def _handle_from_profile_link(spec: PlatformSpec, text: str) -> str:
         raise HandleError(error.message, code=error.code) from None
     if linked.key != spec.key:
         raise HandleError(
-            f"That is a {linked.label} link, but you are linking a {spec.label} account. "
+            f"That is {a_or_an(linked.label)} link, but you are linking {a_or_an(spec.label)} account. "
             f"Paste your {spec.label} profile link or type your @handle.",
             code="wrong_platform",
         )

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.values import a_or_an
 from guilds.bot_events import queue_bot_event
 from guilds.models import Creator, Guild
 from guilds.notifications import notify
@@ -292,6 +293,6 @@ def _announce(*, post: Post, creator: Creator) -> None:
         guild_id=post.guild_id,
         kind="submission",
         event_key=f"submission:{post.pk}",
-        title=f"@{creator.username} submitted a {post.get_platform_display()} post",
+        title=f"@{creator.username} submitted {a_or_an(post.get_platform_display())} post",
         body=post.canonical_url,
     )

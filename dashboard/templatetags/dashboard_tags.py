@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from django import template
-from django.utils.http import urlencode
+from datetime import datetime, timedelta
 
+from django import template
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.timesince import timesince
+
+from core.values import post_title as _post_title
 from tracking.platforms import registry
 
 register = template.Library()
@@ -35,6 +40,16 @@ def compact(value) -> str:
 
 
 @register.filter
+def ago(value: datetime | None) -> str:
+    """ "just now" under a minute, else "5 minutes ago" (Django's timesince)."""
+    if value is None:
+        return "never"
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value)} ago"
+
+
+@register.filter
 def platform_label(value: str) -> str:
     """ "tiktok" → "TikTok" (the platform's label in the registry)."""
     # A page must still render a row whose platform is no longer registered: show the stored key.
@@ -59,3 +74,26 @@ def page_url(query: str, number: int) -> str:
     """``?<filters>&page=N`` for the paginator links (filters kept)."""
     extra = urlencode({"page": number})
     return f"?{query}&{extra}" if query else f"?{extra}"
+
+
+@register.filter
+def post_title(post) -> str:
+    """A Post's caption's first words, else "@handle on Platform"."""
+    return _post_title(
+        caption=post.caption, author_handle=post.author_handle, platform_label=platform_label(post.platform)
+    )
+
+
+@register.filter
+def readable(value) -> str:
+    """An audit value as people read it: None → "none", True → "yes", {"tiktok": "brand"} →
+    "tiktok: brand", ["#a", "#b"] → "#a, #b", "" → "empty" (never Python's repr)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {readable(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(v) for v in value) or "none"
+    return str(value) if value != "" else "empty"

@@ -46,16 +46,34 @@
     function showDay(u) {
       if (!readout) return;
       var i = u.cursor.idx;
-      readout.textContent = i == null ? idle : dayFmt.format(new Date(xs[i] * 1000)) + " · " + exact(data.views[i]) + " views gained";
+      var partial = data.partial_last && i === xs.length - 1 ? " so far today (the day is not over)" : "";
+      readout.textContent = i == null ? idle : dayFmt.format(new Date(xs[i] * 1000)) + " · " + exact(data.views[i]) + " views gained" + partial;
+    }
+    // The last bar is today so far: drawn hatched and labelled, so nobody reads it as a bad day.
+    function markPartial(u) {
+      if (!data.partial_last || !xs.length) return;
+      var last = xs.length - 1, ctx = u.ctx, dpr = window.devicePixelRatio || 1;
+      var left = u.valToPos(xs[last], "x", true), right = u.valToPos(xs[last] + 86400 * 0.72, "x", true);
+      var top = u.valToPos(data.views[last] || 0, "y", true), bottom = u.valToPos(0, "y", true);
+      ctx.save();
+      ctx.fillStyle = "rgba(255, 255, 255, 0.55)";
+      ctx.fillRect(left, top, right - left, bottom - top);
+      ctx.setLineDash([4 * dpr, 3 * dpr]);
+      ctx.strokeStyle = "#4f46e5";
+      ctx.lineWidth = dpr;
+      ctx.strokeRect(left, top, right - left, bottom - top);
+      ctx.restore();
     }
     var opts = {
       width: chartWidth(el),
       height: chartHeight(el),
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } },
+      // one day of room after the last day: its bar (drawn from the day's start) is never cut off
+      scales: { x: { time: true, range: function (u, min, max) { return [min, max + 86400]; } },
+                y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } },
       legend: { show: false },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
-      hooks: { setCursor: [showDay] },
+      hooks: { setCursor: [showDay], draw: [markPartial] },
       series: [
         { value: "{MMM} {D}" },
         {
@@ -76,27 +94,30 @@
     return new uPlot(opts, [xs, data.views], el);
   }
 
+  // One measure per chart (views, or likes), each on its own axis: two scales on one plot overlap.
+  var SERIES = {
+    views: { label: "Views", stroke: "#4f46e5", width: 2, fill: "rgba(79, 70, 229, 0.08)" },
+    likes: { label: "Likes", stroke: "#db2777", width: 1.5, fill: "rgba(219, 39, 119, 0.06)" },
+  };
+
   function seriesChart(el, data) {
+    var key = el.getAttribute("data-series") || "views";
+    var style = SERIES[key];
     var opts = {
       width: chartWidth(el),
-      height: chartHeight(el),
-      scales: { x: { time: true }, likes: { auto: true } },
+      height: key === "views" ? chartHeight(el) : Math.round(chartHeight(el) * 0.6),
+      scales: { x: { time: true } },
       cursor: { drag: { x: true, y: false } },
       series: [
         { label: "Measured", value: "{MMM} {D}, {HH}:{mm}" },
-        { label: "Views", stroke: "#4f46e5", width: 2, fill: "rgba(79, 70, 229, 0.08)", spanGaps: true,
-          value: function (u, v) { return exact(v); } },
-        { label: "Likes", stroke: "#db2777", width: 1.5, scale: "likes", spanGaps: true,
-          value: function (u, v) { return exact(v); } },
+        Object.assign({}, style, { spanGaps: true, value: function (u, v) { return exact(v); } }),
       ],
       axes: [
         Object.assign({}, axisStyle, { space: 70 }),
         Object.assign({}, axisStyle, { size: 56, values: function (u, vals) { return vals.map(compact); } }),
-        Object.assign({}, axisStyle, { scale: "likes", side: 1, size: 50, grid: { show: false },
-          values: function (u, vals) { return vals.map(compact); } }),
       ],
     };
-    return new uPlot(opts, [data.t, data.views, data.likes], el);
+    return new uPlot(opts, [data.t, data[key]], el);
   }
 
   var charts = [];

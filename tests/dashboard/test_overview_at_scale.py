@@ -52,7 +52,7 @@ def test_overview_queries_do_not_grow_with_the_guild(admin_client, guild, settin
     few = _overview_queries(admin_client, guild)
     _posts(guild, 45, rng)
     many = _overview_queries(admin_client, guild)
-    assert few == many <= 14
+    assert few == many <= 16  # 14 + the health banner (merged on main) + the top posts' captions (one query)
 
 
 def _fresh_in_python(guild, now) -> tuple[int, int]:

@@ -10,9 +10,11 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from core.tenancy import guild_scope
+from core.values import a_or_an
 from guilds.models import DashboardAuditLog, GuildBudgetConfig
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
@@ -223,10 +225,18 @@ def test_manager_sees_the_budget_read_only(manager_client, guild):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"daily_apify_run_limit": -1}, "daily_apify_run_limit", "greater than or equal to 0"),
-        ({"daily_apify_run_limit": 10_000_000}, "daily_apify_run_limit", "less than or equal to 10000"),
-        ({"apify_max_items_per_run": 0}, "apify_max_items_per_run", "greater than or equal to 1"),
-        ({"daily_apify_run_limit": "lots"}, "daily_apify_run_limit", "Enter a whole number."),
+        ({"daily_apify_run_limit": -1}, "daily_apify_run_limit", "“Apify runs per day” must be at least 0."),
+        (
+            {"daily_apify_run_limit": 10_000_000},
+            "daily_apify_run_limit",
+            "“Apify runs per day” can be at most 10,000; a larger number is likely a typo.",
+        ),
+        ({"apify_max_items_per_run": 0}, "apify_max_items_per_run", "“Posts per Apify run (max)” must be at least 1."),
+        (
+            {"daily_apify_run_limit": "lots"},
+            "daily_apify_run_limit",
+            "“Apify runs per day” takes a whole number from 0 to 10,000, like 0.",
+        ),
         ({"growing_interval_minutes": 30}, "growing_interval_minutes", "Must not be shorter than"),
     ],
 )
@@ -235,6 +245,7 @@ def test_bad_budget_is_refused_and_nothing_changes(admin_client, guild, changes,
     assert response.status_code == 400
     body = response.content.decode()
     assert "Nothing was saved" in body and message in body
+    assert "Ensure this value" not in body and "Enter a whole number." not in body  # not Django's wording
     budget = _budget(guild)
     assert (budget.daily_apify_run_limit, budget.growing_interval_minutes) == (100, 180)
 
@@ -418,9 +429,12 @@ def test_csv_neutralises_formula_usernames(admin_client, guild):
     assert "'=HYPERLINK(evil)" in body
 
 
-def test_unknown_period_falls_back_to_this_week(admin_client, guild):
-    response = admin_client.get(url(guild, "leaderboard"), {"period": "forever"})
-    assert response.status_code == 200 and response.context["period"] == "week"
+def test_unknown_period_is_refused_with_the_periods_to_use(admin_client, guild):
+    for page in ("leaderboard", "leaderboard-csv"):
+        response = admin_client.get(reverse(f"dashboard:{page}", args=[guild.pk]), {"period": "forever"})
+        assert response.status_code == 400
+        message = "Unknown period &#x27;forever&#x27;: use one of day, yesterday, week, last_week, month."
+        assert message in response.content.decode()
 
 
 def test_budget_forecast_extrapolates_the_month(admin_client, guild):
@@ -469,12 +483,12 @@ def test_rules_and_clients_are_listed(admin_client, guild):
 # What each page costs (PostgreSQL adds the tenancy scope's set_config calls). The overview draws
 # 30 days of views gained with one leaderboard query per day; the other pages stay small.
 QUERY_BUDGET = {
-    "overview": 14,
+    "overview": 16,  # + the health banner (merged on main) + the top posts' captions
     "posts": 12,
     "creators": 12,
-    "leaderboard": 10,
+    "leaderboard": 11,  # + the top posts' captions
     "clients": 10,
-    "bonus-rules": 10,
+    "bonus-rules": 11,  # + the announcements' true state
     "budget": 12,
     "settings": 10,
     "audit": 10,
@@ -523,3 +537,24 @@ def test_picker_is_a_constant_number_of_queries(client, guild, other_guild, djan
     use_cookies(client, log_in(guilds=[(guild, "owner"), (other_guild, "admin")]))
     with django_assert_max_num_queries(3):
         assert client.get("/dashboard/").status_code == 200
+
+
+def test_leaderboard_csv_start_and_end_share_the_guilds_zone_to_the_second(admin_client, guild):
+    with guild_scope(guild.pk):
+        type(guild).objects.filter(pk=guild.pk).update(timezone="America/New_York")
+    seed(guild, creators=1, posts_each=1)
+    body = b"".join(admin_client.get(url(guild, "leaderboard-csv"), {"period": "week"}).streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows
+    start, end = rows[0]["period_start"], rows[0]["period_end"]
+    assert start[-6:] == end[-6:] in ("-05:00", "-04:00")  # one zone: the guild's
+    assert "." not in start and "." not in end  # no microseconds
+
+
+def test_an_instagram_post_not_a_instagram_post():
+    assert [a_or_an(w) for w in ("Instagram", "TikTok", "X", "YouTube")] == [
+        "an Instagram",
+        "a TikTok",
+        "an X",
+        "a YouTube",
+    ]

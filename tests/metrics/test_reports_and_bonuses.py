@@ -170,7 +170,7 @@ def test_daily_report_numbers_and_once_per_local_day(world, bypass):
         "daily_report:2026-11-22",
         "Daily report — Sunday 22 November 2026",
     )
-    assert queue_daily_report(guild_id=guild.pk, now=local(23, 18)).status == "already_sent"
+    assert queue_daily_report(guild_id=guild.pk, now=local(23, 18)).status == "already_queued"  # not sent yet
 
 
 def test_daily_report_waits_for_the_local_hour(world):

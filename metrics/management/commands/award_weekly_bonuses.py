@@ -47,11 +47,20 @@ class Command(BaseCommand):
         if guild is not None and not outcomes:
             raise CommandError(f"No active guild with id {guild}.")
         for o in outcomes:
-            verb = "would award" if dry_run else f"{o.created} new, {o.announced} announced of"
-            self.stdout.write(f"guild {o.guild_id}, week of {o.week_start}: {verb} {len(o.awards)} awards")
-            for a in o.awards:
+            head = f"guild {o.guild_id}, week of {o.week_start}: "
+            if dry_run:
+                old = len(o.awards) - o.created
                 self.stdout.write(
-                    f"  {a.creator_name}: {a.rule_name} {a.amount} {a.currency} ({a.views_gained} views, #{a.place})"
+                    f"{head}would award {o.created} new award{'s' if o.created != 1 else ''}"
+                    + (f" ({old} already awarded, unchanged)" if old else "")
+                )
+            else:
+                self.stdout.write(f"{head}{o.created} new, {o.announced} announced of {len(o.awards)} awards")
+            for a in o.awards:
+                mark = " (already awarded)" if dry_run and (a.creator_id, a.rule_id) in o.already else ""
+                self.stdout.write(
+                    f"  {a.creator_name}: {a.rule_name} {a.amount} {a.currency} "
+                    f"({a.views_gained} views, #{a.place}){mark}"
                 )
         if not dry_run and any(o.announced for o in outcomes):
             send_pending_notifications(guild_id=guild)

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if guild is not None and not outcomes:
             raise CommandError(f"No active guild with id {guild}.")
         for outcome in outcomes:
-            self.stdout.write(f"guild {outcome.guild_id}: {outcome.status.replace('_', ' ')}")
+            self.stdout.write(f"guild {outcome.guild_id}: {outcome.detail or outcome.status.replace('_', ' ')}")
             if dry_run and outcome.report is not None:
                 self.stdout.write(f"  {outcome.report.title}\n" + _indent(outcome.report.body))
         if not dry_run and any(o.status == "queued" for o in outcomes):

@@ -42,6 +42,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{line.guild_id:>20} {line.platform:<10} {line.posts:>6} {line.runs:>5} {line.youtube_units:>8} "
                 f"{line.waiting:>7} {line.remaining_apify_runs:>9} {line.remaining_youtube_units:>10}"
+                + (f"  waiting: {line.waiting_reason}" if line.waiting else "")
             )
         if dry_run:
             total = sum(line.posts for line in report.lines)
