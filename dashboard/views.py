@@ -264,7 +264,7 @@ def _bulk_review(request, guild) -> tuple[int, str]:
     """Approve or reject the chosen posts through tracking.review (all or none). (status, error)."""
     ids = [parse_id(v) for v in request.POST.getlist("post")]
     action, reason = request.POST.get("action", ""), request.POST.get("reason", "")
-    if not ids or None in ids:
+    if None in ids:
         return 400, "Choose flagged posts from the list."
     try:
         done = review_posts(
@@ -290,27 +290,9 @@ def review_page(request, guild_id: int):
     guild = request.guild
     status, error = 200, ""
     if request.method == "POST":
-        ids = [parse_id(v) for v in request.POST.getlist("post")]
-        action, reason = request.POST.get("action", ""), request.POST.get("reason", "")
-        if None in ids:
-            status, error = 400, "Choose posts from the list."
-        else:
-            try:
-                done = review_posts(
-                    guild_id=guild.pk,
-                    post_ids=ids,
-                    action=action,
-                    reason=reason,
-                    actor=request.dashboard_user.actor,
-                    request=request,
-                )
-            except ReviewRefused as refused:
-                status = 409 if refused.code == "transition_refused" else 400
-                error = refused.message
-            else:
-                verb = "approved" if action == "approve" else "rejected"
-                messages.success(request, f"{len(done)} post{'s' if len(done) != 1 else ''} {verb}.")
-                return redirect("dashboard:review", guild_id=guild.pk)
+        status, error = _bulk_review(request, guild)
+        if not error:
+            return redirect("dashboard:review", guild_id=guild.pk)
     page = Paginator(review_queue(guild.pk), POSTS_PER_PAGE).get_page(request.GET.get("page"))
     posts = list(page.object_list)
     reasons = reasons_for(guild.pk, posts)
