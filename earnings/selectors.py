@@ -13,7 +13,11 @@ The rules, per post of a campaign:
 * **Amount.** ``min(post cap, payable views × rate / 1000)``, rounded half-up to cents *per post*;
   zero while payable views are below the campaign's minimum. The rate is the campaign's rate for the
   post's platform. Rejected posts, posts on a platform the campaign does not pay, and posts gone before
-  their window ended on a ``forfeit`` campaign earn zero.
+  their window ended on a ``forfeit`` campaign earn zero. *Gone before the end* means the post was
+  found unavailable (its latest move to ``unavailable`` in its status history) before
+  ``counting_ends_at``; a post found gone at or after the end keeps its money whatever the rule (we
+  cannot say it vanished earlier: it was there at its last good refresh). A post with no recorded move
+  falls back to its last good refresh (``metrics_updated_at``).
 * **Finalized posts** earn exactly their frozen amount (earnings.PostFinalization) once their counting
   window is over, whatever later snapshots say.
 * **Period.** A post's money for [start, end) is its cumulative money at ``end`` less that at
@@ -45,7 +49,7 @@ from django.db.models.functions import Coalesce, Least
 
 from earnings.models import PostFinalization, Statement
 from metrics.models import VideoMetrics
-from tracking.models import Campaign, Post
+from tracking.models import Campaign, Post, PostStatusChange
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -110,7 +114,7 @@ class _Cumulative:
 def earnings(*, guild_id: int, start: datetime, end: datetime, campaign_id: int | None = None) -> Earnings:
     """Money earned in [start, end) per creator and post, for one campaign or every campaign of the guild."""
     campaigns = {c.pk: c for c in _campaigns(guild_id, campaign_id)}
-    rows = _post_rows(guild_id, list(campaigns), start, end)
+    rows = _with_gone_at(guild_id, _post_rows(guild_id, list(campaigns), start, end))
     at_start = _allocate(rows, campaigns, "start", start)
     at_end = _allocate(rows, campaigns, "end", end)
     creators: dict[int, CreatorEarning] = {}
@@ -140,6 +144,7 @@ def frozen_amounts(
     """What finalization freezes per post as of ``at``: (payable views, amount after post cap and
     minimum), before creator cap and budget (those are shared, so they stay computed)."""
     rows = [r for r in _post_rows(guild_id, [campaign.pk], at, at) if r["id"] in set(post_ids)]
+    rows = _with_gone_at(guild_id, rows)
     return {r["id"]: _cumulative({**r, "final_amount": None}, campaign, "end", at) for r in rows}
 
 
@@ -170,7 +175,7 @@ def campaign_burn(*, guild_id: int, campaign: Campaign, at: datetime) -> Burn:
 def campaign_burns(*, guild_id: int, campaigns: list[Campaign], at: datetime) -> dict[int, Burn]:
     """``campaign_burn`` for many campaigns in one query (the Money page lists them all)."""
     by_id = {c.pk: c for c in campaigns}
-    rows = _post_rows(guild_id, list(by_id), at, at)
+    rows = _with_gone_at(guild_id, _post_rows(guild_id, list(by_id), at, at))
     allocated = _allocate(rows, by_id, "end", at)
     sums = {pk: {"spent": ZERO, "pending": ZERO, "held": ZERO} for pk in by_id}
     for r in rows:
@@ -282,16 +287,29 @@ def _post_rows(guild_id: int, campaign_ids: list[int], start: datetime, end: dat
     )
 
 
+def _with_gone_at(guild_id: int, rows: list[dict]) -> list[dict]:
+    """Each row with ``gone_at``: when an unavailable post was found gone (its latest move to
+    unavailable), else None. One query, and only when some post is unavailable."""
+    gone = [r["id"] for r in rows if r["status"] == Post.Status.UNAVAILABLE]
+    found: dict[int, datetime] = {}
+    if gone:
+        moves = PostStatusChange.objects.for_guild(guild_id).filter(post_id__in=gone, to_status=Post.Status.UNAVAILABLE)
+        for post_id, at in moves.order_by("post_id", "created_at", "pk").values_list("post_id", "created_at"):
+            found[post_id] = at  # the latest move wins
+    for r in rows:
+        r["gone_at"] = found.get(r["id"])
+    return rows
+
+
 def _earns_nothing(row: dict, campaign: Campaign) -> bool:
     if row["status"] == Post.Status.REJECTED:
         return True
     if campaign.eligible_platforms and row["platform"] not in campaign.eligible_platforms:
         return True
-    gone_early = (
-        row["status"] == Post.Status.UNAVAILABLE
-        and row["counting_ends_at"] is not None
-        and (row["metrics_updated_at"] is None or row["metrics_updated_at"] < row["counting_ends_at"])
-    )
+    if row["status"] != Post.Status.UNAVAILABLE or row["counting_ends_at"] is None:
+        return False
+    gone_at = row.get("gone_at") or row["metrics_updated_at"]
+    gone_early = gone_at is None or gone_at < row["counting_ends_at"]
     return gone_early and campaign.on_disappear == Campaign.OnDisappear.FORFEIT
 
 
