@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 
 from core.admin_base import ReadOnlyInline
+from core.tenancy import guild_scope
 from guilds.audit import AuditedAdminMixin
+from tracking.campaigns import open_campaign_for
 from tracking.lifecycle import TransitionRefused
 from tracking.models import ClientAccount, FraudSignal, Post, PostStatusChange, Profile, ScreenshotUpload
 from tracking.post_urls import PostUrlError, parse_post_url
@@ -22,6 +25,16 @@ class ClientAccountAdmin(AuditedAdminMixin):
     search_fields = ("name", "guild__name")
     autocomplete_fields = ("guild",)
     list_select_related = ("guild",)
+
+    def save_model(self, request, obj, form, change):
+        """A new client account gets its campaign in the same transaction, as from the dashboard or
+        the API (tracking.campaigns.open_campaign_for)."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                actor = f"staff:{request.user.get_username()}"
+                with guild_scope(obj.guild_id):
+                    open_campaign_for(account=obj, actor=actor, actor_user=request.user, request=request)
 
 
 @admin.register(Profile)

@@ -87,3 +87,34 @@ def _validate(campaign: Campaign) -> None:
         campaign.full_clean(exclude=["guild", "client_account"], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         raise CampaignRefused({k: " ".join(v) for k, v in error.message_dict.items()}) from None
+
+
+def open_campaign_for(*, account: ClientAccount, actor: str, actor_user=None, request=None) -> Campaign:
+    """The campaign a new client account starts with, so posts can be submitted to it at once: named
+    after the account (a number is added when another campaign has that name), active when the account
+    is (else a draft), paying the account's ``cpm_rate`` per 1,000 views in USD over its counting
+    window, with its required tags and banned words; everything else is the campaign defaults
+    (validation window 3 days, no budget or caps, views gained since submission, keep on disappear).
+    Audited as campaign.create; edit it (currency, budget, caps) like any campaign afterwards."""
+    taken = set(
+        Campaign.objects.for_guild(account.guild_id)
+        .filter(name__startswith=account.name[:90])
+        .values_list("name", flat=True)
+    )
+    name, n = account.name, 1
+    while name in taken:
+        n += 1
+        name = f"{account.name[:90]} ({n})"
+    data = {
+        "client_account_id": account.pk,
+        "name": name,
+        "status": Campaign.Status.ACTIVE if account.active else Campaign.Status.DRAFT,
+        "currency": "USD",
+        "rate_per_1000": account.cpm_rate,
+        "counting_window_days": account.counting_window_days,
+        "required_tags": list(account.required_tags),
+        "banned_words": list(account.banned_words),
+    }
+    return save_campaign(
+        guild_id=account.guild_id, campaign=None, data=data, actor=actor, actor_user=actor_user, request=request
+    )

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from core.values import FieldsRefused, flag, json_safe, money, whole_number
 from guilds.audit import record_audit
+from tracking.campaigns import CampaignRefused, open_campaign_for
 from tracking.models import ClientAccount
 from tracking.platforms import registry
 from tracking.post_urls import HandleError, parse_profile_handle
@@ -164,7 +165,9 @@ def save_client_account(
     update), and audit it (client_account.create with after; client_account.update with before/after
     of the changed fields; no change: nothing written or audited). Raises ClientAccountRefused
     (nothing written). The caller checks that the actor may administer the guild and runs in the
-    guild's scope. A changed counting window applies to posts submitted from now on."""
+    guild's scope. A changed counting window applies to posts submitted from now on. A new account
+    gets its campaign in the same transaction (tracking.campaigns.open_campaign_for), so posts can be
+    submitted to it at once."""
     if account is not None and account.guild_id != guild_id:
         raise ClientAccount.DoesNotExist("No such client account in this guild.")
     values = clean_client_account(guild_id=guild_id, data=data, account=account)
@@ -200,4 +203,16 @@ def save_client_account(
         after=after,
         request=request,
     )
+    if action == "client_account.create":
+        _open_campaign(account, actor=actor, actor_user=actor_user, request=request)
     return account
+
+
+def _open_campaign(account: ClientAccount, **who: Any) -> None:
+    try:
+        with transaction.atomic():
+            open_campaign_for(account=account, **who)
+    except CampaignRefused as refused:  # e.g. a concurrent campaign took the name: say so, write nothing
+        raise ClientAccountRefused(
+            {"name": f"Could not open the account's campaign: {' '.join(refused.fields.values())}"}
+        ) from None

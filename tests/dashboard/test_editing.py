@@ -151,8 +151,9 @@ def test_admin_creates_and_edits_a_client_account(admin_client, guild):
     assert admin_client.post(url("client-edit", guild.pk, account.pk), changes).status_code == 302
     [account] = _clients(guild)
     assert (account.counting_window_days, account.active) == (60, False)
-    created, updated = _audit(guild)
+    created, opened, updated = _audit(guild)
     assert created.action == "client_account.create"
+    assert (opened.action, opened.after["name"]) == ("campaign.create", "Northwind")  # its campaign
     assert updated.before == {"counting_window_days": 30, "active": True}
     assert updated.after == {"counting_window_days": 60, "active": False}
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from core.tenancy import guild_scope
 from guilds.models import DashboardAuditLog
 from tests.factories import make_client_account
+from tests.helpers.api import ADMINISTRATOR, grant, login, make_dashboard_user
 from tracking.client_accounts import ClientAccountRefused, save_client_account
-from tracking.models import ClientAccount
+from tracking.models import Campaign, ClientAccount
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
@@ -72,8 +75,9 @@ def test_client_account_values_are_normalised_and_audited(guild):
     assert stored.banned_words == ["Cheap", "free coffee"]
     assert stored.social_accounts == {"tiktok": "northwind", "instagram": "northwind_ig"}
     assert (stored.cpm_rate, stored.counting_window_days, stored.active) == (Decimal("2.50"), 14, True)
-    [entry] = _audit(guild)
+    entry, opened = _audit(guild)
     assert entry.action == "client_account.create" and entry.after["cpm_rate"] == "2.50"
+    assert opened.action == "campaign.create" and opened.after["rate_per_1000"] == "2.50"
 
 
 def test_client_account_update_audits_changed_fields_only(guild):
@@ -92,3 +96,61 @@ def test_duplicate_client_name_is_a_field_message(guild):
     with guild_scope(guild.pk), pytest.raises(ClientAccountRefused) as refused:
         save_client_account(guild_id=guild.pk, account=other, data={"name": "Northwind"}, actor=ACTOR)
     assert refused.value.fields == {"name": "Another client account already has this name."}
+
+
+def test_a_new_client_account_opens_its_campaign_and_takes_posts_at_once(guild, submit, bypass):
+    data = {"name": "Northwind", "cpm_rate": "2.5", "counting_window_days": 14, "required_tags": ["#nw"]}
+    with guild_scope(guild.pk):
+        account = save_client_account(guild_id=guild.pk, data=data, actor=ACTOR)
+        (campaign,) = Campaign.objects.for_guild(guild).filter(client_account=account)
+    assert (campaign.name, campaign.status, campaign.currency) == ("Northwind", "active", "USD")
+    assert (campaign.rate_per_1000, campaign.counting_window_days) == (Decimal("2.50"), 14)
+    assert (campaign.validation_window_days, campaign.required_tags) == (3, ["#nw"])
+    post = submit(client_account_id=account.pk, now=timezone.now()).post
+    assert post.campaign_id == campaign.pk
+
+
+def test_an_inactive_new_account_opens_a_draft_campaign_and_a_taken_name_gets_a_number(guild):
+    other = make_client_account(guild, name="Elsewhere")
+    with guild_scope(guild.pk):
+        Campaign.objects.create(guild=guild, client_account=other, name="Northwind")
+        account = save_client_account(guild_id=guild.pk, data={"name": "Northwind", "active": False}, actor=ACTOR)
+        (campaign,) = Campaign.objects.for_guild(guild).filter(client_account=account)
+    assert (campaign.name, campaign.status, campaign.rate_per_1000) == ("Northwind (2)", "draft", Decimal("0.00"))
+
+
+def test_updating_an_account_opens_no_second_campaign(guild):
+    with guild_scope(guild.pk):
+        account = save_client_account(guild_id=guild.pk, data={"name": "Northwind"}, actor=ACTOR)
+        save_client_account(guild_id=guild.pk, account=account, data={"cpm_rate": "3.00"}, actor=ACTOR)
+        assert Campaign.objects.for_guild(guild).filter(client_account=account).count() == 1
+
+
+def test_client_account_api_and_admin_open_a_campaign(client, staff_client, guild, bypass):
+    user = make_dashboard_user()
+    grant(user, {guild: ADMINISTRATOR})
+    api = login(client, user)
+    r = api.post(
+        f"/api/v1/guilds/{guild.pk}/client-accounts",
+        {"name": "Contoso", "cpm_rate": "1.25"},
+        content_type="application/json",
+    )
+    assert r.status_code == 201, r.content
+    r = staff_client.post(
+        reverse("admin:tracking_clientaccount_add"),
+        {
+            "guild": str(guild.pk),
+            "name": "Fabrikam",
+            "social_accounts": "{}",
+            "payout_model": "cpm",
+            "cpm_rate": "0.75",
+            "required_tags": "[]",
+            "banned_words": "[]",
+            "counting_window_days": "30",
+            "active": "on",
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    with bypass():
+        rates = dict(Campaign.objects.filter(guild=guild).values_list("client_account__name", "rate_per_1000"))
+    assert rates == {"Contoso": Decimal("1.25"), "Fabrikam": Decimal("0.75")}
