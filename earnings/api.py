@@ -367,23 +367,31 @@ class StatementViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
     def _done(self, statement: Statement) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=statement.pk)).data)
 
-    @extend_schema(request=CreateStatementsSerializer, responses={201: StatementSerializer(many=True)})
+    @extend_schema(
+        request=CreateStatementsSerializer,
+        responses={201: StatementSerializer(many=True), 404: ErrorSerializer, 409: ErrorSerializer},
+    )
     def create(self, request, guild_id: int):
-        """A pending statement per creator with money in the campaign for the period (reruns skip
-        creators who already have one)."""
+        """A pending statement per creator with money in the campaign for the period (reruns of the
+        same period skip creators who already have one). Periods never overlap: when a creator with
+        money has a live (not voided) statement of the campaign covering part of the period, nothing is
+        created and the answer is 409 ``period_overlaps`` naming that statement."""
         body = CreateStatementsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         campaign = Campaign.objects.for_guild(self.guild_id).filter(pk=body.validated_data["campaign_id"]).first()
         if campaign is None:
             raise ApiError("No such campaign in this server.", code="not_found", status=404)
         actor, _user = actor_of(request)
-        made = create_statements(
-            guild_id=self.guild_id,
-            campaign=campaign,
-            start=body.validated_data["start"],
-            end=body.validated_data["end"],
-            actor=actor,
-        )
+        try:
+            made = create_statements(
+                guild_id=self.guild_id,
+                campaign=campaign,
+                start=body.validated_data["start"],
+                end=body.validated_data["end"],
+                actor=actor,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
         return Response(self.get_serializer(made, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: StatementSerializer, 409: ErrorSerializer})

@@ -119,46 +119,90 @@ def create_statements(
 ) -> list[Statement]:
     """A pending statement per creator with money in the campaign for [start, end), each with its
     earning entry in the ledger. Held money is noted, not owed. A creator who already has a live
-    statement for exactly this period is skipped (so rerunning is harmless)."""
+    statement for exactly this period is skipped (so rerunning is harmless).
+
+    Periods never overlap: when a creator with money has a live (not voided) statement of this
+    campaign covering any part of [start, end) other than exactly it, nothing is created and
+    MoneyRefused (409) names the statement — two statements over the same days would pay them twice.
+    Statement creation is serialized per campaign (its row is locked), so concurrent requests see each
+    other's statements; on PostgreSQL an exclusion constraint (migration earnings 0004) refuses an
+    overlap too, whatever writes it."""
     result = earnings(guild_id=guild_id, start=start, end=end, campaign_id=campaign.pk)
-    made = []
+    owed = []
     for creator in result.creators:
         amount = creator.amount.get(campaign.currency, ZERO)
         held = creator.held_amount.get(campaign.currency, ZERO)
-        if amount <= ZERO and held <= ZERO:
-            continue
-        statement = _create_statement(guild_id, campaign, creator.creator_id, start, end, amount, held, actor)
-        if statement is not None:
-            made.append(statement)
-    return made
-
-
-def _create_statement(guild_id, campaign, creator_id, start, end, amount, held, actor) -> Statement | None:
+        if amount > ZERO or held > ZERO:
+            owed.append((creator, amount, held))
     try:
         with transaction.atomic():
-            statement = Statement.objects.create(
-                guild_id=guild_id,
-                campaign=campaign,
-                creator_id=creator_id,
-                period_start=start,
-                period_end=end,
-                currency=campaign.currency,
-                amount=amount,
-                held_amount=held,
-                created_by=actor[:120],
-            )
-            _entry(statement, LedgerEntry.Kind.EARNING, amount, f"{start:%Y-%m-%d} to {end:%Y-%m-%d}", actor)
-            record_audit(
-                guild_id=guild_id,
-                actor=actor,
-                action="statement.create",
-                target_type="statement",
-                target_id=statement.pk,
-                after={"creator": creator_id, "amount": str(amount), "currency": campaign.currency},
-            )
-            return statement
-    except IntegrityError:  # a live statement for this creator and period exists already
-        return None
+            Campaign.objects.for_guild(guild_id).select_for_update().filter(pk=campaign.pk).first()
+            existing = _live_statements_overlapping(guild_id, campaign, [c.creator_id for c, _, _ in owed], start, end)
+            for creator, _, _ in owed:
+                for other in existing.get(creator.creator_id, []):
+                    if (other.period_start, other.period_end) != (start, end):
+                        raise _overlap(creator.username, other)
+            return [
+                _create_statement(guild_id, campaign, creator.creator_id, start, end, amount, held, actor)
+                for creator, amount, held in owed
+                if not existing.get(creator.creator_id)
+            ]
+    except IntegrityError:  # the database's own guard (a writer that did not take the lock)
+        raise MoneyRefused(
+            "period_overlaps",
+            "A statement of this campaign already covers part of this period for one of these creators; "
+            "void it first or choose a period that starts where it ends.",
+            status=409,
+        ) from None
+
+
+def _live_statements_overlapping(guild_id, campaign, creator_ids, start, end) -> dict[int, list[Statement]]:
+    found: dict[int, list[Statement]] = {}
+    rows = (
+        Statement.objects.for_guild(guild_id)
+        .filter(campaign=campaign, creator_id__in=creator_ids, period_start__lt=end, period_end__gt=start)
+        .exclude(status=Statement.Status.VOIDED)
+        .order_by("period_start", "pk")
+    )
+    for statement in rows:
+        found.setdefault(statement.creator_id, []).append(statement)
+    return found
+
+
+def _overlap(username: str, other: Statement) -> MoneyRefused:
+    return MoneyRefused(
+        "period_overlaps",
+        f"{username} already has statement {other.pk} ({other.get_status_display().lower()}) for "
+        f"{other.period_start:%Y-%m-%d %H:%M} to {other.period_end:%Y-%m-%d %H:%M} UTC in this campaign, which "
+        "overlaps this period: the same days would be paid twice. Void it first, or choose a period that "
+        "starts where it ends.",
+        field="start",
+        status=409,
+    )
+
+
+def _create_statement(guild_id, campaign, creator_id, start, end, amount, held, actor) -> Statement:
+    statement = Statement.objects.create(
+        guild_id=guild_id,
+        campaign=campaign,
+        creator_id=creator_id,
+        period_start=start,
+        period_end=end,
+        currency=campaign.currency,
+        amount=amount,
+        held_amount=held,
+        created_by=actor[:120],
+    )
+    _entry(statement, LedgerEntry.Kind.EARNING, amount, f"{start:%Y-%m-%d} to {end:%Y-%m-%d}", actor)
+    record_audit(
+        guild_id=guild_id,
+        actor=actor,
+        action="statement.create",
+        target_type="statement",
+        target_id=statement.pk,
+        after={"creator": creator_id, "amount": str(amount), "currency": campaign.currency},
+    )
+    return statement
 
 
 def approve_statement(*, guild_id: int, statement_id: int, actor: str, request=None) -> Statement:

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from django.test import Client
 
 from core.tenancy import guild_scope
-from earnings.models import LedgerEntry, PostFinalization
+from earnings.models import LedgerEntry, PostFinalization, Statement
 from earnings.payout_methods import set_payout_method
 from guilds.models import DashboardAuditLog
 from tests.earnings.test_statements import _campaign_with_money
@@ -202,3 +202,25 @@ def test_payout_export_lists_approved_statements_with_the_address(
     ]  # theo's statement is pending, not approved
     with bypass():
         assert DashboardAuditLog.objects.filter(action="payouts.export").count() == 1
+
+
+def test_an_overlapping_statement_period_is_a_409_with_the_reason(admin_client, guild, bypass):
+    campaign, maya, _ = _campaign_with_money(guild)
+    week = {"campaign_id": campaign.pk, "start": "2026-11-02T00:00:00Z", "end": "2026-11-09T00:00:00Z"}
+    made = _post(admin_client, _url(guild, "statements"), week)
+    assert made.status_code == 201
+    mine = next(s for s in made.json() if s["creator"] == maya.pk)
+    r = _post(
+        admin_client,
+        _url(guild, "statements"),
+        {**week, "start": "2026-11-01T00:00:00Z", "end": "2026-11-05T00:00:00Z"},
+    )
+    assert r.status_code == 409
+    error = r.json()["error"]
+    assert error["code"] == "period_overlaps"
+    assert error["message"].startswith(f"maya already has statement {mine['id']} (pending) for 2026-11-02 00:00")
+    assert error["fields"] == {"start": [error["message"]]}
+    with bypass():
+        assert Statement.objects.count() == 2
+    again = _post(admin_client, _url(guild, "statements"), week)  # the same period again: harmless
+    assert (again.status_code, again.json()) == (201, [])

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from core.tenancy import guild_scope, rls_bypass
 from earnings.models import PostFinalization
@@ -54,10 +55,10 @@ def post(guild, campaign):
 
 def _found_gone(post, at):
     """The refresh at ``at`` finds the post gone: its move to unavailable is recorded at ``at``."""
-    with guild_scope(post.guild_id):
+    with guild_scope(post.guild_id), time_machine.travel(at, tick=False):
         transition_post(post=post, to_status=Post.Status.UNAVAILABLE, reason="The platform says it is gone.")
     with rls_bypass(reason="test"):
-        PostStatusChange.objects.filter(post=post, to_status=Post.Status.UNAVAILABLE).update(created_at=at)
+        assert PostStatusChange.objects.get(post=post, to_status=Post.Status.UNAVAILABLE).created_at == at
 
 
 def _rule(campaign, rule):

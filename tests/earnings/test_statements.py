@@ -170,3 +170,116 @@ def test_the_creator_is_told_when_approved_and_when_paid(guild, settings, bypass
         "currency": "GBP",
         "payment_reference": "PP-7",
     }
+
+
+# --- statement periods never overlap -------------------------------------------------------------
+# maya: 0 views at T0, 8,000 on day 1 (12.00 at 1.50 GBP per 1,000); theo's 3,000 are held (4.50).
+
+
+def _make(guild, campaign, start, end):
+    with guild_scope(guild.pk):
+        return create_statements(guild_id=guild.pk, campaign=campaign, start=start, end=end, actor="staff:alice")
+
+
+def _live(guild) -> list[tuple]:
+    with guild_scope(guild.pk):
+        rows = Statement.objects.for_guild(guild.pk).exclude(status="voided").order_by("period_start", "creator_id")
+        return [(s.creator.username, s.period_start, s.period_end, s.amount) for s in rows]
+
+
+@pytest.mark.django_db
+def test_an_overlapping_period_is_refused_and_nothing_is_written(guild, bypass):
+    campaign, maya, _ = _campaign_with_money(guild)
+    week = {s.creator_id: s for s in _statements(guild, campaign)}
+    with bypass():
+        entries = LedgerEntry.objects.count()
+    with pytest.raises(MoneyRefused) as refused:
+        _make(guild, campaign, T0 - timedelta(days=1), T0 + timedelta(days=3))  # maya: 12.00 in it
+    assert (refused.value.code, refused.value.status) == ("period_overlaps", 409)
+    assert refused.value.message.startswith(
+        f"maya already has statement {week[maya.pk].pk} (pending) for 2026-11-02 00:00 to 2026-11-09 00:00 UTC"
+    )
+    assert "paid twice" in refused.value.message
+    assert len(_live(guild)) == 2  # the week's two, nothing more
+    with bypass():
+        assert LedgerEntry.objects.count() == entries
+
+
+@pytest.mark.django_db
+def test_a_period_starting_where_the_last_ended_is_fine(guild, bypass):
+    campaign, maya, _ = _campaign_with_money(guild)
+    _statements(guild, campaign)
+    with bypass():
+        post = Post.objects.get(creator=maya)
+    make_snapshot(post, views=10_000, at=T0 + timedelta(days=8))  # 2,000 more × 1.50 / 1000 = 3.00
+    (next_week,) = _make(guild, campaign, WEEK[1], WEEK[1] + timedelta(days=7))
+    assert (next_week.creator_id, next_week.amount) == (maya.pk, Decimal("3.00"))
+
+
+@pytest.mark.django_db
+def test_a_voided_statement_does_not_block_its_days(guild, bypass):
+    campaign, maya, theo = _campaign_with_money(guild)
+    week = _statements(guild, campaign)
+    with guild_scope(guild.pk):
+        void_statement(guild_id=guild.pk, statement_id=week[0].pk, reason="wrong period", actor="staff:alice")
+    with pytest.raises(MoneyRefused) as refused:  # the other creator's week statement is still live
+        _make(guild, campaign, T0 - timedelta(days=1), T0 + timedelta(days=3))
+    assert refused.value.code == "period_overlaps"
+    with guild_scope(guild.pk):
+        void_statement(guild_id=guild.pk, statement_id=week[1].pk, reason="wrong period", actor="staff:alice")
+    made = _make(guild, campaign, T0 - timedelta(days=1), T0 + timedelta(days=3))
+    assert sorted((s.creator_id, s.amount, s.held_amount) for s in made) == sorted(
+        [(maya.pk, Decimal("12.00"), Decimal("0.00")), (theo.pk, Decimal("0.00"), Decimal("4.50"))]
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_overlapping_periods_make_one_statement():
+    guild = make_guild()
+    campaign, maya, theo = _campaign_with_money(guild)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def worker(n: int) -> None:
+        try:
+            barrier.wait()
+            _make(guild, campaign, T0 - timedelta(hours=n), T0 + timedelta(days=7, hours=n))
+            outcomes.append("ok")
+        except MoneyRefused as refused:
+            outcomes.append(refused.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "period_overlaps", "period_overlaps", "period_overlaps"]
+    assert [(name, amount) for name, _, _, amount in _live(guild)] == [
+        ("maya", Decimal("12.00")),
+        ("theo", Decimal("0.00")),
+    ]
+    with guild_scope(guild.pk):
+        assert creator_balance(guild_id=guild.pk, creator=maya) == {"GBP": Decimal("12.00")}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_database_refuses_an_overlap_written_past_the_service(guild):
+    from django.db import IntegrityError, transaction
+
+    campaign, maya, _ = _campaign_with_money(guild)
+    _statements(guild, campaign)
+    with guild_scope(guild.pk), pytest.raises(IntegrityError), transaction.atomic():
+        Statement.objects.create(
+            guild=guild,
+            campaign=campaign,
+            creator=maya,
+            period_start=T0 + timedelta(days=6),
+            period_end=T0 + timedelta(days=8),
+            currency="GBP",
+            amount=Decimal("1.00"),
+            created_by="sql",
+        )
