@@ -1,5 +1,6 @@
 """REST API about money under /api/v1/guilds/{guild_id}/: campaigns, earnings (JSON) and its CSV
-export, statements (approve, mark paid, void) and reopening a finalized post. Reading needs guild
+export, statements (approve, mark paid, void), weekly bonuses booked in the ledger (list, mark paid)
+and reopening a finalized post. Reading needs guild
 access; every change needs the guild's owner or ADMINISTRATOR and is audited.
 
 Every amount comes from ``earnings.selectors.earnings`` — the same function as ``manage.py earnings``
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 
 from core.api.errors import ApiError, ErrorSerializer
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of, audit
-from earnings.models import Statement
+from earnings.models import LedgerEntry, Statement
 from earnings.payout_methods import reveal
 from earnings.selectors import Earnings, campaign_burn, earnings, earnings_document, to_cents
 from earnings.services import (
@@ -27,6 +28,7 @@ from earnings.services import (
     approve_statement,
     create_statements,
     mark_statement_paid,
+    pay_bonus,
     reopen_post,
     void_statement,
 )
@@ -199,6 +201,19 @@ class EarningCreatorSerializer(serializers.Serializer):
     posts = EarningPostSerializer(many=True)
 
 
+class EarningBonusSerializer(serializers.Serializer):
+    ledger_entry_id = serializers.IntegerField(
+        help_text="The bonus entry in the ledger (pay it with …/bonuses/{id}/pay)."
+    )
+    creator_id = serializers.IntegerField()
+    discord_user_id = serializers.CharField()
+    username = serializers.CharField()
+    week_start = serializers.DateField(help_text="Monday of the week awarded, in the guild's time zone.")
+    rule = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+
+
 class EarningsSerializer(serializers.Serializer):
     guild_id = serializers.CharField()
     start = serializers.CharField()
@@ -206,6 +221,12 @@ class EarningsSerializer(serializers.Serializer):
     creators = EarningCreatorSerializer(many=True)
     total = _MONEY
     held_total = _MONEY
+    bonuses = EarningBonusSerializer(
+        many=True,
+        help_text="Weekly bonuses booked in the ledger whose week starts in the period; never part of a "
+        "creator's amount or of total. Empty when one campaign is asked for.",
+    )
+    bonus_total = _MONEY
 
 
 class EarningsView(APIView):
@@ -522,3 +543,106 @@ class ReopenPostView(APIView):
         except MoneyRefused as refused:
             raise _refused(refused) from None
         return Response({"post_id": post.pk, "status": post.status, "status_reason": post.status_reason})
+
+
+# ---------------------------------------------------------------------------------------------
+# Weekly bonuses booked in the ledger
+# ---------------------------------------------------------------------------------------------
+
+
+class BonusEntrySerializer(serializers.Serializer):
+    ledger_entry_id = serializers.IntegerField()
+    creator_id = serializers.IntegerField()
+    discord_user_id = serializers.CharField()
+    username = serializers.CharField()
+    week_start = serializers.DateField(help_text="Monday of the week awarded, in the guild's time zone.")
+    rule = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+    booked_at = serializers.DateTimeField()
+    paid = serializers.BooleanField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    paid_by = serializers.CharField(allow_blank=True)
+    payment = serializers.CharField(allow_blank=True, help_text="The payment entry's reason, with its reference.")
+
+
+class BonusQuerySerializer(serializers.Serializer):
+    paid = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+def _bonus_document(entry: LedgerEntry, payment: LedgerEntry | None) -> dict:
+    return {
+        "ledger_entry_id": entry.pk,
+        "creator_id": entry.creator_id,
+        "discord_user_id": entry.creator.discord_user_id,
+        "username": entry.creator.username,
+        "week_start": entry.bonus_award.week_start,
+        "rule": entry.bonus_award.rule.name,
+        "currency": entry.currency,
+        "amount": str(entry.amount),
+        "booked_at": entry.created_at,
+        "paid": payment is not None,
+        "paid_at": payment.created_at if payment else None,
+        "paid_by": payment.actor if payment else "",
+        "payment": payment.reason if payment else "",
+    }
+
+
+class BonusesView(APIView):
+    """Weekly bonuses booked in the ledger (one ``bonus`` entry per award, in the rule's currency),
+    newest week first, with whether each is paid. ``?paid=false`` lists those still to pay."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [HasGuildAccess]
+
+    @extend_schema(
+        parameters=[BonusQuerySerializer], responses={200: BonusEntrySerializer(many=True)}, tags=["bonuses"]
+    )
+    def get(self, request, guild_id: int):
+        params = BonusQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        entries = (
+            LedgerEntry.objects.for_guild(guild_id)
+            .filter(bonus_award__isnull=False)
+            .select_related("creator", "bonus_award__rule")
+            .order_by("-bonus_award__week_start", "creator__username", "pk")
+        )
+        bonuses, payments = [], {}
+        for entry in entries:
+            if entry.kind == LedgerEntry.Kind.BONUS:
+                bonuses.append(entry)
+            elif entry.kind == LedgerEntry.Kind.PAYMENT:
+                payments[entry.bonus_award_id] = entry
+        rows = [_bonus_document(b, payments.get(b.bonus_award_id)) for b in bonuses]
+        if params.validated_data.get("paid") is not None:
+            rows = [r for r in rows if r["paid"] == params.validated_data["paid"]]
+        return Response(BonusEntrySerializer(rows, many=True).data)
+
+
+class PayBonusView(APIView):
+    """Mark a booked weekly bonus paid with the payment's reference (owner or ADMINISTRATOR; audited):
+    one payment entry in the ledger, once — a second attempt is 409."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [IsGuildAdmin]
+
+    @extend_schema(
+        request=PaySerializer,
+        responses={200: BonusEntrySerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        tags=["bonuses"],
+    )
+    def post(self, request, guild_id: int, entry_id: int):
+        body = PaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            payment = pay_bonus(
+                guild_id=guild_id,
+                entry_id=entry_id,
+                reference=body.validated_data["reference"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        bonus = LedgerEntry.objects.for_guild(guild_id).select_related("creator", "bonus_award__rule").get(pk=entry_id)
+        return Response(BonusEntrySerializer(_bonus_document(bonus, payment)).data)

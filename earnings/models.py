@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from guilds.models import Creator, Guild, GuildOwned
+from metrics.models import BonusAward
 from tracking.models import Campaign, Post
 
 
@@ -109,6 +110,14 @@ class LedgerEntry(GuildOwned):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="entries", null=True, blank=True)
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    bonus_award = models.ForeignKey(
+        BonusAward,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        null=True,
+        blank=True,
+        help_text="The weekly bonus a bonus entry books (one entry per award).",
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Positive: owed to the creator.")
     currency = models.CharField(max_length=3)
@@ -118,6 +127,11 @@ class LedgerEntry(GuildOwned):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bonus_award", "kind"], condition=Q(bonus_award__isnull=False), name="one_entry_per_bonus_kind"
+            ),
+        ]
         indexes = [models.Index(fields=["guild", "creator", "created_at"], name="ledger_by_creator")]
 
     def __str__(self) -> str:

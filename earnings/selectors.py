@@ -35,19 +35,26 @@ Reported per post: ``amount`` = its period money after post cap and budget cut, 
 per creator: ``amount`` = the sum over payable posts less their creator-cap cut (``capped`` when there
 was one), ``held_amount`` = the same over held posts; ``total``/``held_total`` sum the creators. Every
 figure is keyed by the campaign's currency.
+
+**Weekly bonuses** are not campaign money: they are ``bonus`` ledger entries (one per award,
+earnings.services.book_bonuses), in the bonus rule's currency. A bonus belongs to a period when its
+week's start (Monday 00:00 in the guild's time zone) is inside [start, end). They are reported beside
+the creators, never inside a creator's ``amount`` or ``total`` (those stay the campaign money of the
+contract): ``bonuses`` lists them and ``bonus_total`` sums them per currency; both are empty when the
+request names one campaign.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import DateTimeField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Least
 
-from earnings.models import PostFinalization, Statement
+from earnings.models import LedgerEntry, PostFinalization, Statement
 from metrics.models import VideoMetrics
 from tracking.models import Campaign, Post, PostStatusChange
 
@@ -92,6 +99,20 @@ class CreatorEarning:
 
 
 @dataclass(frozen=True)
+class BonusEarning:
+    """A weekly bonus booked in the ledger (a ``bonus`` entry)."""
+
+    entry_id: int
+    creator_id: int
+    discord_user_id: str
+    username: str
+    week_start: date
+    rule: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
 class Earnings:
     guild_id: int
     start: datetime
@@ -99,6 +120,8 @@ class Earnings:
     creators: list[CreatorEarning]
     total: dict[str, Decimal]
     held_total: dict[str, Decimal]
+    bonuses: list[BonusEarning] = field(default_factory=list)
+    bonus_total: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +151,7 @@ def earnings(*, guild_id: int, start: datetime, end: datetime, campaign_id: int 
         )
         _add_post(creator, post)
     ordered = sorted(creators.values(), key=lambda c: (-sum(c.amount.values(), ZERO), c.username, c.creator_id))
+    bonuses = booked_bonuses(guild_id=guild_id, start=start, end=end) if campaign_id is None else []
     return Earnings(
         guild_id=guild_id,
         start=start,
@@ -135,7 +159,46 @@ def earnings(*, guild_id: int, start: datetime, end: datetime, campaign_id: int 
         creators=ordered,
         total=_sum_dicts(c.amount for c in ordered),
         held_total=_sum_dicts(c.held_amount for c in ordered),
+        bonuses=bonuses,
+        bonus_total=_sum_dicts({b.currency: b.amount} for b in bonuses),
     )
+
+
+def booked_bonuses(
+    *, guild_id: int, start: datetime, end: datetime, creator_id: int | None = None
+) -> list[BonusEarning]:
+    """The weekly bonuses booked in the ledger whose week starts (Monday 00:00, guild time) inside
+    [start, end), oldest week first. One query."""
+    entries = (
+        LedgerEntry.objects.for_guild(guild_id)
+        .filter(
+            kind=LedgerEntry.Kind.BONUS,
+            bonus_award__isnull=False,
+            bonus_award__week_start__gte=(start - timedelta(days=1)).date(),  # local dates are ±1 day of UTC
+            bonus_award__week_start__lte=(end + timedelta(days=1)).date(),
+        )
+        .select_related("guild", "creator", "bonus_award__rule")
+        .order_by("bonus_award__week_start", "creator__username", "pk")
+    )
+    if creator_id is not None:
+        entries = entries.filter(creator_id=creator_id)
+    found = []
+    for e in entries:
+        week = e.bonus_award.week_start
+        if start <= datetime.combine(week, time(0), tzinfo=e.guild.tz) < end:
+            found.append(
+                BonusEarning(
+                    e.pk,
+                    e.creator_id,
+                    e.creator.discord_user_id,
+                    e.creator.username,
+                    week,
+                    e.bonus_award.rule.name,
+                    e.amount,
+                    e.currency,
+                )  # fmt: skip
+            )
+    return found
 
 
 def frozen_amounts(
@@ -211,32 +274,50 @@ def _burn(campaign: Campaign, at: datetime, *, spent: Decimal, pending: Decimal,
 
 @dataclass(frozen=True)
 class CreatorMoney:
-    """A creator's money in one currency: earned (payable, all time), held, paid, and still to pay."""
+    """A creator's money in one currency: earned (payable campaign money, all time), held, weekly
+    bonuses booked, paid (paid statements and paid bonuses), and still to pay."""
 
     currency: str
     earned: Decimal
     held: Decimal
     paid: Decimal
+    bonuses: Decimal = ZERO
 
     @property
     def to_pay(self) -> Decimal:
-        return self.earned - self.paid
+        return self.earned + self.bonuses - self.paid
 
 
 def creator_money(*, guild_id: int, creator_id: int, at: datetime) -> list[CreatorMoney]:
-    """What /stats shows: the earnings selector's all-time amounts for one creator and their paid
-    statements, per currency (caps and budgets are shared, so the whole guild is computed)."""
+    """What /stats shows: the earnings selector's all-time amounts for one creator (campaign money and
+    booked bonuses) and what was paid (statements and bonus payments), per currency (caps and budgets
+    are shared, so the whole guild is computed)."""
     result = earnings(guild_id=guild_id, start=datetime(2000, 1, 1, tzinfo=at.tzinfo), end=at)
     mine = next((c for c in result.creators if c.creator_id == creator_id), None)
     paid: dict[str, Decimal] = defaultdict(lambda: ZERO)
     rows = Statement.objects.for_guild(guild_id).filter(creator_id=creator_id, status=Statement.Status.PAID)
     for currency, amount in rows.values_list("currency", "amount"):
         paid[currency] += amount
+    bonus_payments = LedgerEntry.objects.for_guild(guild_id).filter(
+        creator_id=creator_id, kind=LedgerEntry.Kind.PAYMENT, bonus_award__isnull=False
+    )
+    for currency, amount in bonus_payments.values_list("currency", "amount"):
+        paid[currency] -= amount  # payments are negative entries
+    bonuses: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for b in result.bonuses:
+        if b.creator_id == creator_id:
+            bonuses[b.currency] += b.amount
     earned = mine.amount if mine else {}
     held = mine.held_amount if mine else {}
-    currencies = sorted(set(earned) | set(held) | set(paid))
+    currencies = sorted(set(earned) | set(held) | set(paid) | set(bonuses))
     return [
-        CreatorMoney(c, to_cents(earned.get(c, ZERO)), to_cents(held.get(c, ZERO)), to_cents(paid[c]))
+        CreatorMoney(
+            c,
+            to_cents(earned.get(c, ZERO)),
+            to_cents(held.get(c, ZERO)),
+            to_cents(paid[c]),
+            to_cents(bonuses[c]),
+        )
         for c in currencies
     ]
 
@@ -429,6 +510,21 @@ def earnings_document(result: Earnings) -> dict:
         ],
         "total": _money(result.total),
         "held_total": _money(result.held_total),
+        # Extra keys (documented): weekly bonuses booked in the ledger, never inside "total".
+        "bonuses": [
+            {
+                "ledger_entry_id": b.entry_id,
+                "creator_id": b.creator_id,
+                "discord_user_id": b.discord_user_id,
+                "username": b.username,
+                "week_start": b.week_start.isoformat(),
+                "rule": b.rule,
+                "currency": b.currency,
+                "amount": str(to_cents(b.amount)),
+            }
+            for b in result.bonuses
+        ],
+        "bonus_total": _money(result.bonus_total),
     }
 
 

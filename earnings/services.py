@@ -20,6 +20,7 @@ from guilds.audit import record_audit
 from guilds.bot_events import queue_bot_event
 from guilds.models import Creator
 from guilds.notifications import notify
+from metrics.models import BonusAward
 from metrics.reports import active_guild_ids
 from tracking.lifecycle import transition_post
 from tracking.models import Campaign, Post
@@ -376,13 +377,99 @@ def _alert(campaign: Campaign, burn: Burn, threshold: int) -> None:
         )
 
 
+def book_bonuses(*, guild_id: int) -> list[LedgerEntry]:
+    """Book every weekly bonus award of the guild not booked yet as a ``bonus`` ledger entry: the
+    award's amount in the award's currency (its rule's when awarded), owed to its creator, with no
+    campaign (a bonus is the guild's, not a campaign's). Idempotent and safe to run concurrently: one
+    entry per award (a unique constraint), so a second run or a racing worker books nothing twice."""
+    awards = (
+        BonusAward.objects.for_guild(guild_id)
+        .filter(ledger_entries__isnull=True)
+        .select_related("rule")
+        .order_by("week_start", "pk")
+    )
+    booked = []
+    for award in awards:
+        try:
+            with transaction.atomic():
+                booked.append(
+                    LedgerEntry.objects.create(
+                        guild_id=guild_id,
+                        creator_id=award.creator_id,
+                        bonus_award=award,
+                        kind=LedgerEntry.Kind.BONUS,
+                        amount=award.amount,
+                        currency=award.currency,
+                        reason=f"{award.rule.name}, week of {award.week_start:%Y-%m-%d}"[:500],
+                        actor="system",
+                    )
+                )
+        except IntegrityError:  # a concurrent run booked it first
+            continue
+    return booked
+
+
+def pay_bonus(*, guild_id: int, entry_id: int, reference: str, actor: str, request=None) -> LedgerEntry:
+    """Record that a booked weekly bonus was paid: one ``payment`` entry (the bonus amount, negative)
+    for the same award, with the payment's reference; audited as bonus.paid. Once only, even when two
+    admins do it at the same moment (a unique constraint per award and kind): the second is refused."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise MoneyRefused("reference_required", "Give the payment reference (e.g. the PayPal transaction id).",
+                           field="reference")  # fmt: skip
+    bonus = (
+        LedgerEntry.objects.for_guild(guild_id)
+        .filter(pk=entry_id, kind=LedgerEntry.Kind.BONUS, bonus_award__isnull=False)
+        .select_related("bonus_award")
+        .first()
+    )
+    if bonus is None:
+        raise MoneyRefused("not_found", "No such weekly bonus in this server.", status=404)
+    already = MoneyRefused("wrong_state", "This bonus is paid already.", status=409)
+    try:
+        with transaction.atomic():
+            payment = LedgerEntry.objects.create(
+                guild_id=guild_id,
+                creator_id=bonus.creator_id,
+                bonus_award=bonus.bonus_award,
+                kind=LedgerEntry.Kind.PAYMENT,
+                amount=-bonus.amount,
+                currency=bonus.currency,
+                reason=f"bonus paid, reference {reference[:150]}",
+                actor=actor[:120],
+            )
+            record_audit(
+                guild_id=guild_id,
+                actor=actor,
+                action="bonus.paid",
+                target_type="ledger_entry",
+                target_id=bonus.pk,
+                after={"amount": str(bonus.amount), "currency": bonus.currency, "reference": reference[:200]},
+                request=request,
+            )
+    except IntegrityError:
+        raise already from None
+    return payment
+
+
+def book_guilds_bonuses(guild_ids) -> int:
+    """``book_bonuses`` for each guild, each in its own scope (right after awarding a week)."""
+    booked = 0
+    for gid in guild_ids:
+        with guild_scope(gid):
+            booked += len(book_bonuses(guild_id=gid))
+    return booked
+
+
 def settle_money(*, guild_id: int | None = None, now: datetime | None = None) -> dict[str, int]:
-    """The periodic money job for every active guild (or one): finalize what is due, then check budgets.
-    Idempotent: finalized posts are not finalized again and each alert is sent once."""
+    """The periodic money job for every active guild (or one): finalize what is due, book weekly
+    bonuses not booked yet, then check budgets. Idempotent: finalized posts are not finalized again,
+    each bonus is booked once and each alert is sent once."""
     now = now or timezone.now()
-    finalized = alerts_checked = 0
+    finalized = alerts_checked = bonuses = 0
     for gid in active_guild_ids(guild_id):
         with guild_scope(gid):
             finalized += len(finalize_due_posts(guild_id=gid, now=now))
+            bonuses += len(book_bonuses(guild_id=gid))
             alerts_checked += len(check_budgets(guild_id=gid, now=now))
-    return {"finalized": finalized, "campaigns_checked": alerts_checked}
+    return {"finalized": finalized, "bonuses_booked": bonuses, "campaigns_checked": alerts_checked}

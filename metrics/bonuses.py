@@ -2,14 +2,19 @@
 
 The week runs from Monday 00:00 to the next Monday 00:00 in the guild's time zone; views gained are
 ``as_of(week end) - as_of(week start)`` per post, summed per creator — exactly the number of
-``metrics.selectors.leaderboard`` for that range, so the dashboard shows what was paid.
+``metrics.selectors.leaderboard`` for that range, **less held posts**: a post flagged for review
+(status ``flagged`` when the week is awarded) counts for nothing until a reviewer releases it, so no
+bonus is won, announced or booked on views nobody has checked. Rejected posts never count.
 
 - threshold rule: every creator whose week's gain is at least ``min_views_gained`` (and above 0);
 - top-N rule: the creator ranked ``place`` (ties: lower creator id first), if they gained anything.
 
-Awards are BonusAward rows, unique per (guild, creator, week, rule): rerunning a week changes
-nothing already awarded. New awards are announced once to the updates channel (a GuildNotification
-queued in the same transaction that sets ``announced_at``).
+Awards are BonusAward rows, unique per (guild, creator, week, rule), carrying the rule's amount and
+currency: rerunning a week changes nothing already awarded. Rerunning a week after held posts were
+released can add threshold awards they now reach; a top-N place, once given, is never given again
+that week. New awards are announced once to the updates channel (a GuildNotification queued in the
+same transaction that sets ``announced_at``). Each award is booked once as a ``bonus`` ledger entry
+by the earnings layer (earnings.services.book_bonuses), so bonuses are money in the ledger.
 """
 
 from __future__ import annotations
@@ -82,12 +87,19 @@ def last_complete_week(*, now: datetime, tz: ZoneInfo) -> date:
     return period_bounds(period="last_week", now=now, tz=tz)[0].date()
 
 
-def eligible_awards(*, creators: list[CreatorGain], rules: list[BonusRule]) -> list[AwardLine]:
-    """The awards the rules give for a week's per-creator gains (pure: no database)."""
+def eligible_awards(
+    *, creators: list[CreatorGain], rules: list[BonusRule], places_given: dict[int, int] | None = None
+) -> list[AwardLine]:
+    """The awards the rules give for a week's per-creator gains (pure: no database). ``places_given``
+    maps a top-N rule to the creator it was already awarded to that week: that award stands, and
+    nobody else gets the place."""
     lines = []
+    given = places_given or {}
     for rule in rules:
         if rule.kind == BonusRule.Kind.THRESHOLD:
             winners = [c for c in creators if c.views_gained > 0 and c.views_gained >= (rule.min_views_gained or 0)]
+        elif rule.pk in given:
+            winners = [c for c in creators if c.creator_id == given[rule.pk]]
         else:
             winners = [c for c in creators if c.rank == rule.place and c.views_gained > 0]
         lines += [
@@ -119,12 +131,13 @@ def award_week(*, guild_id: int, week_start: date, now: datetime | None = None, 
         start, end = week_bounds(week_start=week_start, tz=guild.tz)
         if end > now:
             raise WeekNotOver(f"the week of {start.date():%Y-%m-%d} ends {end.isoformat()}; it is not over yet")
-        board = leaderboard(guild=guild, start=start, end=end)
+        board = leaderboard(guild=guild, start=start, end=end, held=False)
         rules = list(BonusRule.objects.for_guild(guild).filter(active=True).order_by("pk"))
-        outcome = BonusOutcome(
-            guild_id, start.date(), eligible_awards(creators=board.creators, rules=rules), dry_run=dry_run
-        )
-        outcome.already = _awarded(guild, start.date())
+        already = _awarded(guild, start.date())
+        places = {rule_id: creator_id for creator_id, rule_id in already if rule_id in _top_n_ids(rules)}
+        awards = eligible_awards(creators=board.creators, rules=rules, places_given=places)
+        outcome = BonusOutcome(guild_id, start.date(), awards, dry_run=dry_run)
+        outcome.already = already
         if dry_run:
             outcome.created = len(outcome.new_awards)
             return outcome
@@ -132,6 +145,10 @@ def award_week(*, guild_id: int, week_start: date, now: datetime | None = None, 
             outcome.created = _create_missing(guild, start.date(), outcome.awards)
             outcome.announced = _announce(guild, start.date(), now)
         return outcome
+
+
+def _top_n_ids(rules: list[BonusRule]) -> set[int]:
+    return {r.pk for r in rules if r.kind == BonusRule.Kind.TOP_N}
 
 
 def _awarded(guild: Guild, week_start: date) -> set[tuple[int, int]]:
@@ -150,6 +167,7 @@ def _create_missing(guild: Guild, week_start: date, lines: list[AwardLine]) -> i
             views_gained=a.views_gained,
             place=a.place,
             amount=a.amount,
+            currency=a.currency,
         )
         for a in lines
         if (a.creator_id, a.rule_id) not in have
@@ -171,7 +189,7 @@ def _announce(guild: Guild, week_start: date, now: datetime) -> int:
     ids = ",".join(str(a.pk) for a in awards)
     key = f"bonus:{week_start:%Y-%m-%d}:{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
     lines = [
-        f"<@{a.creator.discord_user_id}> — **{a.rule.name}**: {a.amount} {a.rule.currency} "
+        f"<@{a.creator.discord_user_id}> — **{a.rule.name}**: {a.amount} {a.currency} "
         f"({a.views_gained:,} views gained" + (f", #{a.place}" if a.place else "") + ")"
         for a in awards
     ]
@@ -184,7 +202,7 @@ def _announce(guild: Guild, week_start: date, now: datetime) -> int:
                     "discord_user_id": a.creator.discord_user_id,
                     "rule": a.rule.name,
                     "amount": str(a.amount),
-                    "currency": a.rule.currency,
+                    "currency": a.currency,
                     "views_gained": a.views_gained,
                     "place": a.place,
                 }

@@ -86,7 +86,10 @@ class PostDailyRollup(GuildOwned):
 
 
 class BonusAward(GuildOwned):
-    """A weekly bonus earned by a creator under one rule. Unique per (guild, creator, week, rule)."""
+    """A weekly bonus earned by a creator under one rule. Unique per (guild, creator, week, rule).
+
+    Amount and currency are the rule's when awarded (a later change of the rule changes no award);
+    earnings.services.book_bonuses books each award once as a ``bonus`` ledger entry."""
 
     guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="bonus_awards")
@@ -95,6 +98,9 @@ class BonusAward(GuildOwned):
     views_gained = models.PositiveBigIntegerField()
     place = models.PositiveSmallIntegerField(null=True, blank=True)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(
+        max_length=3, default="USD", help_text="The rule's currency when it was awarded (ISO 4217)."
+    )
     announced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

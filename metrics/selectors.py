@@ -51,6 +51,8 @@ COUNTED_STATUSES = (
     Post.Status.UNAVAILABLE,
     Post.Status.FINALIZED,
 )
+# What weekly bonuses count: the same, less held (flagged) posts, which wait for a reviewer.
+UNHELD_STATUSES = tuple(s for s in COUNTED_STATUSES if s != Post.Status.FLAGGED)
 
 
 class _WindowEnd(Least):
@@ -102,20 +104,21 @@ def _baseline(start) -> Coalesce:
     )
 
 
-def _counted_posts(guild: Guild | int, start: datetime, end: datetime):
+def _counted_posts(guild: Guild | int, start: datetime, end: datetime, statuses: Sequence[str] = COUNTED_STATUSES):
     guild_id = getattr(guild, "pk", guild)
     return (
         Post.objects.for_guild(guild_id)
-        .filter(status__in=COUNTED_STATUSES, submitted_at__lt=end, metrics_updated_at__gte=start)
+        .filter(status__in=statuses, submitted_at__lt=end, metrics_updated_at__gte=start)
         .order_by()
     )
 
 
-def posts_with_gains(*, guild: Guild | int, start: datetime, end: datetime):
+def posts_with_gains(*, guild: Guild | int, start: datetime, end: datetime, held: bool = True):
     """The guild's counted posts, annotated with ``baseline`` (views at the start) and ``views_end``
     for [start, end); unordered. Posts untouched since before ``start`` are left out (they gained
-    nothing)."""
-    return _counted_posts(guild, start, end).annotate(views_end=_views_end(end), baseline=_baseline(start))
+    nothing); ``held=False`` leaves out held (flagged) posts too."""
+    statuses = COUNTED_STATUSES if held else UNHELD_STATUSES
+    return _counted_posts(guild, start, end, statuses).annotate(views_end=_views_end(end), baseline=_baseline(start))
 
 
 def total_gains(*, guild: Guild | int, windows: Sequence[tuple[datetime, datetime]]) -> list[int]:
@@ -154,9 +157,9 @@ _ROW = (
 )
 
 
-def gain_rows(*, guild: Guild | int, start: datetime, end: datetime, creator_id: int | None = None):
+def gain_rows(*, guild: Guild | int, start: datetime, end: datetime, creator_id: int | None = None, held: bool = True):
     """The leaderboard's one query: a tuple per post, in ``_ROW``'s order."""
-    rows = posts_with_gains(guild=guild, start=start, end=end)
+    rows = posts_with_gains(guild=guild, start=start, end=end, held=held)
     if creator_id is not None:
         rows = rows.filter(creator_id=creator_id)
     return rows.values_list(*_ROW)
@@ -197,11 +200,14 @@ class Leaderboard:
         return sum(p.views_gained for p in self.posts)
 
 
-def leaderboard(*, guild: Guild | int, start: datetime, end: datetime, creator_id: int | None = None) -> Leaderboard:
-    """Views gained inside [start, end) per post and per creator, best first (ties: lower id first)."""
+def leaderboard(
+    *, guild: Guild | int, start: datetime, end: datetime, creator_id: int | None = None, held: bool = True
+) -> Leaderboard:
+    """Views gained inside [start, end) per post and per creator, best first (ties: lower id first).
+    ``held=False`` leaves held (flagged) posts out: what weekly bonuses count."""
     posts = []
     names: dict[int, tuple[str, str]] = {}
-    rows = gain_rows(guild=guild, start=start, end=end, creator_id=creator_id)
+    rows = gain_rows(guild=guild, start=start, end=end, creator_id=creator_id, held=held)
     for pk, creator_id, username, discord_id, platform, url, client, baseline, views_end in rows:
         names[creator_id] = (username, discord_id)
         posts.append(

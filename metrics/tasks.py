@@ -10,6 +10,7 @@ from __future__ import annotations
 import structlog
 from celery import shared_task
 
+from earnings.services import book_guilds_bonuses
 from integrations.discord.notifier import send_pending_notifications
 from metrics import bonuses, captions, collection, reports, runs
 
@@ -63,12 +64,14 @@ def send_daily_reports(guild_id: int | None = None) -> dict[str, int]:
 
 @shared_task(name="metrics.tasks.award_weekly_bonuses", acks_late=True)
 def award_weekly_bonuses(guild_id: int | None = None) -> dict[str, int]:
-    """Award and announce every guild's bonuses for its last complete week."""
+    """Award and announce every guild's bonuses for its last complete week, and book the new awards
+    in the ledger at once (settle_money books any left over)."""
     outcomes = bonuses.award_weekly_bonuses(guild_id=guild_id)
     created, announced = sum(o.created for o in outcomes), sum(o.announced for o in outcomes)
+    booked = book_guilds_bonuses([o.guild_id for o in outcomes if o.created])
     if announced:
         send_pending_notifications(guild_id=guild_id)
-    return {"created": created, "announced": announced}
+    return {"created": created, "announced": announced, "booked": booked}
 
 
 @shared_task(name="metrics.tasks.check_captions", acks_late=True, ignore_result=True)

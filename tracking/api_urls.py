@@ -62,6 +62,8 @@ guild_patterns = [
     path("exports/earnings.csv", earnings_api.EarningsExportView.as_view(), name="api-guild-earnings-csv"),
     path("exports/payouts.csv", earnings_api.PayoutExportView.as_view(), name="api-guild-payouts-csv"),
     path("posts/<id:post_id>/reopen", earnings_api.ReopenPostView.as_view(), name="api-post-reopen"),
+    path("bonuses", earnings_api.BonusesView.as_view(), name="api-guild-bonuses"),
+    path("bonuses/<id:entry_id>/pay", earnings_api.PayBonusView.as_view(), name="api-guild-bonus-pay"),
     path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
     path("", include(router.urls)),
 ]

@@ -360,11 +360,14 @@ def payout(interaction: Interaction, guild: Guild, creator: Creator) -> Reply:
 
 
 def _money_fields(guild: Guild, creator: Creator, now: datetime) -> list[tuple[str, str, bool]]:
-    """Earned, held, paid and still to be paid, per currency (from the earnings selector)."""
-    return [
-        (f"Money ({m.currency})", f"Earned {m.earned} · held {m.held} · paid {m.paid} · to be paid {m.to_pay}", False)
-        for m in creator_money(guild_id=guild.pk, creator_id=creator.pk, at=now)
-    ]
+    """Earned, held, weekly bonuses (when any), paid and still to be paid, per currency (from the
+    earnings selector)."""
+    fields = []
+    for m in creator_money(guild_id=guild.pk, creator_id=creator.pk, at=now):
+        bonuses = f" · bonuses {m.bonuses}" if m.bonuses else ""
+        text = f"Earned {m.earned} · held {m.held}{bonuses} · paid {m.paid} · to be paid {m.to_pay}"
+        fields.append((f"Money ({m.currency})", text, False))
+    return fields
 
 
 def _gained(guild: Guild, creator: Creator, period: str, now: datetime) -> int:

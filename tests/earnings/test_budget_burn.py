@@ -115,7 +115,7 @@ def test_the_periodic_job_finalizes_then_alerts(guild, campaign, bypass, setting
     settings.DISCORD_BOT_TOKEN = ""
     _post(guild, campaign, 60_000)
     summary = settle_money_task.run(guild_id=guild.pk)
-    assert summary == {"finalized": 1, "campaigns_checked": 1}  # the 5-day window ended long ago
+    assert summary == {"finalized": 1, "bonuses_booked": 0, "campaigns_checked": 1}  # the 5-day window ended long ago
     assert _titles(bypass) == ["Campaign Launch has used 50 % of its budget"]
-    assert settle_money_task.run(guild_id=guild.pk) == {"finalized": 0, "campaigns_checked": 1}
+    assert settle_money_task.run(guild_id=guild.pk) == {"finalized": 0, "bonuses_booked": 0, "campaigns_checked": 1}
     assert len(_titles(bypass)) == 1

@@ -22,7 +22,9 @@ from metrics.models import BonusAward
 from metrics.reports import queue_daily_report, queue_daily_reports
 from metrics.selectors import leaderboard
 from tests.factories import make_bonus_rule, make_creator, make_guild, make_post, make_profile, make_snapshot
+from tracking.lifecycle import transition_post
 from tracking.models import Post
+from tracking.review import review_post
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("discord_settings")]
 PARIS = ZoneInfo("Europe/Paris")
@@ -105,6 +107,37 @@ def test_bonuses_follow_the_rules_and_rerunning_changes_nothing(world, bypass):
     with bypass():
         assert BonusAward.objects.filter(guild=guild).count() == 3
         assert GuildNotification.objects.filter(guild=guild, kind="bonus").count() == 1
+
+
+def test_held_posts_win_no_bonus_until_released_and_a_place_is_given_once(world, bypass):
+    # alice's post is flagged for review: for bonuses she gained nothing, so bob (2400) is first.
+    guild, posts = world
+    make_bonus_rule(guild, name="5k club", kind=BonusRule.Kind.THRESHOLD, min_views_gained=2400, amount=10)
+    make_bonus_rule(guild, name="Winner", kind=BonusRule.Kind.TOP_N, min_views_gained=None, place=1, amount=50)
+    alice_post = posts["alice"][1]
+    with guild_scope(guild.pk):
+        transition_post(post=alice_post, to_status=Post.Status.FLAGGED, reason="Views spiked without engagement")
+        start, end = week_bounds(week_start=WEEK, tz=PARIS)
+        assert leaderboard(guild=guild, start=start, end=end).creators[0].creator_name == "alice"  # the board shows it
+    outcome = award_week(guild_id=guild.pk, week_start=WEEK, now=local(23, 9))
+    assert sorted((a.creator_name, a.rule_name, a.views_gained) for a in outcome.awards) == [
+        ("bob", "5k club", 2400),
+        ("bob", "Winner", 2400),
+    ]
+    with bypass():
+        note = GuildNotification.objects.get(guild=guild, kind="bonus").body
+    assert "alice" not in note and note.count("\n") == 1  # two awards announced, none for the held post
+
+    # A reviewer releases the post; rerunning the week adds the threshold award she now reaches, but
+    # the first place stays bob's (a place is given once).
+    with guild_scope(guild.pk):
+        review_post(post=alice_post, action="approve", reason="checked", actor="staff:ana")
+    again = award_week(guild_id=guild.pk, week_start=WEEK, now=local(24, 9))
+    assert again.created == 1
+    with bypass():
+        awards = sorted(BonusAward.objects.filter(guild=guild).values_list("creator__username", "rule__name", "place"))
+    # place = the rank when awarded: bob was first in the first run, alice first in the rerun
+    assert awards == [("alice", "5k club", 1), ("bob", "5k club", 1), ("bob", "Winner", 1)]
 
 
 def test_default_week_is_the_last_complete_local_week(world, bypass):

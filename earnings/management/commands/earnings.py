@@ -15,7 +15,8 @@ from tracking.models import Campaign
 
 class Command(BaseCommand):
     help = (
-        "Money earned per creator and post in a period (the same numbers as the API and CSV export). "
+        "Money earned per creator and post in a period (the same numbers as the API and CSV export), and "
+        "the weekly bonuses booked for weeks starting in it (listed apart, not in the total). "
         "Give --period, or --start and --end."
     )
 
@@ -59,6 +60,13 @@ class Command(BaseCommand):
                     f"  post {p['post_id']} {p['views_payable']} views {p['amount']} {p['currency']}{held}"
                 )
         self.stdout.write(f"Total {_fmt(document['total'])}, held {_fmt(document['held_total'])}")
+        for b in document["bonuses"]:
+            self.stdout.write(
+                f"Bonus {b['username']} {b['discord_user_id']}: {b['rule']}, week of {b['week_start']}, "
+                f"{b['amount']} {b['currency']}"
+            )
+        if document["bonuses"]:
+            self.stdout.write(f"Bonuses {_fmt(document['bonus_total'])} (not part of the total)")
 
 
 def _fmt(amounts: dict[str, str]) -> str:

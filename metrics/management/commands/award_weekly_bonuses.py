@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from earnings.services import book_guilds_bonuses
 from integrations.discord.notifier import send_pending_notifications
 from metrics.bonuses import WeekNotOver, award_weekly_bonuses
 
@@ -22,8 +23,9 @@ class Command(BaseCommand):
     help = (
         "Award each active guild's weekly bonuses (its active bonus rules: view-gain thresholds and top-N "
         "places) from the views gained inside a week — Monday 00:00 to the next Monday 00:00 in the guild's "
-        "time zone, the same numbers as the dashboard's leaderboard — and announce new awards once in the "
-        "guild's updates channel. Rerunning a week changes nothing already awarded."
+        "time zone, the dashboard's leaderboard numbers less held (flagged) posts, which wait for review — "
+        "announce new awards once in the guild's updates channel and book them in the ledger as bonus "
+        "entries. Rerunning a week changes nothing already awarded."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -61,6 +63,12 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {a.creator_name}: {a.rule_name} {a.amount} {a.currency} "
                     f"({a.views_gained} views, #{a.place}){mark}"
+                )
+        if not dry_run:
+            booked = book_guilds_bonuses([o.guild_id for o in outcomes if o.created])
+            if booked:
+                self.stdout.write(
+                    f"{booked} new award{'s' if booked != 1 else ''} booked in the ledger as bonus entries"
                 )
         if not dry_run and any(o.announced for o in outcomes):
             send_pending_notifications(guild_id=guild)
