@@ -37,4 +37,5 @@ urlpatterns = [
         views.statement_action,
         name="statement-action",
     ),
+    path("dashboard/<id:guild_id>/money/bonuses/<id:entry_id>/pay/", views.bonus_pay, name="bonus-pay"),
 ]

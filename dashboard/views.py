@@ -45,8 +45,8 @@ from dashboard_auth.demo_login import demo_login_available, start_demo_session
 from dashboard_auth.guild_access import RegistrationRefused, register_server, unregistered_guilds
 from dashboard_auth.sessions import revoke_session
 from earnings.models import Statement
-from earnings.selectors import campaign_burns
-from earnings.services import MoneyRefused, approve_statement, mark_statement_paid, void_statement
+from earnings.selectors import bonus_entries, campaign_burns
+from earnings.services import MoneyRefused, approve_statement, mark_statement_paid, pay_bonus, void_statement
 from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
 from guilds.budgets import BudgetRefused, update_budget_config
 from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
@@ -643,8 +643,29 @@ def money(request, guild_id: int):
         .select_related("creator", "campaign")
         .order_by("status", "-period_end", "creator__username")
     )
-    context = {"burns": burns, "queue": queue, "nav": "money"}
+    bonuses = [bonus for bonus, _payment in bonus_entries(guild_id=guild_id, paid=False)]
+    context = {"burns": burns, "queue": queue, "bonuses": bonuses, "nav": "money"}
     return render(request, "dashboard/money.html", context)
+
+
+@require_POST
+@guild_page(admin=True)
+def bonus_pay(request, guild_id: int, entry_id: int):
+    """Mark one weekly bonus paid with the payment's reference (one payment entry; audited)."""
+    who = _who(request)
+    try:
+        pay_bonus(
+            guild_id=guild_id,
+            entry_id=entry_id,
+            reference=request.POST.get("reference", ""),
+            actor=who["actor"],
+            request=request,
+        )
+    except MoneyRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"Bonus {entry_id} marked paid.")
+    return redirect("dashboard:money", guild_id=guild_id)
 
 
 @require_POST

@@ -22,7 +22,7 @@ from core.api.errors import ApiError, ErrorSerializer
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of, audit
 from earnings.models import LedgerEntry, Statement
 from earnings.payout_methods import reveal
-from earnings.selectors import Earnings, campaign_burn, earnings, earnings_document, to_cents
+from earnings.selectors import Earnings, bonus_entries, campaign_burn, earnings, earnings_document, to_cents
 from earnings.services import (
     MoneyRefused,
     approve_statement,
@@ -601,21 +601,8 @@ class BonusesView(APIView):
     def get(self, request, guild_id: int):
         params = BonusQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        entries = (
-            LedgerEntry.objects.for_guild(guild_id)
-            .filter(bonus_award__isnull=False)
-            .select_related("creator", "bonus_award__rule")
-            .order_by("-bonus_award__week_start", "creator__username", "pk")
-        )
-        bonuses, payments = [], {}
-        for entry in entries:
-            if entry.kind == LedgerEntry.Kind.BONUS:
-                bonuses.append(entry)
-            elif entry.kind == LedgerEntry.Kind.PAYMENT:
-                payments[entry.bonus_award_id] = entry
-        rows = [_bonus_document(b, payments.get(b.bonus_award_id)) for b in bonuses]
-        if params.validated_data.get("paid") is not None:
-            rows = [r for r in rows if r["paid"] == params.validated_data["paid"]]
+        pairs = bonus_entries(guild_id=guild_id, paid=params.validated_data.get("paid"))
+        rows = [_bonus_document(bonus, payment) for bonus, payment in pairs]
         return Response(BonusEntrySerializer(rows, many=True).data)
 
 

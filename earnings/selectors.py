@@ -272,6 +272,25 @@ def _burn(campaign: Campaign, at: datetime, *, spent: Decimal, pending: Decimal,
     )
 
 
+def bonus_entries(*, guild_id: int, paid: bool | None = None) -> list[tuple[LedgerEntry, LedgerEntry | None]]:
+    """Each weekly bonus booked in the ledger with its payment entry (None while unpaid), newest week
+    first; ``paid`` keeps only the paid or the unpaid ones. One query (the Money page, the API)."""
+    entries = (
+        LedgerEntry.objects.for_guild(guild_id)
+        .filter(bonus_award__isnull=False, kind__in=(LedgerEntry.Kind.BONUS, LedgerEntry.Kind.PAYMENT))
+        .select_related("creator", "bonus_award__rule")
+        .order_by("-bonus_award__week_start", "creator__username", "pk")
+    )
+    bonuses, payments = [], {}
+    for entry in entries:
+        if entry.kind == LedgerEntry.Kind.BONUS:
+            bonuses.append(entry)
+        else:
+            payments[entry.bonus_award_id] = entry
+    pairs = [(b, payments.get(b.bonus_award_id)) for b in bonuses]
+    return pairs if paid is None else [(b, p) for b, p in pairs if (p is not None) == paid]
+
+
 @dataclass(frozen=True)
 class CreatorMoney:
     """A creator's money in one currency: earned (payable campaign money, all time), held, weekly

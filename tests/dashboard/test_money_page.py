@@ -65,3 +65,52 @@ def test_money_page_queries_do_not_grow_with_campaigns(admin_client, guild):
     with CaptureQueriesContext(connection) as many:
         admin_client.get(reverse("dashboard:money", args=[guild.pk]))
     assert len(many) == len(few)
+
+
+def _booked_bonus(guild, bypass):
+    from earnings.services import book_bonuses
+    from metrics.models import BonusAward
+    from tests.factories import make_bonus_rule, make_creator
+
+    kai = make_creator(guild, username="kai")
+    rule = make_bonus_rule(guild, name="10k club", amount=25, currency="EUR")
+    with bypass():
+        BonusAward.objects.create(
+            guild=guild, creator=kai, rule=rule, week_start="2026-11-16", views_gained=12_000, amount=25, currency="EUR"
+        )
+    with guild_scope(guild.pk):
+        (bonus,) = book_bonuses(guild_id=guild.pk)
+    return bonus
+
+
+def test_admin_pays_a_weekly_bonus_from_the_money_page(admin_client, guild, bypass):
+    from earnings.models import LedgerEntry
+
+    bonus = _booked_bonus(guild, bypass)
+    page = admin_client.get(reverse("dashboard:money", args=[guild.pk])).content.decode()
+    assert "Weekly bonuses to pay" in page and "10k club" in page and "25.00 EUR" in page
+    assert "Mark paid" in page
+    pay = reverse("dashboard:bonus-pay", args=[guild.pk, bonus.pk])
+    refused = admin_client.get(admin_client.post(pay, {"reference": ""}).url).content.decode()
+    assert "Give the payment reference" in refused
+    done = admin_client.get(admin_client.post(pay, {"reference": "PP-5"}).url).content.decode()
+    assert f"Bonus {bonus.pk} marked paid." in done and "No weekly bonus waiting for payment." in done
+    with bypass():
+        payment = LedgerEntry.objects.get(kind="payment", bonus_award__isnull=False)
+    assert (payment.amount, payment.currency, payment.reason) == (
+        Decimal("-25.00"),
+        "EUR",
+        "bonus paid, reference PP-5",
+    )
+
+
+def test_a_manager_sees_bonuses_but_cannot_pay_them(manager_client, guild, bypass):
+    bonus = _booked_bonus(guild, bypass)
+    page = manager_client.get(reverse("dashboard:money", args=[guild.pk])).content.decode()
+    assert "10k club" in page and "Mark paid" not in page
+    assert (
+        manager_client.post(
+            reverse("dashboard:bonus-pay", args=[guild.pk, bonus.pk]), {"reference": "PP-1"}
+        ).status_code
+        == 403
+    )
