@@ -185,3 +185,50 @@ def test_the_earnings_command_lists_bonuses_apart(awarded, capsys):
     out = capsys.readouterr().out
     assert f"Bonus alice {people['alice'].discord_user_id}: Winner, week of 2026-11-16, 50.00 EUR" in out
     assert "Total 0.00, held 0.00\n" in out and "Bonuses 70.00 EUR (not part of the total)" in out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_booking_and_paying_happen_once():
+    import threading
+
+    from django.db import connection
+
+    from tests.factories import make_creator, make_guild
+
+    guild = make_guild()
+    kai = make_creator(guild, username="kai")
+    rule = make_bonus_rule(guild, name="10k club", amount=25, currency="EUR")
+    with guild_scope(guild.pk):
+        BonusAward.objects.create(
+            guild=guild, creator=kai, rule=rule, week_start=WEEK, views_gained=12_000, amount=25, currency="EUR"
+        )
+    outcomes: dict[str, list] = {"book": [], "pay": []}
+
+    def race(kind, call):
+        barrier = threading.Barrier(4)
+
+        def worker(n):
+            try:
+                barrier.wait()
+                with guild_scope(guild.pk):
+                    outcomes[kind].append(call(n))
+            except MoneyRefused as refused:
+                outcomes[kind].append(refused.code)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    race("book", lambda n: len(book_bonuses(guild_id=guild.pk)))
+    assert sorted(outcomes["book"]) == [0, 0, 0, 1]
+    with guild_scope(guild.pk):
+        entry = LedgerEntry.objects.for_guild(guild.pk).get(kind="bonus")
+    race("pay", lambda n: pay_bonus(guild_id=guild.pk, entry_id=entry.pk, reference=f"PP-{n}", actor=f"s:{n}").kind)
+    assert sorted(outcomes["pay"]) == ["payment", "wrong_state", "wrong_state", "wrong_state"]
+    with guild_scope(guild.pk):
+        assert creator_balance(guild_id=guild.pk, creator=kai) == {"EUR": Decimal("0.00")}

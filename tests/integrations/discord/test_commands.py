@@ -361,3 +361,22 @@ def test_leaderboard_is_public_and_ranks_by_views_gained(client, guild, time_mac
 def test_leaderboard_with_no_data_says_so(client, guild):
     body = _send(client, "leaderboard", guild=guild)
     assert body["data"]["embeds"][0]["description"] == "No views gained in this period yet."
+
+
+def test_stats_counts_my_weekly_bonuses_until_paid(client, guild, creator):
+    from earnings.services import book_bonuses, pay_bonus
+    from metrics.models import BonusAward
+    from tests.factories import make_bonus_rule
+
+    rule = make_bonus_rule(guild, name="10k club", amount=25, currency="EUR")
+    with rls_bypass(reason="test"):
+        for week in ("2026-11-09", "2026-11-16"):
+            BonusAward.objects.create(
+                guild=guild, creator=creator, rule=rule, week_start=week, views_gained=12_000, amount=25, currency="EUR"
+            )
+    with guild_scope(guild.pk):
+        first, _second = book_bonuses(guild_id=guild.pk)
+        pay_bonus(guild_id=guild.pk, entry_id=first.pk, reference="PP-3", actor="staff:ana")
+    fields = {f["name"]: f["value"] for f in _send(client, "stats", guild=guild)["data"]["embeds"][0]["fields"]}
+    # two bonuses of 25.00 booked, one paid: 50.00 - 25.00 = 25.00 to be paid
+    assert fields["Money (EUR)"] == "Earned 0.00 · held 0.00 · bonuses 50.00 · paid 25.00 · to be paid 25.00"
