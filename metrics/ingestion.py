@@ -36,7 +36,7 @@ from guilds.budgets import budget_for
 from guilds.creator_messages import creator_message
 from guilds.models import BotCallback, CreatorMessage, Guild, GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
-from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
+from metrics.fraud import Finding, Point, Thresholds, detect_signals, ownership_finding, unavailable_finding
 from metrics.models import VideoMetrics
 from metrics.rollups import upsert_rollups_sql
 from tracking import cadence
@@ -321,6 +321,7 @@ class _Batch:
         self.run_id32 = (run_id or "")[:32]
         self.next_refresh = cadence.next_refresh_at
         self.budget = cadence.Cadence.of(budget_for(guild_id))  # resolved once, not once per post
+        self._thresholds: Thresholds | None = None  # the guild's fraud thresholds, read when first needed
         self.snapshots: dict[int, tuple] = {}
         self.changed: dict[int, _Post] = {}
         self.status_changes: list[tuple] = []
@@ -450,6 +451,13 @@ class _Batch:
 
     # ------------------------------------------------------------------------------------ deciding
 
+    @property
+    def thresholds(self) -> Thresholds:
+        """The guild's fraud thresholds: one query per batch, only when a post has a previous point."""
+        if self._thresholds is None:
+            self._thresholds = Thresholds.for_guild(self.guild_id)
+        return self._thresholds
+
     def _apply_error(self, post: _Post, item: MetricsItem) -> None:
         if item.unavailable:
             finding = unavailable_finding(error=item.error or "unavailable")
@@ -482,7 +490,9 @@ class _Batch:
         if updated_at is not None:
             previous = Point(post.views, post.likes, post.comments, updated_at)
         current = Point(item.views, item.likes, item.comments, captured_at, item.rounded)
-        findings = detect_signals(previous=previous, current=current) if previous is not None else []
+        findings = []
+        if previous is not None:
+            findings = detect_signals(previous=previous, current=current, thresholds=self.thresholds)
         if not (post.author_platform_id or post.author_handle) and (item.author_id or item.author_handle):
             findings += self._ownership(post, item)
         post.growth_per_hour = _growth(post, previous, current)
