@@ -2,7 +2,8 @@
 
 Django's SecurityMiddleware already sends HSTS, ``X-Content-Type-Options: nosniff``, the
 Referrer-Policy and ``Cross-Origin-Opener-Policy``; this adds a Content-Security-Policy and a
-Permissions-Policy. The CSP is strict everywhere (``script-src 'self'``, no inline script) except
+Permissions-Policy. The CSP is strict everywhere (``script-src 'self'``, no inline script; images from
+``'self'``, ``data:`` and any ``https:`` host, for vendor thumbnails) except
 under ``/admin/`` (Django admin uses inline style attributes) and ``/api/docs/`` (Swagger UI comes
 from jsDelivr, with an inline ``<style>`` and init ``<script>``). A view that sets its own CSP keeps it.
 """
@@ -13,8 +14,12 @@ from django.conf import settings
 
 from core.api.errors import error_response
 
+# img-src allows any https: image: posts show the thumbnail their scrape returned, from each platform's
+# CDN (tiktokcdn*.com, cdninstagram.com, fbcdn.net, pbs.twimg.com, i.ytimg.com, ...; hosts vary by region
+# and change without notice). Only https URLs are ever stored (tracking.platforms.items.thumbnail_url);
+# images run no script, and the pages send no Referer to those hosts (Referrer-Policy: same-origin).
 DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https://cdn.discordapp.com; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 ADMIN_CSP = (

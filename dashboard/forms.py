@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -13,7 +14,7 @@ from core.values import FieldsRefused
 from dashboard.selectors import PERIODS, POST_SORTS
 from guilds.bonus_rules import BONUS_RULE_FIELDS, BONUS_TOP_PLACES
 from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
-from guilds.guild_settings import WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
+from guilds.guild_settings import FRAUD_THRESHOLD_FIELDS, WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
 from guilds.models import BonusRule, Guild, GuildBudgetConfig
 from tracking.models import ClientAccount, Post
 from tracking.platforms import registry
@@ -216,10 +217,24 @@ class GuildSettingsForm(ServiceForm):
     clear_updates_webhook_url = forms.BooleanField(required=False, label="Remove the updates webhook")
     timezone = forms.CharField(label="Time zone", required=False, max_length=64)
     daily_report_hour = forms.CharField(label="Daily report hour (local)", required=False, max_length=4)
+    fraud_spike_min_views = _number("Spike: views gained from", help_text="Since the previous measurement.")
+    fraud_spike_max_engagement_pct = _number(
+        "Spike: flagged under this % engagement",
+        help_text="Likes + comments gained per view gained.",
+        step="0.01",
+        inputmode="decimal",
+    )
+    fraud_views_drop_min = _number("Views may drop by", help_text="Or by the % below, whichever is larger.")
+    fraud_views_drop_pct = _number("Views may drop by (%)", step="0.01", inputmode="decimal")
+    fraud_engagement_drop_min = _number("Likes or comments may drop by", help_text="People do un-like.")
+    fraud_engagement_drop_pct = _number("Likes or comments may drop by (%)", step="0.01", inputmode="decimal")
 
     def __init__(self, *args, guild: Guild, **kwargs):
         initial = {name: getattr(guild, name) for name in ("logs_channel_id", "updates_channel_id", "timezone")}
         initial["daily_report_hour"] = str(guild.daily_report_hour)
+        for name in FRAUD_THRESHOLD_FIELDS:
+            value = getattr(guild, name)
+            initial[name] = f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
         super().__init__(*args, initial=initial, **kwargs)
         self.fields["timezone"].widget = forms.Select(choices=timezone_groups(current=guild.timezone))
         hours = [(str(h), f"{h:02d}:00") for h in range(24)]
@@ -232,6 +247,8 @@ class GuildSettingsForm(ServiceForm):
     def changes(self) -> dict:
         data = {n: self.cleaned_data[n] for n in ("logs_channel_id", "updates_channel_id", "timezone")}
         data["daily_report_hour"] = self.cleaned_data["daily_report_hour"]
+        # A threshold left out of the request keeps its value; one sent blank is refused by the service.
+        data |= {name: self.cleaned_data[name] for name in FRAUD_THRESHOLD_FIELDS if name in self.data}
         for name in WEBHOOK_FIELDS:
             if self.cleaned_data[f"clear_{name}"]:
                 data[name] = ""

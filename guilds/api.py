@@ -10,6 +10,7 @@ all (404 when not). Every change writes a DashboardAuditLog entry with before an
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -45,7 +46,14 @@ from guilds.bonus_rules import (
     save_bonus_rule,
 )
 from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, BudgetRefused, budget_for, update_budget_config
-from guilds.guild_settings import GUILD_SETTINGS_FIELDS, GuildSettingsRefused, mask_webhook_url, update_guild_settings
+from guilds.guild_settings import (
+    FRAUD_THRESHOLD_FIELDS,
+    GUILD_SETTINGS_FIELDS,
+    MAX_VIEWS_THRESHOLD,
+    GuildSettingsRefused,
+    mask_webhook_url,
+    update_guild_settings,
+)
 from guilds.members import GUILD_REGISTRATION_FIELDS, register_guild, upsert_creator
 from guilds.models import BonusRule, BotHealth, Creator, DashboardAuditLog, Guild, GuildApiUsage, GuildBudgetConfig
 
@@ -141,6 +149,7 @@ class GuildSettingsSerializer(serializers.ModelSerializer):
             "updates_destination_gone_at",
             "timezone",
             "daily_report_hour",
+            *FRAUD_THRESHOLD_FIELDS,
             "active",
             "created_at",
             "updated_at",
@@ -165,6 +174,49 @@ class GuildSettingsChangeSerializer(serializers.Serializer):
     updates_webhook_url = serializers.CharField(required=False, allow_blank=True)
     timezone = serializers.CharField(required=False, help_text="IANA name, e.g. Europe/Paris.")
     daily_report_hour = serializers.IntegerField(required=False, min_value=0, max_value=23)
+    fraud_spike_min_views = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_VIEWS_THRESHOLD,
+        help_text="Views gained since the previous measurement from which a spike is checked (default 10000).",
+    )
+    fraud_spike_max_engagement_pct = serializers.DecimalField(
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        help_text="A spike is flagged when likes + comments gained are under this % of the views gained "
+        "(default 0.20).",
+    )
+    fraud_views_drop_min = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_VIEWS_THRESHOLD,
+        help_text="Views may drop by this many, or by fraud_views_drop_pct if larger, unflagged (default 100).",
+    )
+    fraud_views_drop_pct = serializers.DecimalField(
+        required=False,
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=Decimal("99.99"),
+        help_text="Views may drop by this %, or by fraud_views_drop_min if larger, unflagged (default 1.00).",
+    )
+    fraud_engagement_drop_min = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_VIEWS_THRESHOLD,
+        help_text="Likes or comments may drop by this many (or the %, if larger) unflagged (default 50).",
+    )
+    fraud_engagement_drop_pct = serializers.DecimalField(
+        required=False,
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=Decimal("99.99"),
+        help_text="Likes or comments may drop by this % (or the count, if larger) unflagged (default 10.00).",
+    )
 
 
 def refused_as_validation_error(refused: FieldsRefused) -> ValidationError:
@@ -180,7 +232,8 @@ def request_fields(request, names) -> dict:
 
 
 class GuildSettingsView(GenericAPIView):
-    """A guild's settings: channels, webhooks (masked), time zone, daily report hour. Changing them
+    """A guild's settings: channels, webhooks (masked), time zone, daily report hour, fraud thresholds
+    (percentages as decimal strings, e.g. "0.20"). Changing them
     needs owner or ADMINISTRATOR; the rules and audit are the dashboard's settings page's."""
 
     authentication_classes = DEFAULT_AUTHENTICATION

@@ -4,6 +4,7 @@ notifications waiting for their Discord channels and the audit log of what peopl
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +17,24 @@ from core.snowflakes import validate_snowflake
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Paris.")
+
+
+# What flags a post for review when a new measurement arrives (metrics.fraud), per guild. The defaults
+# are what organic short-video growth looks like; guilds.guild_settings checks the ranges.
+FRAUD_THRESHOLD_DEFAULTS: dict[str, int | Decimal] = {
+    "fraud_spike_min_views": 10_000,
+    "fraud_spike_max_engagement_pct": Decimal("0.20"),
+    "fraud_views_drop_min": 100,
+    "fraud_views_drop_pct": Decimal("1.00"),
+    "fraud_engagement_drop_min": 50,
+    "fraud_engagement_drop_pct": Decimal("10.00"),
+}
+
+
+def _percent_field(name: str, help_text: str) -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=5, decimal_places=2, default=FRAUD_THRESHOLD_DEFAULTS[name], help_text=help_text
+    )
 
 
 class GuildQuerySet(models.QuerySet):
@@ -54,6 +73,25 @@ class Guild(models.Model):
     updates_destination_gone_at = models.DateTimeField(null=True, blank=True)
     daily_report_hour = models.PositiveSmallIntegerField(default=9, help_text="Local hour of the daily report.")
     last_daily_report_on = models.DateField(null=True, blank=True)
+    fraud_spike_min_views = models.PositiveIntegerField(
+        default=FRAUD_THRESHOLD_DEFAULTS["fraud_spike_min_views"],
+        help_text="Views gained since the previous measurement from which a spike is checked.",
+    )
+    fraud_spike_max_engagement_pct = _percent_field(
+        "fraud_spike_max_engagement_pct", "A spike is flagged when likes + comments gained are under this % of views."
+    )
+    fraud_views_drop_min = models.PositiveIntegerField(
+        default=FRAUD_THRESHOLD_DEFAULTS["fraud_views_drop_min"],
+        help_text="Views may drop by this many (or by fraud_views_drop_pct, the larger) before it is flagged.",
+    )
+    fraud_views_drop_pct = _percent_field("fraud_views_drop_pct", "Views may drop by this % before it is flagged.")
+    fraud_engagement_drop_min = models.PositiveIntegerField(
+        default=FRAUD_THRESHOLD_DEFAULTS["fraud_engagement_drop_min"],
+        help_text="Likes or comments may drop by this many (or the %, the larger) before it is flagged.",
+    )
+    fraud_engagement_drop_pct = _percent_field(
+        "fraud_engagement_drop_pct", "Likes or comments may drop by this % before it is flagged."
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

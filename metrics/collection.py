@@ -525,6 +525,7 @@ def _youtube_item(video) -> MetricsItem:
         author_id=video.channel_id or None,
         posted_at=video.published_at,
         views_source="statistics.viewCount",
+        thumbnail_url=video.thumbnail_url,
     )
 
 

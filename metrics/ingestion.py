@@ -36,7 +36,7 @@ from guilds.budgets import budget_for
 from guilds.creator_messages import creator_message
 from guilds.models import BotCallback, CreatorMessage, Guild, GuildNotification
 from integrations.apify.normalize import MetricsItem, normalize_item
-from metrics.fraud import Finding, Point, detect_signals, ownership_finding, unavailable_finding
+from metrics.fraud import Finding, Point, Thresholds, detect_signals, ownership_finding, unavailable_finding
 from metrics.models import VideoMetrics
 from metrics.rollups import upsert_rollups_sql
 from tracking import cadence
@@ -44,6 +44,7 @@ from tracking.captions import MAX_CAPTION_CHARS, caption_hash
 from tracking.lifecycle import ALLOWED, review_event
 from tracking.models import FraudSignal, Post, PostStatusChange
 from tracking.platforms import registry
+from tracking.platforms.items import thumbnail_url
 
 log = structlog.get_logger(__name__)
 
@@ -202,9 +203,18 @@ class _Post:
     (building 20,000 model instances was a third of a large dataset's time). ``extra`` marks a
     post whose rarely-changing columns (id resolution, author, posted_at) must be written; ``caption``
     is None unless a new scraped caption is to be stored (only its fingerprint, ``caption_hash``, is
-    read: a caption whose fingerprint changed is stored and becomes due for its check)."""
+    read: a caption whose fingerprint changed is stored and becomes due for its check); ``thumbnail``
+    is the picture URL this scrape returned, or None to keep the stored one (it is never read)."""
 
-    __slots__ = (*_POST_READ, "profile_handle", "profile_user_id", "creator_discord_id", "caption", "extra")
+    __slots__ = (
+        *_POST_READ,
+        "profile_handle",
+        "profile_user_id",
+        "creator_discord_id",
+        "caption",
+        "thumbnail",
+        "extra",
+    )
 
     def __init__(self, row: Sequence[Any]) -> None:
         (
@@ -238,6 +248,7 @@ class _Post:
             self.creator_discord_id,
         ) = row
         self.caption = None
+        self.thumbnail = None
         self.extra = False
 
     @property
@@ -321,6 +332,7 @@ class _Batch:
         self.run_id32 = (run_id or "")[:32]
         self.next_refresh = cadence.next_refresh_at
         self.budget = cadence.Cadence.of(budget_for(guild_id))  # resolved once, not once per post
+        self._thresholds: Thresholds | None = None  # the guild's fraud thresholds, read when first needed
         self.snapshots: dict[int, tuple] = {}
         self.changed: dict[int, _Post] = {}
         self.status_changes: list[tuple] = []
@@ -450,6 +462,13 @@ class _Batch:
 
     # ------------------------------------------------------------------------------------ deciding
 
+    @property
+    def thresholds(self) -> Thresholds:
+        """The guild's fraud thresholds: one query per batch, only when a post has a previous point."""
+        if self._thresholds is None:
+            self._thresholds = Thresholds.for_guild(self.guild_id)
+        return self._thresholds
+
     def _apply_error(self, post: _Post, item: MetricsItem) -> None:
         if item.unavailable:
             finding = unavailable_finding(error=item.error or "unavailable")
@@ -482,7 +501,9 @@ class _Batch:
         if updated_at is not None:
             previous = Point(post.views, post.likes, post.comments, updated_at)
         current = Point(item.views, item.likes, item.comments, captured_at, item.rounded)
-        findings = detect_signals(previous=previous, current=current) if previous is not None else []
+        findings = []
+        if previous is not None:
+            findings = detect_signals(previous=previous, current=current, thresholds=self.thresholds)
         if not (post.author_platform_id or post.author_handle) and (item.author_id or item.author_handle):
             findings += self._ownership(post, item)
         post.growth_per_hour = _growth(post, previous, current)
@@ -494,6 +515,9 @@ class _Batch:
             fingerprint = caption_hash(item.caption)
             if fingerprint != post.caption_hash:  # first seen, or edited: stored and due for its check
                 post.caption, post.caption_hash = item.caption[:MAX_CAPTION_CHARS], fingerprint
+        # Vendor picture links expire, so the newest one always replaces the stored one; checked again
+        # here (https, bounded) whatever built the item.
+        post.thumbnail = thumbnail_url(item.thumbnail_url) if item.thumbnail_url else None
         if post.posted_at is None and item.posted_at is not None:
             post.posted_at, post.extra = item.posted_at, True
         recorded = self._record(post, findings) if findings else findings
@@ -591,6 +615,7 @@ class _Batch:
                     else _NO_EXTRA
                 ),
                 *((p.caption, p.caption_hash, UNCHECKED) if p.caption is not None else _NO_CAPTION),
+                p.thumbnail,
             )
             for p in self.changed.values()
         ]
@@ -708,8 +733,10 @@ _NO_EXTRA = (None,) * len(_POST_EXTRA)
 _NO_CAPTION = (None, None, None)
 UNCHECKED = Post.CaptionVerdict.UNCHECKED.value
 _EXTRA_FLAG = "write_extra"
-# caption, caption_hash and caption_verdict are NULL in the stage unless the caption changed.
-_POST_UPDATE_COLUMNS = ("id", *_POST_CORE, _EXTRA_FLAG, *_POST_EXTRA, "caption", "caption_hash", "caption_verdict")
+# caption, caption_hash and caption_verdict are NULL in the stage unless the caption changed;
+# thumbnail_url is NULL unless the scrape returned a picture (NULL keeps the stored one).
+_KEPT_UNLESS_SENT = ("caption", "caption_hash", "caption_verdict", "thumbnail_url")
+_POST_UPDATE_COLUMNS = ("id", *_POST_CORE, _EXTRA_FLAG, *_POST_EXTRA, *_KEPT_UNLESS_SENT)
 _STATUS_CHANGE_COLUMNS = ("guild_id", "post_id", "from_status", "to_status", "reason", "actor", "created_at")
 
 
@@ -802,7 +829,7 @@ def _update_posts_sql(source: str) -> str:
     table = qn(Post._meta.db_table)
     sets = [f"{qn(c)} = r.{qn(c)}" for c in _POST_CORE]
     sets += [f"{qn(c)} = CASE WHEN r.{_EXTRA_FLAG} THEN r.{qn(c)} ELSE {table}.{qn(c)} END" for c in _POST_EXTRA]
-    sets += [f'"{c}" = COALESCE(r."{c}", {table}."{c}")' for c in ("caption", "caption_hash", "caption_verdict")]
+    sets += [f'"{c}" = COALESCE(r."{c}", {table}."{c}")' for c in _KEPT_UNLESS_SENT]
     return f'UPDATE {table} SET {", ".join(sets)} FROM {source} WHERE {table}."id" = r."id"'
 
 

@@ -211,6 +211,7 @@ class PostSerializer(serializers.ModelSerializer):
             "caption",
             "caption_verdict",
             "caption_reasons",
+            "thumbnail_url",
             "status",
             "status_reason",
             "submitted_at",

@@ -256,6 +256,13 @@ class Post(GuildOwned):
     )
     caption_verdict = models.CharField(max_length=10, choices=CaptionVerdict.choices, default=CaptionVerdict.UNCHECKED)
     caption_reasons = models.JSONField(default=list, blank=True)
+    # The picture the latest scrape returned (vendor CDN, https only, see tracking.platforms.items
+    # thumbnail_url). Vendor CDN links are signed and expire after days or weeks: a post page may show
+    # the placeholder's broken-image box until the next refresh brings a fresh link. Acceptable: we do
+    # not copy vendors' images.
+    thumbnail_url = models.URLField(
+        max_length=2048, blank=True, help_text="The picture the latest scrape returned; empty until one does."
+    )
     author_platform_id = models.CharField(max_length=64, blank=True)
     author_handle = models.CharField(max_length=100, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)

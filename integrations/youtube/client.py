@@ -51,6 +51,7 @@ class VideoStats:
     channel_id: str
     channel_title: str
     published_at: datetime | None
+    thumbnail_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,25 @@ def _parse_video(item: Mapping[str, Any]) -> VideoStats:
         channel_id=snippet.get("channelId") or "",
         channel_title=snippet.get("channelTitle") or "",
         published_at=_timestamp(snippet.get("publishedAt")),
+        thumbnail_url=_thumbnail(snippet.get("thumbnails")),
     )
+
+
+# 320x180 first: the dashboard shows a small picture; the others when a video has no medium size.
+_THUMBNAIL_SIZES = ("medium", "high", "default", "standard", "maxres")
+
+
+def _thumbnail(thumbnails: Any) -> str | None:
+    """snippet.thumbnails' medium picture (``{"medium": {"url": ...}}``) when it is an https URL, or
+    None. Ingestion checks it again (tracking.platforms.items.thumbnail_url) before storing it."""
+    if not isinstance(thumbnails, dict):
+        return None
+    for size in _THUMBNAIL_SIZES:
+        entry = thumbnails.get(size)
+        url = entry.get("url") if isinstance(entry, dict) else None
+        if isinstance(url, str) and url.startswith("https://"):
+            return url
+    return None
 
 
 def _parse_channel(item: Mapping[str, Any]) -> ChannelInfo:

@@ -294,6 +294,8 @@ PARITY = [
     ("settings", {"logs_channel_id": "42"}, "logs_channel_id", "logs_channel_id"),
     ("settings", {"logs_webhook_url": "https://example.com/x"}, "logs_webhook_url", "logs_webhook_url"),
     ("settings", {"timezone": "Nowhere/Else"}, "timezone", "timezone"),
+    ("settings", {"fraud_spike_min_views": "0"}, "fraud_spike_min_views", "fraud_spike_min_views"),
+    ("settings", {"fraud_views_drop_pct": "100"}, "fraud_views_drop_pct", "fraud_views_drop_pct"),
 ]
 
 

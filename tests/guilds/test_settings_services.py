@@ -245,3 +245,58 @@ def test_api_delete_of_an_awarded_rule_deactivates_it(admin_client, guild):
     assert r.status_code == 200
     assert r.json()["result"] == "deactivated" and r.json()["message"] == RULE_DEACTIVATED
     assert r.json()["rule"]["active"] is False
+
+
+# --- fraud thresholds ------------------------------------------------------------------------------
+
+
+def test_api_shows_and_changes_the_fraud_thresholds_audited(admin_client, guild):
+    url = f"/api/v1/guilds/{guild.pk}/"
+    shown = admin_client.get(url).json()
+    assert shown["fraud_spike_min_views"] == 10_000 and shown["fraud_spike_max_engagement_pct"] == "0.20"
+    assert (shown["fraud_views_drop_min"], shown["fraud_views_drop_pct"]) == (100, "1.00")
+    assert (shown["fraud_engagement_drop_min"], shown["fraud_engagement_drop_pct"]) == (50, "10.00")
+    changes = {"fraud_spike_min_views": 5_000, "fraud_spike_max_engagement_pct": 0.5, "fraud_views_drop_pct": "2.5"}
+    r = admin_client.patch(url, changes, content_type="application/json")
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["fraud_spike_min_views"], body["fraud_spike_max_engagement_pct"]) == (5_000, "0.50")
+    assert body["fraud_views_drop_pct"] == "2.50"
+    stored = _guild(guild)
+    assert (stored.fraud_spike_min_views, stored.fraud_spike_max_engagement_pct) == (5_000, Decimal("0.50"))
+    [entry] = _audit(guild)
+    assert entry.before == {
+        "fraud_spike_min_views": 10_000,
+        "fraud_spike_max_engagement_pct": "0.20",
+        "fraud_views_drop_pct": "1.00",
+    }
+    assert entry.after["fraud_spike_max_engagement_pct"] == "0.50"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"fraud_spike_min_views": -1}, "fraud_spike_min_views", "Must be a whole number from 1 to 1,000,000,000."),
+        ({"fraud_spike_min_views": 0}, "fraud_spike_min_views", "from 1 to"),
+        ({"fraud_spike_min_views": 10**12}, "fraud_spike_min_views", "from 1 to 1,000,000,000"),
+        ({"fraud_spike_min_views": 1.5}, "fraud_spike_min_views", "whole number"),
+        ({"fraud_spike_max_engagement_pct": 0}, "fraud_spike_max_engagement_pct", "0 % would never flag a spike."),
+        ({"fraud_spike_max_engagement_pct": "NaN"}, "fraud_spike_max_engagement_pct", "above 0 to 100"),
+        ({"fraud_spike_max_engagement_pct": None}, "fraud_spike_max_engagement_pct", "above 0 to 100"),
+        ({"fraud_views_drop_min": -10}, "fraud_views_drop_min", "from 0 to 1,000,000,000"),
+        ({"fraud_views_drop_pct": 100}, "fraud_views_drop_pct", "from 0 to 99.99"),
+        ({"fraud_engagement_drop_pct": "1e400"}, "fraud_engagement_drop_pct", "from 0 to 99.99"),
+        ({"fraud_engagement_drop_pct": 1.005}, "fraud_engagement_drop_pct", "at most 2 decimals"),
+        ({"fraud_engagement_drop_min": True}, "fraud_engagement_drop_min", "whole number"),
+    ],
+)
+def test_api_refuses_a_bad_threshold_with_its_message_and_saves_nothing(admin_client, guild, changes, field, message):
+    body = {"timezone": "Europe/Paris", "fraud_views_drop_min": 10, **changes}
+    r = admin_client.patch(f"/api/v1/guilds/{guild.pk}/", body, content_type="application/json")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid"
+    assert message in r.json()["error"]["fields"][field][0]
+    stored = _guild(guild)
+    assert (stored.timezone, stored.fraud_views_drop_min) == ("UTC", 100)
+    assert getattr(stored, field) == Guild._meta.get_field(field).default
+    assert _audit(guild) == []

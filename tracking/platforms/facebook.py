@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tracking.platforms.items import ItemReader, MetricsItem, parse_posted_at
+from tracking.platforms.items import ItemReader, MetricsItem, parse_posted_at, thumbnail_url
 from tracking.platforms.links import Link, NotAPost, NotAProfile, PostRef, ProfilePage, short_link
 from tracking.platforms.spec import HandleRule, MetricsActor, PlatformSpec
 
@@ -211,7 +211,16 @@ def normalize_metrics(r: ItemReader) -> MetricsItem:
         author_id=r.text("user.id", "facebookId"),
         author_handle=None if page_name in _NOT_A_PAGE_NAME else page_name,
         posted_at=parse_posted_at(r.first("time", "timestamp")[1]),
+        thumbnail_url=_picture(r.get("media")),
     )
+
+
+def _picture(media: object) -> str | None:
+    """The first ``media`` entry's ``thumbnail`` (photos and videos carry one; the album entry does not)."""
+    if not isinstance(media, list):
+        return None
+    urls = (thumbnail_url(m.get("thumbnail")) for m in media if isinstance(m, dict))
+    return next((url for url in urls if url), None)
 
 
 # --- demo ----------------------------------------------------------------------------------------

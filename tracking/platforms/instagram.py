@@ -118,6 +118,7 @@ def normalize_metrics(r: ItemReader) -> MetricsItem:
         author_id=r.text("ownerId"),
         author_handle=r.text("ownerUsername"),
         posted_at=parse_posted_at(r.get("timestamp")),
+        thumbnail_url=r.thumbnail("displayUrl"),  # the photo, or a video's cover frame
     )
 
 

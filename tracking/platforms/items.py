@@ -25,6 +25,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class MetricsItem:
     # ids (Facebook: the id in topLevelUrl, where postId is another) and a second URL (its permalink).
     aliases: tuple[str, ...] = ()
     alt_url: str | None = None
+    # The post's picture as the scrape returned it (an https URL on the vendor's CDN; see thumbnail_url).
+    thumbnail_url: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -145,6 +148,27 @@ def _from_epoch(seconds: float) -> datetime | None:
         return None
 
 
+# ---------------------------------------------------------------------------------------------- pictures
+
+MAX_THUMBNAIL_URL_CHARS = 2048  # signed CDN links run to a few hundred characters; longer is not a picture
+_URL_UNSAFE = re.compile(r"[\s\"'<>\\`\x00-\x1f\x7f]")
+
+
+def thumbnail_url(value: Any) -> str | None:
+    """``value`` when it is an https URL with a host, of bounded length and without characters that
+    have no place in a URL; else None (a ``javascript:`` or ``http:`` link, text, a list...). The page
+    shows it as an image, so nothing else gets through."""
+    if type(value) is not str or not value.startswith("https://") or len(value) > MAX_THUMBNAIL_URL_CHARS:
+        return None
+    if _URL_UNSAFE.search(value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme == "https" and parts.hostname else None
+
+
 # ---------------------------------------------------------------------------------------------- reading
 
 
@@ -224,6 +248,14 @@ class ItemReader:
             if (type(value) is str and value.strip()) or isinstance(value, list | dict):
                 self.unreadable.append(f"{path} is {_shown(value)}, not a count")
         return None, None
+
+    def thumbnail(self, *paths: str) -> str | None:
+        """The first of ``paths`` holding a usable picture URL (see ``thumbnail_url``)."""
+        for path in paths:
+            url = thumbnail_url(self.get(path))
+            if url is not None:
+                return url
+        return None
 
     def input_url(self) -> str | None:
         """The URL as it was submitted to the scraper, which scrapers echo under one of these keys."""

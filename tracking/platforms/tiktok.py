@@ -112,6 +112,7 @@ def normalize_metrics(r: ItemReader) -> MetricsItem:
         author_id=r.text("authorMeta.id"),
         author_handle=r.text("authorMeta.name"),
         posted_at=parse_posted_at(r.first("createTimeISO", "createTime")[1]),
+        thumbnail_url=r.thumbnail("videoMeta.coverUrl", "videoMeta.originalCoverUrl"),
     )
 
 

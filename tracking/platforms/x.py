@@ -6,7 +6,7 @@ import random
 import re
 from typing import Any
 
-from tracking.platforms.items import ItemReader, MetricsItem, ProfileItem, parse_posted_at
+from tracking.platforms.items import ItemReader, MetricsItem, ProfileItem, parse_posted_at, thumbnail_url
 from tracking.platforms.links import Link, NotAPost, NotAProfile, PostRef, ProfilePage
 from tracking.platforms.spec import HandleRule, MetricsActor, PlatformSpec, ProfileActor
 
@@ -99,7 +99,20 @@ def normalize_metrics(r: ItemReader) -> MetricsItem:
         author_id=r.text("author.id"),
         author_handle=r.text("author.userName", "author.username"),
         posted_at=parse_posted_at(r.get("createdAt")),
+        thumbnail_url=_picture(r),
     )
+
+
+def _picture(r: ItemReader) -> str | None:
+    """The tweet's first picture: ``media`` is a list of URLs; the photo objects under
+    ``extendedEntities.media`` carry it as ``media_url_https`` (a video's cover frame too)."""
+    media = r.get("media")
+    candidates = [m for m in media if isinstance(m, str)] if isinstance(media, list) else []
+    for path in ("extendedEntities.media", "entities.media"):
+        entries = r.get(path)
+        if isinstance(entries, list):
+            candidates += [e.get("media_url_https") for e in entries if isinstance(e, dict)]
+    return next((url for url in map(thumbnail_url, candidates) if url), None)
 
 
 def normalize_profile(r: ItemReader) -> ProfileItem:
