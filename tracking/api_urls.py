@@ -61,6 +61,7 @@ guild_patterns = [
     path("earnings", earnings_api.EarningsView.as_view(), name="api-guild-earnings"),
     path("exports/earnings.csv", earnings_api.EarningsExportView.as_view(), name="api-guild-earnings-csv"),
     path("exports/payouts.csv", earnings_api.PayoutExportView.as_view(), name="api-guild-payouts-csv"),
+    path("exports/payouts.xlsx", earnings_api.PayoutXLSXExportView.as_view(), name="api-guild-payouts-xlsx"),
     path("posts/<id:post_id>/reopen", earnings_api.ReopenPostView.as_view(), name="api-post-reopen"),
     path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
     path("", include(router.urls)),
