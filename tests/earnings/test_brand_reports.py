@@ -22,7 +22,7 @@ from earnings.brand_reports import (
     effective_cpm,
     resolve_link,
 )
-from earnings.models import BrandReportLink
+from earnings.models import BrandReportLink, PostFinalization
 from earnings.selectors import campaign_burn
 from guilds.models import DashboardAuditLog
 from tests.earnings.test_statements import _campaign_with_money
@@ -235,3 +235,35 @@ def test_resolving_needs_no_guild_scope_and_reads_one_row(guild):
         issued = create_link(guild_id=guild.pk, campaign=campaign, actor="t")
     link = resolve_link(issued.token, now=datetime.now(UTC))  # outside any scope, as the public view runs
     assert (link.guild_id, link.campaign_id) == (guild.pk, campaign.pk)
+
+
+def test_frozen_amounts_show_in_cents_on_every_surface(admin_client, guild):
+    """Finalized amounts summed by the database come back as cents (no 51.410000000000004)."""
+    campaign = make_campaign(guild, rate_per_1000=Decimal("1.00"), currency="USD")
+    past = timezone.now() - timedelta(days=40)
+    with guild_scope(guild.pk):
+        for amount in ("0.10", "0.20", "51.11"):
+            post = make_post(
+                guild,
+                client_account=campaign.client_account,
+                campaign=campaign,
+                submitted_at=past,
+                counting_ends_at=past + timedelta(days=30),
+                status="finalized",
+            )
+            make_snapshot(post, views=0, at=past)
+            make_snapshot(post, views=1000, at=past + timedelta(days=1))
+            PostFinalization.objects.create(
+                guild=guild,
+                post=post,
+                campaign=campaign,
+                views_payable=1000,
+                amount=Decimal(amount),
+                currency="USD",
+                finalized_at=past + timedelta(days=31),
+            )
+        report = campaign_report(guild_id=guild.pk, campaign=campaign, at=timezone.now())
+    assert (str(report.burn.spent), str(report.spend), report.views) == ("51.41", "51.41", 3000)
+    assert report.effective_cpm == Decimal("17.14")  # 51.41 / 3,000 × 1000 = 17.1366… → 17.14
+    api = admin_client.get(f"/api/v1/guilds/{guild.pk}/campaigns/{campaign.pk}/report").json()
+    assert (api["burn"]["spent"], api["spend"], api["effective_cpm"]) == ("51.41", "51.41", "17.14")
