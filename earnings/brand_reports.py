@@ -117,7 +117,7 @@ def campaign_report(*, guild_id: int, campaign: Campaign, at: datetime, top: int
 
 def burn_in_cents(burn: Burn) -> Burn:
     """The burn with every amount half-up to cents (a database may hand back a frozen amount summed
-    with float noise, e.g. SQLite's 51.410000000000004), as the API's serializers already show it."""
+    with extra places, e.g. 51.410000000000000 on SQLite), as the API's serializers already show it."""
     amounts = {
         name: None if getattr(burn, name) is None else to_cents(getattr(burn, name))
         for name in ("budget", "spent", "pending", "held", "remaining")
