@@ -22,10 +22,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import shutil
 from pathlib import Path
 
 from gunicorn.glogging import Logger, SafeAtoms
+
+_BRAND_REPORT = re.compile(r"(/brand-report/)[^/\s\"'?#]+")  # brand report links carry their secret
 
 
 def _int(name: str, default: int) -> int:
@@ -72,6 +75,7 @@ class JsonSafeAtoms(SafeAtoms):
     """Access-log atoms escaped for a JSON string (gunicorn only escapes double quotes)."""
 
     def __init__(self, atoms):  # replaces SafeAtoms' quote-only escaping; its look-ups stay
+        atoms = {k: _BRAND_REPORT.sub(r"\1[redacted]", v) if isinstance(v, str) else v for k, v in atoms.items()}
         dict.__init__(self, {k: json.dumps(v)[1:-1] if isinstance(v, str) else v for k, v in atoms.items()})
 
 

@@ -26,6 +26,7 @@ _SECRET_QUERY = re.compile(
 )
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 _WEBHOOK_URL = re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9._-]+")
+_BRAND_REPORT = re.compile(r"(/brand-report/)[^/\s\"'?#]+")  # the token of a brand report link
 REDACTED = "[redacted]"
 
 
@@ -34,7 +35,8 @@ def scrub(value: Any) -> Any:
     if isinstance(value, str):
         value = _SECRET_QUERY.sub(r"\1" + REDACTED, value)
         value = _BEARER.sub(r"\1" + REDACTED, value)
-        return _WEBHOOK_URL.sub(r"\1" + REDACTED, value)
+        value = _WEBHOOK_URL.sub(r"\1" + REDACTED, value)
+        return _BRAND_REPORT.sub(r"\1" + REDACTED, value)
     if isinstance(value, dict):
         return {k: (REDACTED if _SECRET_KEY.search(str(k)) else scrub(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

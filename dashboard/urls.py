@@ -32,6 +32,19 @@ urlpatterns = [
     path("dashboard/<id:guild_id>/budget/", views.budget_settings, name="budget"),
     path("dashboard/<id:guild_id>/audit/", views.audit_log, name="audit"),
     path("dashboard/<id:guild_id>/money/", views.money, name="money"),
+    path("dashboard/<id:guild_id>/money/campaigns/<id:campaign_id>/", views.campaign_page, name="campaign"),
+    path(
+        "dashboard/<id:guild_id>/money/campaigns/<id:campaign_id>/brand-links/",
+        views.brand_link_create,
+        name="brand-link-create",
+    ),
+    path(
+        "dashboard/<id:guild_id>/money/campaigns/<id:campaign_id>/brand-links/<id:link_id>/revoke/",
+        views.brand_link_revoke,
+        name="brand-link-revoke",
+    ),
+    # A brand's read-only campaign report: public, behind a signed, expiring, revocable link.
+    path("brand-report/<str:token>/", views.brand_report, name="brand-report"),
     path(
         "dashboard/<id:guild_id>/money/statements/<id:statement_id>/<slug:verb>/",
         views.statement_action,

@@ -21,7 +21,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.api.ratelimit import rate_limited
+from core.client_ip import client_ip
 from core.snowflakes import parse_id
+from core.tenancy import guild_scope
 from dashboard import selectors
 from dashboard.access import forbidden, guild_page
 from dashboard.forms import (
@@ -44,13 +47,27 @@ from dashboard_auth.auth import (
 from dashboard_auth.demo_login import demo_login_available, start_demo_session
 from dashboard_auth.guild_access import RegistrationRefused, register_server, unregistered_guilds
 from dashboard_auth.sessions import revoke_session
+from earnings.brand_reports import (
+    DEFAULT_EXPIRY_DAYS,
+    MAX_EXPIRY_DAYS,
+    LinkGone,
+    LinkNotFound,
+    LinkRefused,
+    burn_in_cents,
+    burn_series,
+    campaign_links,
+    campaign_report,
+    create_link,
+    resolve_link,
+    revoke_link,
+)
 from earnings.models import Statement
 from earnings.selectors import bonus_entries, campaign_burns
 from earnings.services import MoneyRefused, approve_statement, mark_statement_paid, pay_bonus, void_statement
 from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
 from guilds.budgets import BudgetRefused, update_budget_config
 from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
-from guilds.models import BonusRule, Creator, DashboardAuditLog, GuildNotification
+from guilds.models import BonusRule, Creator, DashboardAuditLog, Guild, GuildNotification
 from integrations.bot.health import bot_status
 from integrations.discord.notifier import destination_for
 from metrics.models import BonusAward
@@ -636,7 +653,7 @@ def money(request, guild_id: int):
         Campaign.objects.for_guild(request.guild).select_related("client_account").order_by("-starts_at", "pk")
     )
     by_id = campaign_burns(guild_id=guild_id, campaigns=campaigns, at=now)
-    burns = [(c, by_id[c.pk]) for c in campaigns]
+    burns = [(c, burn_in_cents(by_id[c.pk])) for c in campaigns]
     queue = (
         Statement.objects.for_guild(request.guild)
         .filter(status__in=(Statement.Status.PENDING, Statement.Status.APPROVED))
@@ -690,3 +707,131 @@ def statement_action(request, guild_id: int, statement_id: int, verb: str):
     else:
         messages.success(request, f"Statement {statement.pk} for {statement.creator.username}: {statement.status}.")
     return redirect("dashboard:money", guild_id=guild_id)
+
+
+# --- one campaign: burn over time, effective CPM, top posts, brand report links ----------------------
+
+
+def _campaign_or_404(guild, campaign_id: int) -> Campaign:
+    return get_object_or_404(Campaign.objects.for_guild(guild).select_related("client_account"), pk=campaign_id)
+
+
+def _render_campaign(request, campaign: Campaign, *, issued=None, link_error: str = "", status: int = 200):
+    guild, now = request.guild, timezone.now()
+    report = campaign_report(guild_id=guild.pk, campaign=campaign, at=now)
+    series = burn_series(guild_id=guild.pk, campaign=campaign, at=now, tz=guild.tz)
+    context = {
+        "campaign": campaign,
+        "report": report,
+        "burn": report.burn,
+        "chart": {
+            "days": [p.day.isoformat() for p in series],
+            "used": [str(p.used) for p in series],
+            "budget": None if campaign.total_budget is None else str(campaign.total_budget),
+            "currency": campaign.currency,
+        },
+        "links": [(link, link.state(now)) for link in campaign_links(guild_id=guild.pk, campaign_id=campaign.pk)],
+        "issued": issued,
+        "link_error": link_error,
+        "default_days": DEFAULT_EXPIRY_DAYS,
+        "max_days": MAX_EXPIRY_DAYS,
+        "nav": "money",
+    }
+    return render(request, "dashboard/campaign.html", context, status=status)
+
+
+@require_GET
+@guild_page
+def campaign_page(request, guild_id: int, campaign_id: int):
+    """A campaign's burn (tiles and a chart of money used per day), effective CPM, top posts and its
+    brand report links. Numbers from earnings.brand_reports (the same as the API and the brand's page)."""
+    return _render_campaign(request, _campaign_or_404(request.guild, campaign_id))
+
+
+@require_POST
+@guild_page(admin=True)
+def brand_link_create(request, guild_id: int, campaign_id: int):
+    """Make a brand report link (audited) and show its URL once, on the page this answers with."""
+    campaign = _campaign_or_404(request.guild, campaign_id)
+    raw = request.POST.get("expires_in_days", "").strip() or str(DEFAULT_EXPIRY_DAYS)
+    days = int(raw) if raw.isdigit() and len(raw) <= 4 else -1
+    try:
+        issued = create_link(guild_id=guild_id, campaign=campaign, expires_in_days=days, **_link_actor(request))
+    except LinkRefused as refused:
+        return _render_campaign(request, campaign, link_error=refused.message, status=400)
+    return _render_campaign(request, campaign, issued=issued)
+
+
+@require_POST
+@guild_page(admin=True)
+def brand_link_revoke(request, guild_id: int, campaign_id: int, link_id: int):
+    """Revoke a brand report link (audited): from now on it shows the brand a "revoked" page."""
+    campaign = _campaign_or_404(request.guild, campaign_id)
+    try:
+        revoke_link(guild_id=guild_id, link_id=link_id, campaign_id=campaign.pk, **_link_actor(request))
+    except LinkRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, "Report link revoked: it no longer opens.")
+    return redirect("dashboard:campaign", guild_id=guild_id, campaign_id=campaign.pk)
+
+
+def _link_actor(request) -> dict:
+    who = request.dashboard_user
+    return {"actor": who.actor, "actor_user": who.user, "request": request}
+
+
+# --- the brand's report: public, read-only, behind a signed link ------------------------------------
+
+MAX_TOKEN_LENGTH = 200
+
+
+@require_GET
+def brand_report(request, token: str):
+    """The read-only report a brand opens from its link: no login, no admin links, no creator payout
+    details. Rate-limited per address; never indexed, never sent as a referrer, never cached. A
+    forged or unknown link is a 404, an expired or revoked one a 410 saying so; neither changes
+    anything. The token is resolved under a logged bypass, then everything is read in the link's
+    guild scope, for the link's campaign only."""
+    wait = rate_limited(
+        request,
+        group="brand-report",
+        key=f"ip:{client_ip(request) or 'unknown'}",
+        rate=settings.RATE_LIMIT_BRAND_REPORT,
+    )
+    if wait is not None:
+        response = _link_closed(request, 429, "Too many requests", f"Too many requests; try again in {wait} seconds.")
+        response["Retry-After"] = str(wait)
+    elif len(token) > MAX_TOKEN_LENGTH:
+        response = _link_not_found(request)
+    else:
+        response = _open_report(request, token)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _open_report(request, token: str):
+    try:
+        link = resolve_link(token)
+    except LinkNotFound:
+        return _link_not_found(request)
+    except LinkGone as gone:
+        return _link_closed(request, 410, "This report link no longer opens", gone.message)
+    with guild_scope(link.guild_id):
+        campaign = Campaign.objects.for_guild(link.guild_id).select_related("client_account").get(pk=link.campaign_id)
+        report = campaign_report(guild_id=link.guild_id, campaign=campaign, at=timezone.now())
+        with timezone.override(Guild.objects.get(pk=link.guild_id).tz):
+            return render(
+                request, "dashboard/brand_report.html", {"campaign": campaign, "report": report, "link": link}
+            )
+
+
+def _link_not_found(request):
+    message = "There is no report at this address. Check that the whole link was copied."
+    return _link_closed(request, 404, "Report not found", message)
+
+
+def _link_closed(request, status: int, title: str, message: str):
+    return render(request, "dashboard/brand_report_closed.html", {"title": title, "message": message}, status=status)

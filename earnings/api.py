@@ -1,7 +1,8 @@
-"""REST API about money under /api/v1/guilds/{guild_id}/: campaigns, earnings (JSON) and its CSV
-export, statements (approve, mark paid, void), weekly bonuses booked in the ledger (list, mark paid)
-and reopening a finalized post. Reading needs guild
-access; every change needs the guild's owner or ADMINISTRATOR and is audited.
+"""REST API about money under /api/v1/guilds/{guild_id}/: campaigns (their report, burn per day and
+brand report links), earnings (JSON) and its CSV export, statements (approve, mark paid, void), weekly
+bonuses booked in the ledger (list, mark paid), the payout export (CSV, XLSX) and reopening a
+finalized post. Reading needs guild access; every change needs the guild's owner or ADMINISTRATOR and
+is audited.
 
 Every amount comes from ``earnings.selectors.earnings`` — the same function as ``manage.py earnings``
 — so the JSON, the CSV and the command agree to the cent.
@@ -9,19 +10,32 @@ Every amount comes from ``earnings.selectors.earnings`` — the same function as
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import ApiError, ErrorSerializer
+from core.snowflakes import parse_id
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of, audit
+from earnings.brand_reports import (
+    DEFAULT_EXPIRY_DAYS,
+    MAX_EXPIRY_DAYS,
+    LinkRefused,
+    burn_series,
+    campaign_links,
+    campaign_report,
+    create_link,
+    revoke_link,
+)
+from earnings.exports import PAYOUT_HEADER, XLSX_CONTENT_TYPE, payout_rows, xlsx_bytes
 from earnings.models import LedgerEntry, Statement
-from earnings.payout_methods import reveal
 from earnings.selectors import Earnings, bonus_entries, campaign_burn, earnings, earnings_document, to_cents
 from earnings.services import (
     MoneyRefused,
@@ -109,6 +123,88 @@ class BurnSerializer(serializers.Serializer):
     days_left = serializers.IntegerField(allow_null=True)
 
 
+_DEC = {"max_digits": 14, "decimal_places": 2}
+
+
+class TopPostSerializer(serializers.Serializer):
+    post_id = serializers.IntegerField()
+    platform = serializers.CharField()
+    title = serializers.CharField(help_text="The caption's first words (else @handle on Platform).")
+    url = serializers.CharField()
+    views = serializers.IntegerField(help_text="Views counted for pay over the campaign's life.")
+    amount = serializers.DecimalField(**_DEC, help_text="The post's money after its creator's cap.")
+
+
+class CampaignReportSerializer(serializers.Serializer):
+    """A campaign's numbers as the brand's report shows them (earnings/brand_reports.py)."""
+
+    campaign_id = serializers.IntegerField(source="campaign.pk")
+    name = serializers.CharField(source="campaign.name")
+    currency = serializers.CharField()
+    starts_at = serializers.DateTimeField(source="campaign.starts_at")
+    ends_at = serializers.DateTimeField(source="campaign.ends_at", allow_null=True)
+    at = serializers.DateTimeField(help_text="When these numbers were computed.")
+    views = serializers.IntegerField(help_text="Payable views of the payable (not held) posts.")
+    spend = serializers.DecimalField(**_DEC, help_text="spent + pending: money earned by payable posts.")
+    effective_cpm = serializers.DecimalField(
+        **_DEC, allow_null=True, help_text="spend / views × 1000, half-up to cents; null without views."
+    )
+    burn = BurnSerializer()
+    top_posts = TopPostSerializer(many=True)
+
+
+class BurnPointSerializer(serializers.Serializer):
+    date = serializers.DateField(source="day", help_text="Local day (the guild's time zone); the last one is today.")
+    spent = serializers.DecimalField(**_DEC)
+    pending = serializers.DecimalField(**_DEC)
+    held = serializers.DecimalField(**_DEC)
+    used = serializers.DecimalField(**_DEC, help_text="spent + pending + held at the end of the day.")
+
+
+class BurnSeriesSerializer(serializers.Serializer):
+    campaign_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    budget = serializers.DecimalField(**_DEC, allow_null=True)
+    days = BurnPointSerializer(many=True)
+
+
+class BrandLinkSerializer(serializers.Serializer):
+    """A brand report link. The URL (it carries the secret) is only in the answer that creates it."""
+
+    id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["active", "expired", "revoked"])
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_by = serializers.CharField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["state"] = instance.state(timezone.now())
+        return data
+
+
+class BrandLinkCreatedSerializer(BrandLinkSerializer):
+    url = serializers.CharField(help_text="The link to send the brand; shown only now (it is not stored).")
+
+
+class CreateBrandLinkSerializer(serializers.Serializer):
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_EXPIRY_DAYS,
+        default=DEFAULT_EXPIRY_DAYS,
+        help_text=f"Days until the link stops opening (1 to {MAX_EXPIRY_DAYS}; default {DEFAULT_EXPIRY_DAYS}).",
+    )
+
+
+def _link_refused(refused: LinkRefused) -> ApiError:
+    fields = {refused.field: [refused.message]} if refused.field else None
+    code = {404: "not_found", 409: "conflict"}.get(refused.status, "invalid")
+    return ApiError(refused.message, code=code, status=refused.status, fields=fields)
+
+
 @extend_schema(tags=["campaigns"])
 class CampaignViewSet(
     GuildScopedMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
@@ -153,6 +249,84 @@ class CampaignViewSet(
         """Budget burn now: spent (finalized), pending, held, remaining, percent used, days left."""
         burn = campaign_burn(guild_id=self.guild_id, campaign=self.get_object(), at=timezone.now())
         return Response(BurnSerializer(burn).data)
+
+    @extend_schema(responses={200: CampaignReportSerializer})
+    @action(detail=True, methods=["get"])
+    def report(self, request, guild_id: int, pk: str):
+        """The campaign's report now: counted views, spend, effective CPM, burn and top posts — the
+        numbers of the brand's report page and the dashboard's campaign page."""
+        report = campaign_report(guild_id=self.guild_id, campaign=self.get_object(), at=timezone.now())
+        return Response(CampaignReportSerializer(report).data)
+
+    @extend_schema(responses={200: BurnSeriesSerializer})
+    @action(detail=True, methods=["get"], url_path="burn-series")
+    def burn_series(self, request, guild_id: int, pk: str):
+        """Money used (spent, pending, held) at the end of each local day since the campaign started
+        (the last 92 days at most); the last day is now and equals ``burn``."""
+        campaign = self.get_object()
+        guild = Guild.objects.get(pk=self.guild_id)
+        days = burn_series(guild_id=self.guild_id, campaign=campaign, at=timezone.now(), tz=guild.tz)
+        body = {
+            "campaign_id": campaign.pk,
+            "currency": campaign.currency,
+            "budget": campaign.total_budget,
+            "days": days,
+        }
+        return Response(BurnSeriesSerializer(body).data)
+
+    @extend_schema(methods=["GET"], responses={200: BrandLinkSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=CreateBrandLinkSerializer,
+        responses={201: BrandLinkCreatedSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="brand-links", pagination_class=None)
+    def brand_links(self, request, guild_id: int, pk: str):
+        """GET: the campaign's brand report links (active, expired, revoked; never their URL).
+        POST (owner or ADMINISTRATOR, audited): a new link, expiring in ``expires_in_days``; the answer
+        carries its URL, shown this once."""
+        campaign = self.get_object()
+        if request.method == "GET":
+            links = campaign_links(guild_id=self.guild_id, campaign_id=campaign.pk)
+            return Response(BrandLinkSerializer(links, many=True).data)
+        body = CreateBrandLinkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        actor, actor_user = actor_of(request)
+        try:
+            issued = create_link(
+                guild_id=self.guild_id,
+                campaign=campaign,
+                expires_in_days=body.validated_data["expires_in_days"],
+                actor=actor,
+                actor_user=actor_user,
+                request=request,
+            )
+        except LinkRefused as refused:
+            raise _link_refused(refused) from None
+        data = {**BrandLinkSerializer(issued.link).data, "url": issued.url}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: BrandLinkSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"], url_path=r"brand-links/(?P<link_id>[0-9]{1,19})/revoke")
+    def revoke_brand_link(self, request, guild_id: int, pk: str, link_id: str):
+        """Revoke a brand report link (owner or ADMINISTRATOR, audited): it opens nothing from now on."""
+        campaign = self.get_object()
+        number = parse_id(link_id)
+        if number is None:
+            raise ApiError("No such report link for this campaign.", code="not_found", status=404)
+        actor, actor_user = actor_of(request)
+        try:
+            link = revoke_link(
+                guild_id=self.guild_id,
+                link_id=number,
+                campaign_id=campaign.pk,
+                actor=actor,
+                actor_user=actor_user,
+                request=request,
+            )
+        except LinkRefused as refused:
+            raise _link_refused(refused) from None
+        return Response(BrandLinkSerializer(link).data)
 
 
 class EarningsQuerySerializer(PeriodQuerySerializer):
@@ -462,19 +636,7 @@ class StatementViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
         return self._done(statement)
 
 
-PAYOUT_CSV_HEADER = [
-    "statement_id",
-    "creator_id",
-    "discord_user_id",
-    "username",
-    "campaign_id",
-    "period_start",
-    "period_end",
-    "currency",
-    "amount",
-    "method",
-    "address",
-]
+PAYOUT_CSV_HEADER = PAYOUT_HEADER
 
 
 class PayoutExportView(CSVExportMixin, APIView):
@@ -492,33 +654,60 @@ class PayoutExportView(CSVExportMixin, APIView):
         tags=["exports"],
     )
     def get(self, request, guild_id: int):
-        statements = (
-            Statement.objects.for_guild(guild_id)
-            .filter(status=Statement.Status.APPROVED)
-            .select_related("creator", "creator__payout_method")
-            .order_by("currency", "creator_id", "pk")
-        )
-        rows = [_payout_row(s) for s in statements]
+        rows = payout_rows(guild_id)
         audit(request, guild_id=guild_id, action="payouts.export", target_type="statement", after={"rows": len(rows)})
         return csv_response(f"payouts-{guild_id}.csv", PAYOUT_CSV_HEADER, rows)
 
 
-def _payout_row(statement: Statement) -> list:
-    creator = statement.creator
-    method = getattr(creator, "payout_method", None)
-    return [
-        statement.pk,
-        creator.pk,
-        creator.discord_user_id,
-        creator.username,
-        statement.campaign_id,
-        statement.period_start.isoformat(),
-        statement.period_end.isoformat(),
-        statement.currency,
-        statement.amount,
-        method.kind if method else "",
-        reveal(method) if method else "",
-    ]
+class XLSXRenderer(BaseRenderer):
+    """Lets content negotiation accept the XLSX type; the view builds its own body."""
+
+    media_type = XLSX_CONTENT_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else b""
+
+
+class PayoutXLSXExportView(APIView):
+    """The same approved statements as the payouts CSV, as an Excel workbook: same columns and rows,
+    amounts as numbers with two decimals, addresses in full. Owner or ADMINISTRATOR only; audited."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [IsGuildAdminForReads]
+    renderer_classes = [XLSXRenderer, JSONRenderer]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response):  # errors: JSON in the one error shape
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @extend_schema(
+        responses={
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="XLSX, one approved statement per row (the CSV's columns)."
+            ),
+            (403, "application/json"): ErrorSerializer,
+        },
+        tags=["exports"],
+    )
+    def get(self, request, guild_id: int):
+        rows = payout_rows(guild_id)
+        audit(
+            request,
+            guild_id=guild_id,
+            action="payouts.export",
+            target_type="statement",
+            after={"rows": len(rows), "format": "xlsx"},
+        )
+        response = HttpResponse(
+            xlsx_bytes(title="Payouts", header=PAYOUT_HEADER, rows=rows), content_type=XLSX_CONTENT_TYPE
+        )
+        response["Content-Disposition"] = f'attachment; filename="payouts-{guild_id}.xlsx"'
+        return response
 
 
 class ReopenPostView(APIView):

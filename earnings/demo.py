@@ -1,6 +1,7 @@
 """Money in the demo guild: a campaign per client account in two currencies with caps, posts past
-their windows finalized, a held (flagged) post, last week's statements (one approved, one paid) and
-a campaign close to its budget. Idempotent within a week: reruns add no statements or finalizations."""
+their windows finalized, a held (flagged) post, last week's statements (one approved, one paid), a
+campaign close to its budget and one active brand report link. Idempotent within a week: reruns add
+no statements, finalizations or links."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
 
 from core.tenancy import guild_scope
+from earnings.brand_reports import demo_link
 from earnings.models import Statement
 from earnings.selectors import campaign_burn
 from earnings.services import (
@@ -58,8 +60,9 @@ BRIEFS = {
 NEAR_BUDGET = Decimal("0.93")
 
 
-def load_demo_money(*, guild: Guild, now: datetime) -> None:
-    """Campaigns, finalizations, a held post, statements and a nearly spent budget (see module doc)."""
+def load_demo_money(*, guild: Guild, now: datetime) -> str:
+    """Campaigns, finalizations, a held post, statements, a nearly spent budget and a brand report
+    link (see module doc). Returns the link's path."""
     with guild_scope(guild.pk):
         campaigns = [_campaign(guild, account, now) for account in ClientAccount.objects.for_guild(guild)]
         _hold_one(guild, campaigns[0])
@@ -67,6 +70,7 @@ def load_demo_money(*, guild: Guild, now: datetime) -> None:
         _near_budget(guild, now)
         _statements(guild, campaigns[0], now)
         check_budgets(guild_id=guild.pk, now=now)
+        return demo_link(guild_id=guild.pk, campaign=campaigns[0], now=now, actor=ACTOR).path if campaigns else ""
 
 
 def _campaign(guild: Guild, account: ClientAccount, now: datetime) -> Campaign:

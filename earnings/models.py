@@ -158,3 +158,35 @@ class PayoutMethod(GuildOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.masked}"
+
+
+class BrandReportLink(GuildOwned):
+    """A read-only report of one campaign for its brand, behind a signed, expiring, revocable link.
+
+    The URL carries ``<key_id>.<secret>.<signature>`` (earnings/brand_reports.py). Only ``key_id`` (to
+    find the row) and the SHA-256 of the secret are stored, so the database alone cannot rebuild a
+    link; the URL is shown once, when the link is made. Revoking stamps ``revoked_*`` (audited).
+    """
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="brand_links")
+    key_id = models.CharField(max_length=16, unique=True, help_text="Public half of the token: finds the row.")
+    secret_hash = models.CharField(max_length=64, help_text="SHA-256 (hex) of the token's secret; never the secret.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=120)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["guild", "campaign"], name="brand_link_by_campaign")]
+
+    def __str__(self) -> str:
+        return f"Brand report link {self.key_id[:6]}… for campaign {self.campaign_id}"
+
+    def state(self, now) -> str:
+        """active, expired or revoked (revoked wins)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"

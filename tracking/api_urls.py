@@ -61,6 +61,7 @@ guild_patterns = [
     path("earnings", earnings_api.EarningsView.as_view(), name="api-guild-earnings"),
     path("exports/earnings.csv", earnings_api.EarningsExportView.as_view(), name="api-guild-earnings-csv"),
     path("exports/payouts.csv", earnings_api.PayoutExportView.as_view(), name="api-guild-payouts-csv"),
+    path("exports/payouts.xlsx", earnings_api.PayoutXLSXExportView.as_view(), name="api-guild-payouts-xlsx"),
     path("posts/<id:post_id>/reopen", earnings_api.ReopenPostView.as_view(), name="api-post-reopen"),
     path("bonuses", earnings_api.BonusesView.as_view(), name="api-guild-bonuses"),
     path("bonuses/<id:entry_id>/pay", earnings_api.PayBonusView.as_view(), name="api-guild-bonus-pay"),

@@ -42,6 +42,7 @@ class DemoCounts:
     profiles: int
     posts: int
     snapshots: int
+    brand_report_path: str = ""  # the demo campaign's brand report link (path; add the site's base)
 
 
 def _demo_handle(spec: PlatformSpec, username: str) -> str:
@@ -153,13 +154,14 @@ def load_demo_data(*, now: datetime | None = None, posts_per_profile: int = 2) -
         VideoMetrics.objects.filter(post__in=posts, provider=VideoMetrics.Provider.DEMO).delete()
         VideoMetrics.objects.bulk_create([s for p in posts for s in _snapshots(p, rng, now)], batch_size=2000)
         _sync_latest(posts)
-        load_demo_money(guild=guild, now=now)
+        brand_report_path = load_demo_money(guild=guild, now=now)
         return DemoCounts(
             guilds=1,
             creators=Creator.objects.for_guild(guild).count(),
             profiles=Profile.objects.for_guild(guild).count(),
             posts=Post.objects.for_guild(guild).count(),
             snapshots=VideoMetrics.objects.for_guild(guild).count(),
+            brand_report_path=brand_report_path,
         )
 
 

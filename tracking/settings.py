@@ -476,6 +476,8 @@ RATE_LIMIT_BOT_PER_KEY = _rate("RATE_LIMIT_BOT_PER_KEY", "600/m")
 RATE_LIMIT_BOT_PER_IP = _rate("RATE_LIMIT_BOT_PER_IP", "600/m")
 # Invalid API keys one address may present before it is refused outright (429) for the window.
 RATE_LIMIT_KEY_FAILURES = _rate("RATE_LIMIT_KEY_FAILURES", "20/m")
+# Brand report pages (public links, no login) one address may open per window.
+RATE_LIMIT_BRAND_REPORT = _rate("RATE_LIMIT_BRAND_REPORT", "30/m")
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",

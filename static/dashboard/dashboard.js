@@ -120,13 +120,52 @@
     return new uPlot(opts, [data.t, data[key]], el);
   }
 
+  // A campaign's money used at the end of each day (cumulative), with its budget as a dashed line.
+  var money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  function moneyChart(el, data) {
+    var xs = data.days.map(function (d) { return Date.parse(d + "T00:00:00Z") / 1000; });
+    var used = data.used.map(Number);
+    var readout = document.querySelector('[data-readout-for="' + el.getAttribute("data-source") + '"]');
+    var idle = readout ? readout.textContent : "";
+    function showDay(u) {
+      if (!readout) return;
+      var i = u.cursor.idx;
+      readout.textContent = i == null ? idle : dayFmt.format(new Date(xs[i] * 1000)) + " · " + data.used[i] + " " + data.currency + " used";
+    }
+    var series = [
+      { value: "{MMM} {D}" },
+      { label: "Used", stroke: "#4f46e5", width: 2, fill: "rgba(79, 70, 229, 0.08)", value: function (u, v) { return v == null ? "—" : money.format(v); } },
+    ];
+    var values = [xs, used];
+    if (data.budget !== null) {
+      series.push({ label: "Budget", stroke: "#db2777", width: 1.5, dash: [6, 4], points: { show: false } });
+      values.push(xs.map(function () { return Number(data.budget); }));
+    }
+    var opts = {
+      width: chartWidth(el),
+      height: chartHeight(el),
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      hooks: { setCursor: [showDay] },
+      series: series,
+      axes: [
+        Object.assign({}, axisStyle, { values: "{MMM} {D}", space: 60 }),
+        Object.assign({}, axisStyle, { size: 64, values: function (u, vals) { return vals.map(compact); } }),
+      ],
+    };
+    return new uPlot(opts, values, el);
+  }
+
   var charts = [];
   function setupCharts() {
     if (typeof uPlot === "undefined") return;
     document.querySelectorAll("[data-chart]").forEach(function (el) {
       var data = readData(el.getAttribute("data-source"));
       if (!data) return;
-      var make = el.getAttribute("data-chart") === "bars" ? barsChart : seriesChart;
+      var kind = el.getAttribute("data-chart");
+      var make = kind === "bars" ? barsChart : kind === "money" ? moneyChart : seriesChart;
       charts.push({ el: el, plot: make(el, data) });
       el.setAttribute("data-rendered", "true");
     });

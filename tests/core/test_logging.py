@@ -61,6 +61,7 @@ def test_every_line_of_a_request_carries_its_request_id(client, log_lines, monke
         ({"event": "x", "url": "https://h/x?auth=basic-abc"}, "basic-abc"),
         ({"event": "x", "url": "https://h/x?jwt=eyJzz.yy.xx"}, "eyJzz"),
         ({"event": "x", "url": "https://h/x?a=1&session=sess-42"}, "sess-42"),
+        ({"event": "request_started", "request": "GET /brand-report/0a1b2c.s3cr3t-Brand.sig/"}, "s3cr3t-Brand"),
     ],
 )
 def test_secrets_are_redacted(event, leaked):

@@ -277,3 +277,32 @@ def test_logout(browser, live_server, demo):
     assert page.url == live_server.url + "/"
     assert not [c for c in context.cookies() if c["name"] == settings.DASHBOARD_ACCESS_COOKIE_NAME]
     context.close()
+
+
+@pytest.mark.parametrize("viewport_name", ["desktop", "phone"])
+def test_campaign_page_chart_and_a_brand_link_the_brand_opens(browser, live_server, demo, viewport_name):
+    guild, _ = demo
+    viewport = DESKTOP if viewport_name == "desktop" else PHONE
+    context = _context(browser, live_server, guild, viewport=viewport)
+    page = context.new_page()
+    problems = _watch(page)
+    page.goto(f"/dashboard/{guild.pk}/money/")
+    page.get_by_role("link", name="Acme Energy — Winter push").click()
+    page.wait_for_selector(".chart[data-chart=money][data-rendered] canvas")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the campaign page overflows by {overflow}px at {viewport_name} width"
+    _shoot(page, f"campaign-{viewport_name}")
+    page.get_by_role("button", name="Create a report link").click()
+    url = page.locator("#issued-url").input_value()
+    assert "/brand-report/" in url
+    brand = browser.new_context(viewport=viewport).new_page()  # the brand: no cookies, no login
+    brand_problems = _watch(brand)
+    response = brand.goto(url.replace(settings.PUBLIC_BASE_URL, live_server.url))
+    assert response.status == 200 and response.headers["x-robots-tag"] == "noindex, nofollow"
+    assert brand.get_by_role("heading", name="Acme Energy — Winter push").is_visible()
+    overflow = brand.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the brand report overflows by {overflow}px at {viewport_name} width"
+    _shoot(brand, f"brand-report-{viewport_name}")
+    assert problems == [] and brand_problems == []
+    brand.context.close()
+    context.close()

@@ -4,6 +4,7 @@ approved and a paid statement, a campaign near its budget — and a rerun adds n
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
-from earnings.models import LedgerEntry, PostFinalization, Statement
+from earnings.models import BrandReportLink, LedgerEntry, PostFinalization, Statement
 from earnings.selectors import campaign_burn
 from tracking.demo import DEMO_GUILD_ID
 from tracking.models import Campaign, Post
@@ -27,12 +28,20 @@ def _state():
             "statements": sorted(Statement.objects.values_list("status", flat=True)),
             "ledger": LedgerEntry.objects.count(),
             "held": Post.objects.filter(status=Post.Status.FLAGGED).count(),
+            "brand_links": list(BrandReportLink.objects.values_list("pk", "revoked_at")),
         }
 
 
-def test_demo_money_is_all_there_and_rerunning_adds_nothing():
-    call_command("load_demo_data", "--no-staff", "--force", stdout=io.StringIO())
+def test_demo_money_is_all_there_and_rerunning_adds_nothing(client):
+    out = io.StringIO()
+    call_command("load_demo_data", "--no-staff", "--force", stdout=out)
     first = _state()
+    printed = re.search(
+        r"Brand report \(read-only, no login\): http://127\.0\.0\.1:8000(/brand-report/\S+/)", out.getvalue()
+    )
+    assert printed and len(first["brand_links"]) == 1 and first["brand_links"][0][1] is None
+    report = client.get(printed.group(1))
+    assert report.status_code == 200 and "Acme Energy" in report.content.decode()
     with rls_bypass(reason="test"):
         campaigns = list(Campaign.objects.all())
         posts_without_campaign = Post.objects.filter(campaign__isnull=True).count()
@@ -47,5 +56,7 @@ def test_demo_money_is_all_there_and_rerunning_adds_nothing():
         burn = campaign_burn(guild_id=DEMO_GUILD_ID, campaign=near, at=timezone.now())
     assert Decimal("85") <= burn.percent_used < Decimal("100")
 
-    call_command("load_demo_data", "--no-staff", "--force", stdout=io.StringIO())
+    again = io.StringIO()
+    call_command("load_demo_data", "--no-staff", "--force", stdout=again)
     assert _state() == first
+    assert printed.group(1) in again.getvalue()  # the same link, not a new one

@@ -34,9 +34,11 @@ class Command(BaseCommand):
             f"Demo guild ready: {counts.creators} creators, {counts.profiles} profiles, "
             f"{counts.posts} posts, {counts.snapshots} snapshots."
         )
+        base = base_url.rstrip("/")
+        if counts.brand_report_path:
+            self.stdout.write(f"Brand report (read-only, no login): {base}{counts.brand_report_path}")
         if not no_staff:
             password = self._staff_login()
-            base = base_url.rstrip("/")
             self.stdout.write(self.style.SUCCESS(f"Staff login: admin / {password}  ({base}/admin/)"))
             self.stdout.write(
                 f"Dashboard without Discord: {base}/ then 'Log in as the demo admin' (DJANGO_DEBUG, this machine only)"
