@@ -53,7 +53,6 @@ from earnings.brand_reports import (
     LinkGone,
     LinkNotFound,
     LinkRefused,
-    burn_in_cents,
     burn_series,
     campaign_links,
     campaign_report,
@@ -653,7 +652,7 @@ def money(request, guild_id: int):
         Campaign.objects.for_guild(request.guild).select_related("client_account").order_by("-starts_at", "pk")
     )
     by_id = campaign_burns(guild_id=guild_id, campaigns=campaigns, at=now)
-    burns = [(c, burn_in_cents(by_id[c.pk])) for c in campaigns]
+    burns = [(c, by_id[c.pk]) for c in campaigns]
     queue = (
         Statement.objects.for_guild(request.guild)
         .filter(status__in=(Statement.Status.PENDING, Statement.Status.APPROVED))

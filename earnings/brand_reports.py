@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -98,7 +98,7 @@ def effective_cpm(spend: Decimal, views: int) -> Decimal | None:
 
 def campaign_report(*, guild_id: int, campaign: Campaign, at: datetime, top: int = TOP_POSTS) -> CampaignReport:
     """The campaign's burn, counted views, spend, effective CPM and top posts as of ``at``."""
-    burn = burn_in_cents(campaign_burn(guild_id=guild_id, campaign=campaign, at=at))
+    burn = campaign_burn(guild_id=guild_id, campaign=campaign, at=at)
     result = earnings(guild_id=guild_id, start=BEGINNING, end=at, campaign_id=campaign.pk)
     payable = [p for c in result.creators for p in c.posts if not p.held]
     views = sum(p.views_payable for p in payable)
@@ -113,16 +113,6 @@ def campaign_report(*, guild_id: int, campaign: Campaign, at: datetime, top: int
         effective_cpm=effective_cpm(spend, views),
         top_posts=_top_posts(guild_id, ranked),
     )
-
-
-def burn_in_cents(burn: Burn) -> Burn:
-    """The burn with every amount half-up to cents (a database may hand back a frozen amount summed
-    with extra places, e.g. 51.410000000000000 on SQLite), as the API's serializers already show it."""
-    amounts = {
-        name: None if getattr(burn, name) is None else to_cents(getattr(burn, name))
-        for name in ("budget", "spent", "pending", "held", "remaining")
-    }
-    return replace(burn, **amounts)
 
 
 def _top_posts(guild_id: int, ranked: list) -> list[TopPost]:
@@ -179,7 +169,7 @@ def burn_series(*, guild_id: int, campaign: Campaign, at: datetime, tz) -> list[
     day = first
     while day <= today:
         end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-        burn = burn_in_cents(campaign_burn(guild_id=guild_id, campaign=campaign, at=min(end, at)))
+        burn = campaign_burn(guild_id=guild_id, campaign=campaign, at=min(end, at))
         points.append(BurnPoint(day, burn.spent, burn.pending, burn.held))
         day += timedelta(days=1)
     return points

@@ -254,6 +254,9 @@ def campaign_burns(*, guild_id: int, campaigns: list[Campaign], at: datetime) ->
 
 
 def _burn(campaign: Campaign, at: datetime, *, spent: Decimal, pending: Decimal, held: Decimal) -> Burn:
+    # Each amount is a sum of cents; to_cents only drops the extra places a database may hand back
+    # for a summed frozen amount (51.410000000000000 on SQLite), so every surface shows 51.41.
+    spent, pending, held = to_cents(spent), to_cents(pending), to_cents(held)
     used, budget = spent + pending + held, campaign.total_budget
     percent = None
     if budget is not None:
