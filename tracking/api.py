@@ -166,7 +166,7 @@ class ProfileQuerySerializer(serializers.Serializer):
 
 @extend_schema(tags=["profiles"])
 @extend_schema(methods=["GET"], parameters=[ProfileQuerySerializer])
-class ProfileViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
+class ProfileViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Creators' social accounts and their verification state."""
 
     model = Profile

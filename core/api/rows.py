@@ -8,7 +8,8 @@ comes from one ``values_list()`` of exactly those columns, each non-null value p
 field's own ``to_representation`` (so dates, choices and JSON come out as the serializer writes them).
 
 A serializer with anything else (method fields, nested serializers, properties, nullable hops) is
-not planned: ``plan_for`` returns None and the view serializes instances as usual.
+not planned, nor is a serializer that overrides ``to_representation``: ``plan_for`` returns None and
+the view serializes instances as usual.
 tests/core/test_values_rows.py holds the two ways to the same body.
 """
 
@@ -70,6 +71,8 @@ def _converter(field: serializers.Field, tz) -> Callable | None:
     if kind is serializers.ChoiceField and all(k == v for k, v in field.choice_strings_to_values.items()):
         return lambda v: v if type(v) is str else slow(v)  # noqa: E721 - exactly str
     plain = {serializers.CharField: str, serializers.IntegerField: int, serializers.BooleanField: bool}.get(kind)
+    if kind is serializers.BigIntegerField:
+        plain = None if getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING) else int
     if plain is not None:
         return lambda v: v if type(v) is plain else slow(v)
     if (
@@ -101,7 +104,7 @@ def plan_for(serializer_class: type[serializers.ModelSerializer]) -> RowPlan | N
     """How to build ``serializer_class``'s list body from columns, or None when it cannot be."""
     meta = getattr(serializer_class, "Meta", None)
     model = getattr(meta, "model", None)
-    if model is None:
+    if model is None or serializer_class.to_representation is not serializers.ModelSerializer.to_representation:
         return None
     names, lookups, fields = [], [], []
     for name, field in serializer_class().fields.items():

@@ -1,5 +1,5 @@
-"""The posts list (issue 17): its body built from columns is the serializer's, page by page, and its
-pages do not count the whole guild unless asked to (``?count=exact``)."""
+"""The posts list and the other lists built from columns (issue 17): their bodies are their serializers'
+bodies, and pages do not count the whole guild unless asked to (``?count=exact``)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from core.api.rows import plan_for
-from tests.factories import make_campaign, make_post
+from guilds.api import CreatorSerializer
+from guilds.models import Creator
+from metrics.api import SnapshotSerializer
+from metrics.models import VideoMetrics
+from tests.factories import make_campaign, make_post, make_profile, make_snapshot
 from tests.helpers.api import admin_client  # noqa: F401 - the fixture
-from tracking.api import PostSerializer
-from tracking.models import Post
+from tracking.api import PostSerializer, ProfileSerializer
+from tracking.models import Post, Profile
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
@@ -61,6 +65,27 @@ def test_the_list_body_is_the_serializers_body(admin_client, guild, bypass):  # 
     assert list(body["results"][0]) == list(PostSerializer().fields)  # same keys, same order
 
 
+def test_other_lists_built_from_columns_are_their_serializers_bodies(admin_client, guild, bypass):  # noqa: F811
+    post = make_post(guild, caption="x")
+    make_profile(guild, verification_status="verified", verified_at=timezone.now())
+    make_snapshot(post, views=10, at=timezone.now() - timedelta(hours=2), saves=None)
+    make_snapshot(post, views=25, at=timezone.now() - timedelta(hours=1), saves=4, rounded=True)
+    with bypass():
+        expected = {
+            "creators": CreatorSerializer(Creator.objects.filter(guild=guild).order_by("username", "pk"), many=True),
+            "profiles": ProfileSerializer(
+                Profile.objects.filter(guild=guild).order_by("platform", "handle", "pk"), many=True
+            ),
+            f"posts/{post.pk}/series": SnapshotSerializer(
+                VideoMetrics.objects.filter(post=post).order_by("captured_at"), many=True
+            ),
+        }
+        expected = {path: _as_json(serializer.data) for path, serializer in expected.items()}
+    for path, rows in expected.items():
+        body = admin_client.get(f"/api/v1/guilds/{guild.pk}/{path}").json()
+        assert body["results"] == rows and len(rows) >= 2, path
+
+
 def test_a_serializer_with_anything_but_columns_is_serialized_as_usual():
     class WithMethod(serializers.ModelSerializer):
         title = serializers.SerializerMethodField()
@@ -81,6 +106,16 @@ def test_a_serializer_with_anything_but_columns_is_serialized_as_usual():
 
     assert plan_for(WithMethod) is None
     assert plan_for(ThroughNullable) is None
+
+    class Masked(serializers.ModelSerializer):
+        class Meta:
+            model = Post
+            fields = ["id", "caption"]
+
+        def to_representation(self, instance):
+            return {**super().to_representation(instance), "caption": "***"}
+
+    assert plan_for(Masked) is None
     assert plan_for(PostSerializer) is not None
 
 
