@@ -31,6 +31,7 @@ class ApiPagination(BasePagination):
     page_query_param = "page"
     count_query_param = "count"
     invalid_page_message = "Invalid page."
+    always_count = False  # True: every page carries the exact total (a list whose count is its point)
 
     def get_page_size(self, request) -> int:
         try:
@@ -78,7 +79,7 @@ class ApiPagination(BasePagination):
             raise NotFound(self.invalid_page_message)
         if not self.has_next:
             self.count = offset + len(rows)
-        elif exact and self.count is None:
+        elif (exact or self.always_count) and self.count is None:
             self.count = queryset.count()
         self.number = number
         return rows
@@ -111,7 +112,9 @@ class ApiPagination(BasePagination):
             "type": "object",
             "required": ["count", "results"],
             "properties": {
-                "count": {
+                "count": {"type": "integer", "example": 123, "description": "The total."}
+                if self.always_count
+                else {
                     "type": "integer",
                     "nullable": True,
                     "example": 123,
@@ -125,6 +128,20 @@ class ApiPagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view):
+        count = (
+            []
+            if self.always_count
+            else [
+                {
+                    "name": self.count_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "`exact` to count the total on every page (an extra query); without it "
+                    "`count` is given on the last page only.",
+                    "schema": {"type": "string", "enum": [EXACT]},
+                }
+            ]
+        )
         return [
             {
                 "name": self.page_query_param,
@@ -140,12 +157,12 @@ class ApiPagination(BasePagination):
                 "description": f"Results per page ({self.page_size} by default, at most {self.max_page_size}).",
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
-            {
-                "name": self.count_query_param,
-                "required": False,
-                "in": "query",
-                "description": "`exact` to count the total on every page (an extra query); without it "
-                "`count` is given on the last page only.",
-                "schema": {"type": "string", "enum": [EXACT]},
-            },
+            *count,
         ]
+
+
+class CountedPagination(ApiPagination):
+    """Every page carries the exact total: for short lists whose number is what people read (the
+    review queue's count is the overview's)."""
+
+    always_count = True
