@@ -9,7 +9,8 @@ Read from the environment:
   flight before they are killed. Keep it below the process manager's stop timeout (systemd's
   TimeoutStopSec, Kubernetes' terminationGracePeriodSeconds).
 - GUNICORN_MAX_REQUESTS (50,000): a worker is replaced after this many requests, plus a random jitter
-  of up to half as many, so workers are recycled rarely and one at a time.
+  of up to half as many, so workers are recycled rarely and one at a time; a new worker imports the
+  URLconf and views before its first request (``post_worker_init``), not during it.
 - GUNICORN_ACCESS_LOG (false): Django already logs every request as JSON with its request id; set true
   for gunicorn's own access log, also as JSON lines: every value is JSON-escaped (``JsonAccessLogger``),
   so a quote, backslash or newline in a path cannot break or split a line.
@@ -105,6 +106,15 @@ def on_starting(server) -> None:
     if _multiproc_dir:
         shutil.rmtree(_multiproc_dir, ignore_errors=True)
         Path(_multiproc_dir).mkdir(parents=True, exist_ok=True)
+
+
+def post_worker_init(worker) -> None:
+    """Import the URLconf, and with it every view module, before the worker accepts a request: Django
+    does it on a worker's first request otherwise, and that caller waited seconds for it (every start
+    and every recycle, issue 17)."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the lookup is the import
 
 
 def child_exit(server, worker) -> None:

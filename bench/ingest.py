@@ -17,6 +17,11 @@ ingest first, COPY, ingest steady, COPY):
 2. COPY: the same N rows, already normalized, straight into metrics_videometrics with psycopg's
    cursor.copy — the floor no application code can beat.
 
+Each ingest is also broken down by phase (every statement timed by the table it writes, the staging load,
+COMMIT, and the Python left over), printed for the best first and steady runs, and one more COPY round
+writes the same rows into an index-less temporary copy of the table (COMMIT excluded): what COPY pays
+for the table's indexes and WAL.
+
 Every measurement is one transaction, timed from its start to the end of its COMMIT (deferred foreign-key
 checks and the WAL flush included), for both sides alike. Each measurement runs once per guild and the
 best run is reported (the machine is shared: the best of identical runs is the least noisy estimate);
@@ -32,6 +37,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -110,16 +116,18 @@ def _measure_size(n: int, repeat: int, index: int) -> tuple[float, float]:
     """``repeat`` rounds for N items, ingest and COPY interleaved within each round."""
     guilds = [_setup(n, index * 100 + k) for k in range(repeat)]
     t1 = datetime(2030, 1, 1, tzinfo=UTC)
-    first, steady, copied = [], [], []
+    first, steady, copied, bare = [], [], [], []
+    first_clocks, steady_clocks = [], []
     for guild_id, posts in guilds:
         items = _items(posts)
-        first.append(_time_ingest(guild_id, items, t1))
+        first.append(_time_ingest(guild_id, items, t1, first_clocks))
         copied.append(_time_copy(guild_id, posts, items, t1 + timedelta(minutes=30)))
         for item in items:  # an hour later, organic growth
             item["playCount"] += 1000
             item["diggCount"] += 80
-        steady.append(_time_ingest(guild_id, items, t1 + timedelta(hours=1)))
+        steady.append(_time_ingest(guild_id, items, t1 + timedelta(hours=1), steady_clocks))
         copied.append(_time_copy(guild_id, posts, items, t1 + timedelta(minutes=90)))
+        bare.append(_time_copy(guild_id, posts, items, t1 + timedelta(minutes=100), bare_table=True))
     print(f"items: {n:,} per run; each measurement is one transaction including its COMMIT; best of {repeat} rounds")
     for label, times in (
         ("ingest (first measurement)", first),
@@ -128,10 +136,82 @@ def _measure_size(n: int, repeat: int, index: int) -> tuple[float, float]:
     ):
         runs = ", ".join(f"{t:.3f}" for t in times)
         print(f"{label + ':':<29}{n / min(times):>10,.0f} rows/s  ({min(times):.3f} s; runs: {runs} s)")
+    print(
+        f"{'raw COPY, no indexes:':<29}{n / min(bare):>10,.0f} rows/s  ({min(bare):.3f} s; the same rows into an "
+        "index-less temporary copy of the table, COMMIT excluded: what indexes, checks and WAL cost COPY)"
+    )
+    for label, clocks in (("first", first_clocks), ("steady", steady_clocks)):
+        total, clock = min(clocks, key=lambda pair: pair[0])
+        _print_phases(f"the best {label} ingest", n, clock, total)
     best_copy = min(copied)
     ratio_first, ratio_steady = best_copy / min(first), best_copy / min(steady)
     print(f"ratio ingest/COPY: first {ratio_first:.2f}, steady {ratio_steady:.2f} (goal >= 0.25; issue 17: 0.5)")
     return ratio_first, ratio_steady
+
+
+_PHASES = (
+    ("staging", "staging: CREATE TEMP + binary COPY"),
+    ("snapshots", "snapshot upsert (metrics_videometrics)"),
+    ("rollups", "rollup upsert (metrics_postdailyrollup)"),
+    ("posts", "post UPDATE (tracking_post)"),
+    ("history", "status history INSERT"),
+    ("reads", "reads (posts, existing snapshots, signals, budget)"),
+    ("other", "other writes (signals, notices, callbacks)"),
+    ("commit", "COMMIT (deferred FK checks, WAL flush)"),
+    ("python", "Python (normalize, decide, feed COPY)"),
+)
+
+
+class _PhaseClock:
+    """Times every statement one ingest sends, by what it writes (a Django execute wrapper, plus the
+    staging load, whose COPYs go straight to psycopg); Python is whatever is left of the total."""
+
+    def __init__(self):
+        self.spent = dict.fromkeys((key for key, _ in _PHASES), 0.0)
+        self.staging = False
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if not self.staging:
+                self.spent[self._phase(sql)] += time.perf_counter() - start
+
+    @staticmethod
+    def _phase(sql: str) -> str:
+        head = sql.lstrip()[:60].upper()
+        if head.startswith(("SELECT", "WITH", "SAVEPOINT", "RELEASE")):
+            return "reads"
+        for table, key in (
+            ("METRICS_VIDEOMETRICS", "snapshots"),
+            ("METRICS_POSTDAILYROLLUP", "rollups"),
+            ("TRACKING_POSTSTATUSCHANGE", "history"),
+            ("TRACKING_POST", "posts"),
+        ):
+            if table in head:
+                return key
+        return "other"
+
+    @contextmanager
+    def around_staging(self, load):
+        def timed(staging):
+            self.staging = True
+            start = time.perf_counter()
+            try:
+                return load(staging)
+            finally:
+                self.staging = False
+                self.spent["staging"] += time.perf_counter() - start
+
+        yield timed
+
+
+def _print_phases(label: str, n: int, clock: _PhaseClock, total: float) -> None:
+    spent = dict(clock.spent)
+    spent["python"] = max(0.0, total - sum(v for k, v in spent.items() if k != "python"))
+    parts = ", ".join(f"{title} {spent[key] * 1000:.0f} ms" for key, title in _PHASES if spent[key] >= 0.0005)
+    print(f"  where {label} went ({n:,} items, {total:.3f} s): {parts}")
 
 
 def _vacuum() -> None:
@@ -194,24 +274,40 @@ def _items(posts) -> list[dict]:
     return items
 
 
-def _time_ingest(guild_id: int, items: list[dict], at: datetime) -> float:
-    from django.db import transaction
+def _time_ingest(guild_id: int, items: list[dict], at: datetime, clocks: list | None = None) -> float:
+    from django.db import connection, transaction
 
-    from metrics.ingestion import ingest_dataset
+    from metrics import ingestion
 
     raw = copy.deepcopy(items)  # what json.loads of the dataset page would give
     _vacuum()
-    start = time.perf_counter()
-    with transaction.atomic():
-        result = ingest_dataset(
-            guild_id=guild_id, platform="tiktok", raw_items=raw, captured_at=at, provider="apify", run_id="benchrun"
-        )
-    elapsed = time.perf_counter() - start
+    clock = _PhaseClock()
+    load = ingestion._Staging.load
+    with clock.around_staging(load) as timed_load, connection.execute_wrapper(clock):
+        ingestion._Staging.load = timed_load
+        try:
+            start = time.perf_counter()
+            with transaction.atomic():
+                result = ingestion.ingest_dataset(
+                    guild_id=guild_id,
+                    platform="tiktok",
+                    raw_items=raw,
+                    captured_at=at,
+                    provider="apify",
+                    run_id="benchrun",
+                )
+                before_commit = time.perf_counter()
+            elapsed = time.perf_counter() - start
+        finally:
+            ingestion._Staging.load = load
+    clock.spent["commit"] = elapsed - (before_commit - start)
     assert result.inserted == len(items), result
+    if clocks is not None:
+        clocks.append((elapsed, clock))
     return elapsed
 
 
-def _time_copy(guild_id: int, posts, items: list[dict], at: datetime) -> float:
+def _time_copy(guild_id: int, posts, items: list[dict], at: datetime, *, bare_table: bool = False) -> float:
     from django.db import connection, transaction
 
     rows = [
@@ -236,11 +332,20 @@ def _time_copy(guild_id: int, posts, items: list[dict], at: datetime) -> float:
         "provider, apify_run_id, source_field, rounded) FROM STDIN"
     )
     _vacuum()
-    start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
+        if bare_table:  # the same rows into a table without indexes, constraints, RLS or WAL
+            cursor.execute(
+                "CREATE TEMPORARY TABLE bench_bare_snapshots "
+                "(LIKE metrics_videometrics INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DROP"
+            )
+            sql = sql.replace("COPY metrics_videometrics", "COPY bench_bare_snapshots")
+        start = time.perf_counter()
         with cursor.cursor.copy(sql) as copy_:  # the psycopg cursor under Django's wrapper
             for row in rows:
                 copy_.write_row(row)
+        if bare_table:
+            elapsed = time.perf_counter() - start
+            return elapsed
     elapsed = time.perf_counter() - start
     return elapsed
 

@@ -1,28 +1,37 @@
-"""Dashboard reads on a large guild against a plain read of the rollup table, side by side, on PostgreSQL.
+"""Dashboard reads on a large guild against a plain read of the rollup table, and the posts list against a
+bare DRF view returning the same body, side by side, on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-        .venv/bin/python bench/reads.py --posts 500 --snapshots 100000
+        .venv/bin/python bench/reads.py --posts 20000 --snapshots 200000
 
 Creates a throwaway database next to DATABASE_URL's (``bench_reads_<pid>``; the role needs CREATEDB and
 CREATEROLE), migrates it, and builds with generate_series: a large guild of ``--posts`` posts by one
 creator per 40 posts with ``--snapshots`` hourly snapshots spread over them (a third of the posts with
 a counting window), and a small guild (100 posts, 48 snapshots each); then rebuilds the daily rollups
 and ANALYZEs. Every read runs as a restricted role (not superuser, not BYPASSRLS: row-level security
-applies), created for the run and dropped with the database:
+applies), ``bench_reads_app_<pid>``, created for the run and dropped with the database:
 
 - in-process: the leaderboard (day, week, month, all), the overview's reads (period cards, the chart
   warm and cold, freshness), a post's series, and the small guild's week leaderboard;
-- over HTTP through gunicorn (2 workers, DEBUG off): the bot API's week leaderboard (one page);
+- over HTTP through gunicorn (gunicorn.conf.py as production runs it, DEBUG off; ``--workers``, default
+  its own 2 x cores + 1), with bench/settings.py (production settings plus bench/urls.py: every
+  production URL and one bench-only bare view, never in a deployment): the bot API's week leaderboard
+  (one page, one request at a time); then requests/s of the posts list (first page, 50 posts, as a
+  service key with guilds.read) and of ``/bench/bare`` — a DRF view with no authentication, query or
+  serializer returning the posts list's own body — with ``--concurrency`` clients (separate
+  processes), in ``--rounds`` interleaved rounds of ``--seconds`` (posts, bare, posts, ...);
 - the baseline: a plain SQL read of the rollup table (every post's row for one day).
 
-Prints p50/p95 of each and its ratio to the baseline; ``--json`` makes the last line one JSON object.
-The posts-list and bare-view requests/s of issue 17 are not measured yet (``null`` in the JSON).
+Prints p50/p95 of each and its ratio to the baseline, the two request rates and their ratio (median of
+each round's posts / the bare round after it); ``--json`` makes the last line one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing
 import os
 import secrets
 import signal
@@ -30,15 +39,18 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 LARGE, SMALL = 1_310_000_000_000_000_001, 1_310_000_000_000_000_002
-ROLE = "bench_reads_app"
+ROLE = f"bench_reads_app_{os.getpid()}"  # one per run: two runs at once must not share (or drop) it
 BOT_KEY = "bench-reads-" + "k" * 24
 
 
@@ -47,6 +59,12 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=20_000, help="Posts of the large guild (default 20,000).")
     parser.add_argument("--snapshots", type=int, default=10_000_000, help="Its snapshots (default 10,000,000).")
     parser.add_argument("--repeat", type=int, default=9, help="Timed runs of each read (p50/p95 over them).")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers (default: gunicorn.conf.py's, 2 x cores + 1)."
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="Clients hitting the server at once (8).")
+    parser.add_argument("--seconds", type=float, default=4.0, help="Length of one throughput round (4 s).")
+    parser.add_argument("--rounds", type=int, default=5, help="Throughput rounds per side, interleaved (5).")
     parser.add_argument("--json", action="store_true", help="End with one line of JSON.")
     args = parser.parse_args()
     if args.posts < 40 or args.snapshots < args.posts or args.repeat < 2:
@@ -104,8 +122,12 @@ def run(args, owner_url: str, app_url: str) -> int:
     build(args.posts, args.snapshots)
     print(f"built {args.posts:,} posts / {args.snapshots:,} snapshots in {time.perf_counter() - started:.0f} s")
     results = measure_in_process(args.repeat)
-    results["http_week"] = measure_http(app_url, args.repeat)
-    report(args, results)
+    with tempfile.TemporaryDirectory() as tmp, gunicorn_server(app_url, args.workers, Path(tmp) / "body.json") as port:
+        results["http_week"] = measure_http(port, args.repeat)
+        throughput = measure_throughput(
+            port, Path(tmp) / "body.json", concurrency=args.concurrency, seconds=args.seconds, rounds=args.rounds
+        )
+    report(args, results, throughput)
     return 0
 
 
@@ -152,7 +174,9 @@ def _build_guild(cursor, guild_id: int, posts: int, per_post: int) -> None:
             comments, shares, metrics_updated_at, next_refresh_at, failure_count, last_failure_reason,
             counting_ends_at, growth_per_hour, needs_resolution)
         SELECT %(guild)s, p.creator_id, p.id, %(client)s, 'tiktok', (%(guild)s::numeric * 1000000 + g)::text,
-            'https://www.tiktok.com/@b/video/' || g, 'https://www.tiktok.com/@b/video/' || g, '', 'unchecked',
+            'https://www.tiktok.com/@b/video/' || g, 'https://www.tiktok.com/@b/video/' || g,
+            'Clip ' || g || ' of the summer drop: the new flavour tried on camera, link in bio #ad #brand '
+            || '#summer #clip' || g %% 7, 'unchecked',
             '[]'::jsonb, '', '', 'b', t.went_up, t.went_up, 'tracking', '', %(per)s * 100, 0, 0, 0,
             t.went_up + (%(per)s - 1) * interval '1 hour', now() + interval '1 hour', 0, '',
             CASE WHEN g %% 3 = 0 THEN t.went_up + interval '30 days' END, 100, false
@@ -253,11 +277,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure_http(app_url: str, repeat: int) -> list[float]:
-    """The bot API's week leaderboard (first page) through gunicorn, as the restricted role."""
+@contextmanager
+def gunicorn_server(app_url: str, workers: int, body_file: Path) -> Iterator[int]:
+    """gunicorn as production starts it (gunicorn.conf.py, DEBUG off, the restricted role), with the
+    bench-only settings (bench/settings.py: every production URL plus ``/bench/bare``). Yields its port."""
     port = _free_port()
     env = {
         **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_BARE_BODY": str(body_file),
         "DATABASE_URL": app_url,
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
@@ -265,12 +293,14 @@ def measure_http(app_url: str, repeat: int) -> list[float]:
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "JWT_SECRET": secrets.token_urlsafe(32),
         "API_SECRET": secrets.token_urlsafe(32),
-        "API_SERVICE_KEYS": f"bench:{BOT_KEY}:bot.read",
+        "API_SERVICE_KEYS": f"bench:{BOT_KEY}:bot.read|guilds.read",
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
         "LOG_LEVEL": "ERROR",
     }
+    env.pop("WEB_CONCURRENCY", None)
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, local address only
         [gunicorn, "-c", "gunicorn.conf.py", "tracking.wsgi"],
@@ -280,37 +310,115 @@ def measure_http(app_url: str, repeat: int) -> list[float]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}/api/v1/bot/guilds/{LARGE}/leaderboard?period=week"
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {BOT_KEY}"})  # noqa: S310
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                    response.read()
+                _get(port, "/healthz", {})
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("bench/reads.py: gunicorn did not answer within 60 s") from None
                 time.sleep(0.5)
-
-        def fetch():
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                assert response.status == 200
-                response.read()
-
-        return _times(fetch, repeat)
+        # Requests enough to reach every worker before anything is timed (first-request caches).
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda _: _get(port, "/api/v1/schema-warmup-404", {}), range(64)))
+        yield port
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
 
-def report(args, r: dict[str, list[float]]) -> None:
+def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def measure_http(port: int, repeat: int) -> list[float]:
+    """The bot API's week leaderboard (first page), one request at a time."""
+    path = f"/api/v1/bot/guilds/{LARGE}/leaderboard?period=week"
+    headers = {"Authorization": f"Bearer {BOT_KEY}"}
+
+    def fetch():
+        status, _ = _get(port, path, headers)
+        assert status == 200, status
+
+    return _times(fetch, repeat)
+
+
+POSTS_PATH = f"/api/v1/guilds/{LARGE}/posts"
+BARE_PATH = "/bench/bare"
+
+
+def _hammer(port: int, path: str, headers: dict[str, str], start_at: float, seconds: float) -> tuple[int, int]:
+    """One client: requests back to back from ``start_at`` for ``seconds``; (answered 200, others)."""
+    while time.time() < start_at:
+        time.sleep(0.001)
+    ok = failed = 0
+    end = start_at + seconds
+    while time.time() < end:
+        status, _ = _get(port, path, headers)
+        if status == 200:
+            ok += 1
+        else:
+            failed += 1
+    return ok, failed
+
+
+def measure_throughput(port: int, body_file: Path, *, concurrency: int, seconds: float, rounds: int) -> dict:
+    """Requests/s of the posts list (first page, as the service key) and of the bare view returning
+    the same body, ``concurrency`` clients each, interleaved round by round (posts, bare, posts, ...)
+    so that load changing during the run moves both sides."""
+    headers = {"Authorization": f"Bearer {BOT_KEY}"}
+    status, body = _get(port, POSTS_PATH, headers)
+    if status != 200:
+        raise SystemExit(f"bench/reads.py: the posts list answered {status}: {body[:300]!r}")
+    body_file.write_bytes(body)
+    bare_status, bare_body = _get(port, BARE_PATH, {})
+    if bare_status != 200 or json.loads(bare_body) != json.loads(body):
+        raise SystemExit("bench/reads.py: the bare view does not return the posts list's body")
+    out: dict = {"body_bytes": len(body), "posts": [], "bare": []}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=concurrency, mp_context=context) as pool:
+        list(pool.map(_get, [port] * concurrency, [BARE_PATH] * concurrency, [{}] * concurrency))  # warm up
+        for _ in range(rounds):
+            for side, path, hdrs in (("posts", POSTS_PATH, headers), ("bare", BARE_PATH, {})):
+                start_at = time.time() + 0.5
+                futures = [pool.submit(_hammer, port, path, hdrs, start_at, seconds) for _ in range(concurrency)]
+                done = [f.result() for f in futures]
+                failed = sum(f for _, f in done)
+                if failed:
+                    raise SystemExit(f"bench/reads.py: {failed} {side} requests did not answer 200")
+                out[side].append(sum(ok for ok, _ in done) / seconds)
+    return out
+
+
+def report(args, r: dict[str, list[float]], throughput: dict) -> None:
     base = _p(r["rollup_baseline"], 0.95)
     print(f"{'read':<26}{'p50 ms':>10}{'p95 ms':>10}{'p95 / baseline':>16}")
     for key, times in r.items():
         print(f"{key:<26}{statistics.median(times):>10.1f}{_p(times, 0.95):>10.1f}{_p(times, 0.95) / base:>16.1f}")
-    print("goals: leaderboard week <= 50 ms p95 in-process, <= 100 ms over HTTP; overview <= 150 ms")
+    posts_rps, bare_rps = statistics.median(throughput["posts"]), statistics.median(throughput["bare"])
+    # Each posts round against the bare round right after it: load that drifts moves both.
+    ratio = statistics.median(p / b for p, b in zip(throughput["posts"], throughput["bare"], strict=True))
+    print(
+        f"requests/s over HTTP, {args.concurrency} clients, {args.rounds} rounds of {args.seconds:g} s each "
+        f"(body {throughput['body_bytes']:,} bytes):"
+    )
+    for side, label in (("posts", "posts list (page 1)"), ("bare", "bare DRF view")):
+        rounds = " ".join(f"{x:.0f}" for x in throughput[side])
+        print(f"  {label:<22} median {statistics.median(throughput[side]):>7.1f}   rounds: {rounds}")
+    pairs = " ".join(f"{p / b:.2f}" for p, b in zip(throughput["posts"], throughput["bare"], strict=True))
+    print(f"  ratio posts / bare: {ratio:.2f} (median of the rounds' ratios: {pairs})")
+    print(
+        "goals: leaderboard week <= 50 ms p95 in-process, <= 100 ms over HTTP; overview <= 150 ms; "
+        "posts list >= 0.5 of the bare view's requests/s"
+    )
     if args.json:
         print(
             json.dumps(
@@ -322,8 +430,9 @@ def report(args, r: dict[str, list[float]]) -> None:
                         "http": round(_p(r["http_week"], 0.95), 1),
                     },
                     "overview_p95_ms": round(_p(r["overview"], 0.95), 1),
-                    "posts_list_rps": None,
-                    "bare_rps": None,
+                    "posts_list_rps": round(posts_rps, 1),
+                    "bare_rps": round(bare_rps, 1),
+                    "posts_list_ratio": round(ratio, 2),
                     "rollup_baseline_p95_ms": round(base, 1),
                     "small_guild_leaderboard_p95_ms": round(_p(r["small_leaderboard_week"], 0.95), 1),
                 }

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from core.api.fields import BoundedDateField, SnowflakeField
 from core.api.pagination import ApiPagination
+from core.api.rows import ValuesListMixin
 from core.tenancy import rls_bypass
 from core.values import FieldsRefused
 from dashboard_auth.auth import DashboardIdentity, guilds_for
@@ -278,7 +279,7 @@ class CreatorSerializer(serializers.ModelSerializer):
     methods=["GET"],
     parameters=[OpenApiParameter("search", str, description="Part of the username (case-insensitive).")],
 )
-class CreatorViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
+class CreatorViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
     model = Creator
     serializer_class = CreatorSerializer
 

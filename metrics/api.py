@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import ErrorSerializer
+from core.api.rows import ValuesListMixin
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess
 from guilds.api import BotBase, GuildScopedMixin, active_guild_or_404
 from guilds.models import Creator, Guild
@@ -42,7 +43,7 @@ class SeriesQuerySerializer(serializers.Serializer):
 
 
 @extend_schema(tags=["posts"], parameters=[SeriesQuerySerializer])
-class PostSeriesViewSet(GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class PostSeriesViewSet(ValuesListMixin, GuildScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """A post's measurements over time, oldest first (read through the (guild, post, captured_at) index)."""
 
     serializer_class = SnapshotSerializer

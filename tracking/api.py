@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from core.api.errors import ApiError, Conflict, ErrorSerializer
 from core.api.fields import SnowflakeField
+from core.api.rows import ValuesListMixin
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, IsGuildAdmin, actor_of
 from guilds.api import (
     BotBase,
@@ -165,7 +166,7 @@ class ProfileQuerySerializer(serializers.Serializer):
 
 @extend_schema(tags=["profiles"])
 @extend_schema(methods=["GET"], parameters=[ProfileQuerySerializer])
-class ProfileViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
+class ProfileViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Creators' social accounts and their verification state."""
 
     model = Profile
@@ -239,6 +240,9 @@ class PostQuerySerializer(serializers.Serializer):
     url = serializers.CharField(required=False, max_length=2048, help_text="Any link to the post (parsed).")
 
 
+POST_FILTERS = frozenset(PostQuerySerializer().fields)
+
+
 class ReviewSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False,
@@ -306,7 +310,7 @@ def _review(action_name: str):
 
 @extend_schema(tags=["posts"])
 @extend_schema(methods=["GET"], parameters=[PostQuerySerializer])
-class PostViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
+class PostViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Submitted posts, newest first; filter by status, platform, creator, client account, day or URL.
     Reviewing (approve, reject, flag, finalize) needs guild access (MANAGE_GUILD is enough)."""
 
@@ -320,8 +324,8 @@ class PostViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
             .select_related("creator", "profile", "client_account")
             .order_by("-submitted_at", "-pk")
         )
-        if self.action != "list":
-            return qs
+        if self.action != "list" or not POST_FILTERS.intersection(self.request.query_params):
+            return qs  # no filter asked for: nothing to validate
         params = PostQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         return _filter_posts(qs, params.validated_data)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import ApiError, Conflict, ErrorSerializer
+from core.api.pagination import CountedPagination
 from dashboard_auth.drf import DEFAULT_AUTHENTICATION, HasGuildAccess, actor_of
 from guilds.api import GuildScopedMixin
 from tracking.api import PostSerializer
@@ -46,6 +47,7 @@ class ReviewQueueView(GuildScopedMixin, ListAPIView):
     dashboard shows."""
 
     serializer_class = QueueEntrySerializer
+    pagination_class = CountedPagination
 
     def get_queryset(self):
         return review_queue(self.guild_id)

@@ -86,6 +86,7 @@ def test_every_setting_is_accepted_by_gunicorn(monkeypatch):
         "worker_tmp_dir",
         "forwarded_allow_ips",
         "on_starting",
+        "post_worker_init",
         "child_exit",
     ):
         config.set(name, getattr(conf, name))  # validates like gunicorn does
@@ -122,3 +123,13 @@ def test_workers_are_recycled_rarely_and_one_at_a_time(monkeypatch):
     conf = load(monkeypatch)
     assert conf.max_requests == 50_000 and conf.max_requests_jitter == 25_000
     assert load(monkeypatch, GUNICORN_MAX_REQUESTS="8000").max_requests_jitter == 4000
+
+
+def test_a_new_worker_loads_the_views_before_its_first_request(monkeypatch):
+    from django.urls import clear_url_caches, get_resolver
+
+    conf = load(monkeypatch)
+    clear_url_caches()  # as in a fresh worker: nothing resolved yet
+    assert "url_patterns" not in get_resolver().__dict__
+    conf.post_worker_init(worker=None)
+    assert "url_patterns" in get_resolver().__dict__  # the URLconf (and every view module) is loaded

@@ -1,0 +1,177 @@
+"""The posts list and the other lists built from columns (issue 17): their bodies are their serializers'
+bodies, and pages do not count the whole guild unless asked to (``?count=exact``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from core.api.rows import plan_for
+from guilds.api import CreatorSerializer
+from guilds.models import Creator
+from metrics.api import SnapshotSerializer
+from metrics.models import VideoMetrics
+from tests.factories import make_campaign, make_post, make_profile, make_snapshot
+from tests.helpers.api import admin_client  # noqa: F401 - the fixture
+from tracking.api import PostSerializer, ProfileSerializer
+from tracking.models import Post, Profile
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
+
+
+def _as_json(data):
+    return json.loads(JSONRenderer().render(data))
+
+
+def test_the_list_body_is_the_serializers_body(admin_client, guild, bypass):  # noqa: F811
+    now = timezone.now().replace(microsecond=123456)
+    campaign = make_campaign(guild)
+    posts = [
+        make_post(guild),  # mostly defaults: null campaign, counting window, refresh times
+        make_post(
+            guild,
+            campaign=campaign,
+            client_account=campaign.client_account,
+            caption="Tried the new flavour #ad",
+            caption_verdict="fail",
+            caption_reasons=["missing tag #brand", {"word": "cheap"}],
+            status=Post.Status.FLAGGED,
+            status_reason="views jumped 40x in an hour",
+            views=1_234_567,
+            likes=89,
+            comments=3,
+            shares=1,
+            metrics_updated_at=now,
+            next_refresh_at=now + timedelta(hours=2),
+            counting_ends_at=now + timedelta(days=30),
+            failure_count=2,
+            last_failure_reason="actor timed out",
+        ),
+        make_post(guild, posted_at=None),
+    ]
+    body = admin_client.get(f"/api/v1/guilds/{guild.pk}/posts").json()
+    with bypass():
+        ordered = Post.objects.filter(pk__in=[p.pk for p in posts]).order_by("-submitted_at", "-pk")
+        expected = _as_json(PostSerializer(ordered, many=True).data)
+    assert body["results"] == expected
+    assert body["results"][1]["caption_reasons"] == ["missing tag #brand", {"word": "cheap"}]
+    assert list(body["results"][0]) == list(PostSerializer().fields)  # same keys, same order
+
+
+def test_other_lists_built_from_columns_are_their_serializers_bodies(admin_client, guild, bypass):  # noqa: F811
+    post = make_post(guild, caption="x")
+    make_profile(guild, verification_status="verified", verified_at=timezone.now())
+    make_snapshot(post, views=10, at=timezone.now() - timedelta(hours=2), saves=None)
+    make_snapshot(post, views=25, at=timezone.now() - timedelta(hours=1), saves=4, rounded=True)
+    with bypass():
+        expected = {
+            "creators": CreatorSerializer(Creator.objects.filter(guild=guild).order_by("username", "pk"), many=True),
+            "profiles": ProfileSerializer(
+                Profile.objects.filter(guild=guild).order_by("platform", "handle", "pk"), many=True
+            ),
+            f"posts/{post.pk}/series": SnapshotSerializer(
+                VideoMetrics.objects.filter(post=post).order_by("captured_at"), many=True
+            ),
+        }
+        expected = {path: _as_json(serializer.data) for path, serializer in expected.items()}
+    for path, rows in expected.items():
+        body = admin_client.get(f"/api/v1/guilds/{guild.pk}/{path}").json()
+        assert body["results"] == rows and len(rows) >= 2, path
+
+
+def test_a_serializer_with_anything_but_columns_is_serialized_as_usual():
+    class WithMethod(serializers.ModelSerializer):
+        title = serializers.SerializerMethodField()
+
+        class Meta:
+            model = Post
+            fields = ["id", "title"]
+
+        def get_title(self, post):
+            return post.caption[:20]
+
+    class ThroughNullable(serializers.ModelSerializer):
+        campaign_name = serializers.CharField(source="campaign.name", read_only=True)  # campaign may be null
+
+        class Meta:
+            model = Post
+            fields = ["id", "campaign_name"]
+
+    assert plan_for(WithMethod) is None
+    assert plan_for(ThroughNullable) is None
+
+    class Masked(serializers.ModelSerializer):
+        class Meta:
+            model = Post
+            fields = ["id", "caption"]
+
+        def to_representation(self, instance):
+            return {**super().to_representation(instance), "caption": "***"}
+
+    assert plan_for(Masked) is None
+    assert plan_for(PostSerializer) is not None
+
+
+def test_pages_count_only_when_the_total_is_free_or_asked_for(admin_client, guild):  # noqa: F811
+    for _ in range(5):
+        make_post(guild)
+    url = f"/api/v1/guilds/{guild.pk}/posts"
+    with CaptureQueriesContext(connection) as queries:
+        first = admin_client.get(url, {"page_size": 2})
+    assert first.status_code == 200
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    first = first.json()
+    assert first["count"] is None and len(first["results"]) == 2
+    assert "page=2" in first["next"] and "page_size=2" in first["next"] and first["previous"] is None
+
+    second = admin_client.get(url, {"page_size": 2, "page": 2}).json()
+    assert second["count"] is None and "page=3" in second["next"]
+    assert "page=" not in second["previous"] and "page_size=2" in second["previous"]
+
+    last = admin_client.get(url, {"page_size": 2, "page": 3}).json()
+    assert last["count"] == 5 and len(last["results"]) == 1 and last["next"] is None  # free on the last page
+    assert "page=2" in last["previous"]
+    ids = [p["id"] for page in (first, second, last) for p in page["results"]]
+    assert len(set(ids)) == 5  # every post once, none skipped
+
+    with CaptureQueriesContext(connection) as queries:
+        exact = admin_client.get(url, {"page_size": 2, "count": "exact"}).json()
+    assert exact["count"] == 5 and [p["id"] for p in exact["results"]] == ids[:2]
+    assert len([q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]) == 1
+
+    assert admin_client.get(url, {"page_size": 2, "page": "last"}).json()["results"] == last["results"]
+    assert admin_client.get(url).json()["count"] == 5  # one page holds them all
+
+
+def test_bad_pages_and_counts_are_refused_with_a_reason(admin_client, guild):  # noqa: F811
+    make_post(guild)
+    url = f"/api/v1/guilds/{guild.pk}/posts"
+    beyond = admin_client.get(url, {"page": 2})
+    assert beyond.status_code == 404 and beyond.json()["error"]["message"] == "Invalid page."
+    assert admin_client.get(url, {"page": "0"}).status_code == 404
+    assert admin_client.get(url, {"page": "99999999999999999999"}).status_code == 404
+    bad = admin_client.get(url, {"count": "yes"})
+    assert bad.status_code == 400
+    assert "exact" in bad.json()["error"]["fields"]["count"][0]
+
+
+def test_an_empty_guild_has_an_empty_first_page(admin_client, guild):  # noqa: F811
+    body = admin_client.get(f"/api/v1/guilds/{guild.pk}/posts").json()
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_filters_still_apply_and_are_still_checked(admin_client, guild):  # noqa: F811
+    make_post(guild)
+    flagged = make_post(guild, status=Post.Status.FLAGGED)
+    url = f"/api/v1/guilds/{guild.pk}/posts"
+    body = admin_client.get(url, {"status": "flagged"}).json()
+    assert [p["id"] for p in body["results"]] == [flagged.pk] and body["count"] == 1
+    assert admin_client.get(url, {"status": "nonsense"}).status_code == 400
+    assert admin_client.get(url, {"creator": "0"}).status_code == 400
