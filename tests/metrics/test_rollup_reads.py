@@ -6,13 +6,14 @@ rows' window views.
 Histories: a few posts over six UTC days, snapshots at random instants (counts going up and down,
 some without views), posted inside or before the windows or unknown, first measured mid-window,
 counting windows ending mid-day, statuses counted or not; windows at random minutes, at UTC
-midnights, or ending at "now". Rollups are built both by ``rebuild_rollups`` and by ingestion's upsert
-folding the snapshots in a random order.
+midnights, or ending at "now", given in UTC or another time zone. Rollups are built both by
+``rebuild_rollups`` and by ingestion's upsert folding the snapshots in a random order.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -124,7 +125,8 @@ def _window(draw):
         a, b = sorted(
             draw(st.lists(st.integers(min_value=-60, max_value=MINUTES + 60), min_size=2, max_size=2, unique=True))
         )
-    return T0 + timedelta(minutes=a), T0 + timedelta(minutes=b)
+    tz = draw(st.sampled_from([UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]))  # same instants
+    return (T0 + timedelta(minutes=a)).astimezone(tz), (T0 + timedelta(minutes=b)).astimezone(tz)
 
 
 def _at(minutes: int) -> datetime:
