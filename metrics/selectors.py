@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 
+from django.db import connections
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -280,7 +281,10 @@ def leaderboard(*, guild: Guild | int, start: datetime, end: datetime, creator_i
     counted: dict[int, int] = defaultdict(int)
     keyed = []
     rows = gain_rows(guild=guild, start=start, end=end, creator_id=creator_id)
-    for row in rows:
+    with connections[rows.db].cursor() as cursor:  # plain tuples: no per-row converters on 20,000 rows
+        cursor.execute(*rows.query.get_compiler(using=rows.db).as_sql())
+        fetched = cursor.fetchall()
+    for row in fetched:
         pk, creator_id, username, discord_id, _, _, _, baseline, views_end = row
         gain = views_end - baseline if views_end > baseline else 0
         names[creator_id] = (username, discord_id)

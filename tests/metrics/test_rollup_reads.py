@@ -213,7 +213,7 @@ def test_rollup_reads_equal_the_snapshot_reference(guild, author, posts, windows
         with rls_bypass(reason="test setup"):
             PostDailyRollup.objects.filter(guild=guild).delete()
             order.shuffle(snapshot_ids)
-            for i in range(0, len(snapshot_ids), 3):
-                fold_into_rollups(snapshot_ids[i : i + 3])
+            for snapshot_id in snapshot_ids:  # a dataset holds one snapshot per post
+                fold_into_rollups([snapshot_id])
         _assert_equal_to_reference(guild.pk, windows)
         transaction.set_rollback(True)
