@@ -13,34 +13,40 @@ Views gained by a post inside [start, end) is ``as_of(end) - baseline``:
 Gains are never negative (a platform that recounts downwards does not take views away).
 
 Whole days come from the daily rollups (metrics.rollups: each post's newest snapshot with views of
-each UTC day), partial days from the snapshots. With ``D`` the UTC day of ``t``:
+each UTC day), instants inside a day from the snapshots. With ``D`` the UTC day of ``t``:
 
-- ``t`` a UTC midnight: the post's newest rollup before ``D``;
-- else its newest rollup up to ``D`` when that was captured before ``t`` (the usual case: ``t`` is
-  now, or the day's last measurement came before ``t``); else the newest snapshot in
-  [``D``, ``t``); else the newest rollup before ``D``.
+- ``t`` a UTC midnight (a day boundary in a guild on UTC, the chart's days): the post's newest
+  rollup before ``D``: one probe of the rollups' (post, day) index;
+- ``t`` within the last hour (``RECENT``: a period ending now): the post's newest rollup up to ``D``
+  when it was captured before ``t`` (the day's last measurement so far), else the newest snapshot
+  before ``t``;
+- any other ``t`` (inside a day, earlier: "same time yesterday", another time zone's midnight): the
+  newest snapshot before ``t`` — most posts were measured again later that day, so its rollup would
+  not answer.
 
-A post whose counting window ends before ``end`` reads ``as_of(counting_ends_at)`` straight from
-the snapshots (one probe; its day would have to be computed in SQL, see below), and the first
-measurement inside the period (old posts first seen mid-period) is a snapshot probe too: the rollups
-keep each day's last measurement, not its first. tests/metrics/test_rollup_reads.py holds the
-snapshot-only selector this replaced and checks both give the same answers on random histories. So
-the rollups must stay true to the snapshots: ingestion upserts them in the same transaction, and
-anything else that writes snapshots rebuilds them (``manage.py rebuild_rollups``, the demo data).
-One known gap (metrics.rollups): a snapshot re-ingested without views keeps its day's row, so the
-leaderboard still counts the earlier views until the next rebuild.
+A post whose counting window ends before ``end`` reads ``as_of(counting_ends_at)`` from the snapshots
+(its day would have to be computed in SQL, see below), and so does the first measurement inside the
+period (old posts first seen mid-period): the rollups keep each day's last measurement, not its
+first. tests/metrics/test_rollup_reads.py holds the snapshot-only selector this replaced and checks
+that both give the same answers on random histories. So the rollups must stay true to the snapshots:
+ingestion upserts them in the same transaction, and anything else that writes snapshots rebuilds them
+(``manage.py rebuild_rollups``, the demo data). One known gap (metrics.rollups): a snapshot
+re-ingested without views keeps its day's row, so the leaderboard still counts the earlier views
+until the next rebuild.
 
-Each value is one correlated subquery per post — an index probe of (post, day) on the rollups or of
-(post, captured_at) on the snapshots, evaluated lazily (COALESCE and CASE stop at the first answer):
-a constant number of queries, never a scan of either table. A week ending now on a guild in UTC costs
-two rollup probes per counted post.
+Each value is one correlated subquery per post — an index probe of the rollups or of the snapshots'
+(post, captured_at), evaluated lazily (COALESCE and CASE stop at the first answer): a constant number
+of queries, never a scan of either table. A week ending now on a guild in UTC costs two rollup probes
+per counted post (the rollups are a fraction of the snapshots' size, so each probe is cheaper); it
+still grows with the number of posts.
 
 Written for plans under row-level security (tests/metrics/test_read_plans.py keeps them so): the
 policy runs before any qual that is not leakproof, so a bound wrapped in COALESCE (or computed by a
-function of the outer row such as ``date_trunc``) would be a Filter applied after walking every
-older row of the post, not an Index Cond. Hence constant bounds are computed in Python (the UTC day,
-its midnight), the counting window is a CASE around the probes (never inside a bound), rows come back
-as tuples (no model instances) and with no ORDER BY (sorting is done on the gains).
+function of the outer row such as ``date_trunc``: measured on PostgreSQL 15) would be a Filter
+applied after walking every older row of the post, not an Index Cond. Hence the UTC day is computed in
+Python, the counting window is a CASE around the probes (never inside a bound), rows come back as
+plain tuples (no model instances, no per-row converters) and with no ORDER BY (sorting is done on the
+gains).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from django.db import connections
@@ -64,6 +70,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from guilds.models import Guild
 from metrics.models import PostDailyRollup, VideoMetrics
@@ -80,17 +87,6 @@ COUNTED_STATUSES = (
 
 def _utc_midnight(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _snapshot_views(since, before) -> Subquery:
-    """Views of the post's newest snapshot with views captured in [since, before): a partial day."""
-    return Subquery(
-        VideoMetrics.objects.filter(
-            post=OuterRef("pk"), captured_at__gte=since, captured_at__lt=before, views__isnull=False
-        )
-        .order_by("-captured_at")
-        .values("views")[:1]
-    )
 
 
 def _rollup_views(before_day) -> Subquery:
@@ -112,32 +108,32 @@ def _rollup_views_if_before(day, moment: datetime) -> Subquery:
     )
 
 
-def _views_at(moment: datetime):
-    """``as_of(moment)`` (module docstring) for one instant, read from the rollups: the newest rollup
-    of a day before ``moment``'s UTC day when ``moment`` is a UTC midnight; else the newest rollup up
-    to ``moment``'s day if it was captured before ``moment`` (usually: ``moment`` is now), else the
-    partial day from the snapshots — the newest snapshot of that day before ``moment`` — then the
-    rollups of the days before it."""
-    midnight = _utc_midnight(moment)
-    day = midnight.date()
-    if moment == midnight:
-        return _rollup_views(day)
-    return Coalesce(
-        _rollup_views_if_before(day, moment),
-        _snapshot_views(Value(midnight), Value(moment)),
-        _rollup_views(day),
-        output_field=BigIntegerField(),
-    )
-
-
 def _views_before(moment) -> Subquery:
-    """Views of the post's newest snapshot with views before ``moment`` (an expression of the outer
-    row): one probe of the (post, captured_at) index."""
+    """Views of the post's newest snapshot with views before ``moment`` (a value, or an expression
+    of the outer row): one probe of the (post, captured_at) index."""
     return Subquery(
         VideoMetrics.objects.filter(post=OuterRef("pk"), captured_at__lt=moment, views__isnull=False)
         .order_by("-captured_at")
         .values("views")[:1]
     )
+
+
+# An instant inside a day at most this long ago is read from its day's rollup first: most posts'
+# last measurement of the day came before it (it is "now"). Older ones were usually measured again
+# later that day, so the snapshots come first. Either way the answer is the same; only the work is.
+RECENT = timedelta(hours=1)
+
+
+def _views_at(moment: datetime):
+    """``as_of(moment)`` (module docstring) for one instant."""
+    midnight = _utc_midnight(moment)
+    day = midnight.date()
+    if moment == midnight:
+        return _rollup_views(day)
+    snapshots = _views_before(Value(moment))
+    if moment < timezone.now() - RECENT:
+        return snapshots
+    return Coalesce(_rollup_views_if_before(day, moment), snapshots, output_field=BigIntegerField())
 
 
 def views_at_window_end(end: datetime) -> Case:

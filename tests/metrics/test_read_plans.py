@@ -123,20 +123,21 @@ def _explain_sql(sql: str, params) -> str:
 
 
 def test_leaderboard_bounds_are_index_conditions(guild):
-    """Whole days from the rollups (``day`` bounded in the index), partial days, a counting window's
-    end and the first measurement inside the period from the snapshots (``captured_at`` bounded):
-    every scan bounded in the index, never a filter after the policy."""
+    """Whole days and now from the rollups (``day`` bounded in the index); instants inside a day,
+    a counting window's end and the first measurement inside the period from the snapshots
+    (``captured_at`` bounded): every scan bounded in the index, never a filter after the policy."""
     now = timezone.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     cases = [
-        # start and end mid-day: per edge the day's rollup, the partial day, the days before;
+        # start inside a day a while ago: the snapshots; end now: today's rollup, then the snapshots;
         # plus the counting window's end and the first measurement inside the period
-        ((now - timedelta(days=1), now), 2 + 2, 2 + 2),
-        ((now - timedelta(hours=30), now - timedelta(hours=6)), 2 + 2, 2 + 2),
-        # start at a UTC midnight: one rollup probe for it
-        ((midnight - timedelta(days=1), now), 2 + 1, 1 + 2),
-        # both at UTC midnights: rollups only, but the counting window and the first measurement
-        ((midnight - timedelta(days=1), midnight), 2 + 0, 1 + 1),
+        ((now - timedelta(days=1), now), 1 + 1 + 2, 1),
+        # both inside days a while ago: the snapshots
+        ((now - timedelta(hours=30), now - timedelta(hours=6)), 1 + 1 + 2, 0),
+        # start at a UTC midnight: the rollups of the days before
+        ((midnight - timedelta(days=1), now), 0 + 1 + 2, 1 + 1),
+        # both at UTC midnights: the rollups only, but the counting window and the first measurement
+        ((midnight - timedelta(days=1), midnight), 0 + 0 + 2, 1 + 1),
     ]
     with guild_scope(guild.pk):
         for (start, end), snapshot_scans, rollup_scans in cases:
@@ -158,16 +159,16 @@ def test_total_gains_and_earnings_bounds_are_index_conditions(guild):
             total_gains(guild=guild, windows=windows)
         (query,) = ctx.captured_queries
         plan = _explain_sql(query["sql"], [])
-        # per window: the end (counting window, or the rollups — and today's partial day), the start
-        # (the rollups, or the first measurement inside the period)
+        # per window: the end (the counting window's; the rollups — today's first, then the snapshots),
+        # the start (the rollups; the first measurement inside the period)
         _assert_time_bound_in_index(plan, expected_scans=2 + 3)
-        _assert_time_bound_in_index(plan, expected_scans=2 + 3, table=ROLLUPS)
+        _assert_time_bound_in_index(plan, expected_scans=2 + 2, table=ROLLUPS)
         views = Post.objects.for_guild(guild).annotate(
             at_start=earnings_views_before(now - timedelta(hours=30)), at_end=earnings_views_before(now)
         )
         plan = _explain(views)
         _assert_time_bound_in_index(plan, expected_scans=2 + 2)
-        _assert_time_bound_in_index(plan, expected_scans=2 + 2, table=ROLLUPS)
+        _assert_time_bound_in_index(plan, expected_scans=0 + 1, table=ROLLUPS)
 
 
 def test_series_bounds_are_index_conditions(guild):

@@ -13,6 +13,7 @@ midnights, or ending at "now", given in UTC or another time zone. Rollups are bu
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 from core.tenancy import guild_scope, rls_bypass
 from earnings.selectors import _views_before as earnings_views_before
+from metrics import selectors
 from metrics.models import PostDailyRollup, VideoMetrics
 from metrics.rollups import rebuild_rollups
 from metrics.selectors import COUNTED_STATUSES, leaderboard, total_gains
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, UTC midnight
 DAYS = 6
 MINUTES = DAYS * 24 * 60
+NOW = MINUTES - 10 * 60  # the last day, 14:00
 
 # ------------------------------------------------------------------ the reference: snapshots only
 
@@ -115,8 +118,8 @@ def _window(draw):
     kind = draw(st.sampled_from(["random", "midnights", "to_now", "midnight_to_random"]))
     if kind == "midnights":
         a, b = sorted(draw(st.lists(_midnight, min_size=2, max_size=2, unique=True)))
-    elif kind == "to_now":
-        a, b = draw(st.one_of(_midnight, _minute)), MINUTES + 37
+    elif kind == "to_now":  # up to "now", within the last hour
+        a, b = draw(st.one_of(_midnight, _minute)), NOW - draw(st.integers(min_value=0, max_value=59))
         a = min(a, b - 1)
     elif kind == "midnight_to_random":
         a = draw(_midnight)
@@ -187,7 +190,10 @@ def _assert_equal_to_reference(guild_id: int, windows: list[tuple[datetime, date
 
 
 @pytest.fixture
-def author(guild):
+def author(guild, monkeypatch):
+    # "now" on the last day (later snapshots too, as if clocks differed): instants in the hour before
+    # it read their day's rollup first, older ones the snapshots first (metrics.selectors.RECENT)
+    monkeypatch.setattr(selectors, "timezone", SimpleNamespace(now=lambda: T0 + timedelta(minutes=NOW)))
     return make_profile(guild, make_creator(guild)), make_client_account(guild)
 
 
