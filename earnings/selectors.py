@@ -2,7 +2,9 @@
 
 ``earnings()`` is the one function every surface reads (command, API, CSV, statements), so the numbers
 agree everywhere. It runs a constant number of queries (campaigns; posts with their window views read
-from snapshots by subquery) and does the arithmetic in Decimal, never float.
+by the leaderboard's ``metrics.selectors.views_at_window_end``: whole days from the daily rollups, a
+partial day or a counting window's end from the snapshots) and does the arithmetic in Decimal, never
+float.
 
 The rules, per post of a campaign:
 
@@ -51,11 +53,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DateTimeField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Case, OuterRef, Subquery
 
 from earnings.models import LedgerEntry, PostFinalization, Statement
 from metrics.models import VideoMetrics
+from metrics.selectors import views_at_window_end
 from tracking.models import Campaign, Post, PostStatusChange
 
 CENT = Decimal("0.01")
@@ -349,10 +351,11 @@ def _campaigns(guild_id: int, campaign_id: int | None):
     return qs.filter(pk=campaign_id) if campaign_id is not None else qs
 
 
-def _views_before(instant: datetime) -> Subquery:
-    cutoff = Least(Value(instant, output_field=DateTimeField()), Coalesce(OuterRef("counting_ends_at"), Value(instant)))
-    snaps = VideoMetrics.objects.filter(post=OuterRef("pk"), views__isnull=False, captured_at__lt=cutoff)
-    return Subquery(snaps.order_by("-captured_at", "-pk").values("views")[:1])
+def _views_before(instant: datetime) -> Case:
+    """Views as of ``instant`` clamped to the counting window: the leaderboard's read
+    (metrics.selectors.views_at_window_end — whole days from the daily rollups, the partial day
+    from the snapshots); NULL when the post had no measurement with views by then."""
+    return views_at_window_end(instant)
 
 
 def _post_rows(guild_id: int, campaign_ids: list[int], start: datetime, end: datetime) -> list[dict]:

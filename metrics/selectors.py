@@ -1,24 +1,52 @@
 """Reads that shape numbers across models. The leaderboard here is THE number: the dashboard, the
-API, the CSV export, daily reports and weekly bonuses all call it, so they agree everywhere.
+API, the CSV export, daily reports and weekly bonuses all call it (and earnings.selectors reads a
+post's window views with ``views_at_window_end``), so they agree everywhere.
 
 Views gained by a post inside [start, end) is ``as_of(end) - baseline``:
 
-- ``as_of(t)`` is the views of the newest snapshot captured before ``t`` (clamped to the end of the
-  post's counting window: views after the window never count);
+- ``as_of(t)`` is the views of the newest snapshot with views captured before ``t`` (clamped to the
+  end of the post's counting window: views after the window never count);
 - ``baseline`` is ``as_of(start)`` when we measured the post before the period; otherwise 0 if the
   post went up inside the period (all its views are new), else its first measurement inside the
   period (views an old post had before we first saw it were not gained in the period).
 
-Gains are never negative (a platform that recounts downwards does not take views away). Each value
-is one correlated subquery per post on the (post, captured_at) index: a constant number of queries,
-never a scan of the snapshot table.
+Gains are never negative (a platform that recounts downwards does not take views away).
+
+Whole days come from the daily rollups (metrics.rollups: each post's newest snapshot with views of
+each UTC day), instants inside a day from the snapshots. With ``D`` the UTC day of ``t``:
+
+- ``t`` a UTC midnight (a day boundary in a guild on UTC, the chart's days): the post's newest
+  rollup before ``D``: one probe of the rollups' (post, day) index;
+- ``t`` within the last hour (``RECENT``: a period ending now): the post's newest rollup up to ``D``
+  when it was captured before ``t`` (the day's last measurement so far), else the newest snapshot
+  before ``t``;
+- any other ``t`` (inside a day, earlier: "same time yesterday", another time zone's midnight): the
+  newest snapshot before ``t`` — most posts were measured again later that day, so its rollup would
+  not answer.
+
+A post whose counting window ends before ``end`` reads ``as_of(counting_ends_at)`` from the snapshots
+(its day would have to be computed in SQL, see below), and so does the first measurement inside the
+period (old posts first seen mid-period): the rollups keep each day's last measurement, not its
+first. tests/metrics/test_rollup_reads.py holds the snapshot-only selector this replaced and checks
+that both give the same answers on random histories. So the rollups must stay true to the snapshots:
+ingestion upserts them in the same transaction, and anything else that writes snapshots rebuilds them
+(``manage.py rebuild_rollups``, the demo data). One known gap (metrics.rollups): a snapshot
+re-ingested without views keeps its day's row, so the leaderboard still counts the earlier views
+until the next rebuild.
+
+Each value is one correlated subquery per post — an index probe of the rollups or of the snapshots'
+(post, captured_at), evaluated lazily (COALESCE and CASE stop at the first answer): a constant number
+of queries, never a scan of either table. A week ending now on a guild in UTC costs two rollup probes
+per counted post (the rollups are a fraction of the snapshots' size, so each probe is cheaper); it
+still grows with the number of posts.
 
 Written for plans under row-level security (tests/metrics/test_read_plans.py keeps them so): the
-policy runs before any qual that is not leakproof, so a bound wrapped in COALESCE would be a Filter
-applied after walking every newer snapshot of the post, not an Index Cond. Hence the window end is
-``LEAST(counting_ends_at, end)`` (PostgreSQL's LEAST skips NULLs), ``views_before`` appears once in
-the SQL (the baseline is ``COALESCE(views_before, ...)`` in the select list, never around a bound),
-rows come back as tuples (no model instances) and with no ORDER BY (sorting is done on the gains).
+policy runs before any qual that is not leakproof, so a bound wrapped in COALESCE (or computed by a
+function of the outer row such as ``date_trunc``: measured on PostgreSQL 15) would be a Filter
+applied after walking every older row of the post, not an Index Cond. Hence the UTC day is computed in
+Python, the counting window is a CASE around the probes (never inside a bound), rows come back as
+plain tuples (no model instances, no per-row converters) and with no ORDER BY (sorting is done on the
+gains).
 """
 
 from __future__ import annotations
@@ -26,11 +54,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
+from django.db import connections
 from django.db.models import (
     BigIntegerField,
     Case,
+    F,
     OuterRef,
     Q,
     Subquery,
@@ -38,10 +69,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from guilds.models import Guild
-from metrics.models import VideoMetrics
+from metrics.models import PostDailyRollup, VideoMetrics
 from tracking.models import Post
 
 COUNTED_STATUSES = (
@@ -55,24 +87,65 @@ COUNTED_STATUSES = (
 UNHELD_STATUSES = tuple(s for s in COUNTED_STATUSES if s != Post.Status.FLAGGED)
 
 
-class _WindowEnd(Least):
-    """``LEAST(counting_ends_at, end)``: the end of what counts for a post.
+def _utc_midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
-    PostgreSQL's LEAST ignores NULLs (no counting window → ``end``) and keeps the comparison an index
-    condition under RLS, where COALESCE would not. SQLite's MIN() returns NULL when any argument is
-    NULL, so there (and only there) the NULL is coalesced first.
-    """
 
-    def as_sqlite(self, compiler, connection, **extra_context):
-        window_end, end = self.get_source_expressions()
-        return compiler.compile(Least(Coalesce(window_end, end), end))
+def _rollup_views(before_day) -> Subquery:
+    """Views of the post's newest daily rollup before ``before_day``: all the whole days before it."""
+    return Subquery(
+        PostDailyRollup.objects.filter(post=OuterRef("pk"), day__lt=before_day).order_by("-day").values("views")[:1]
+    )
+
+
+def _rollup_views_if_before(day, moment: datetime) -> Subquery:
+    """Views of the post's newest rollup up to ``day`` when it was captured before ``moment``; NULL
+    when it was captured later (or there is none)."""
+    before = Case(When(captured_at__lt=moment, then=F("views")), output_field=BigIntegerField())
+    return Subquery(
+        PostDailyRollup.objects.filter(post=OuterRef("pk"), day__lte=day)
+        .order_by("-day")
+        .annotate(before=before)
+        .values("before")[:1]
+    )
 
 
 def _views_before(moment) -> Subquery:
+    """Views of the post's newest snapshot with views before ``moment`` (a value, or an expression
+    of the outer row): one probe of the (post, captured_at) index."""
     return Subquery(
         VideoMetrics.objects.filter(post=OuterRef("pk"), captured_at__lt=moment, views__isnull=False)
         .order_by("-captured_at")
         .values("views")[:1]
+    )
+
+
+# An instant inside a day at most this long ago is read from its day's rollup first: most posts'
+# last measurement of the day came before it (it is "now"). Older ones were usually measured again
+# later that day, so the snapshots come first. Either way the answer is the same; only the work is.
+RECENT = timedelta(hours=1)
+
+
+def _views_at(moment: datetime):
+    """``as_of(moment)`` (module docstring) for one instant."""
+    midnight = _utc_midnight(moment)
+    day = midnight.date()
+    if moment == midnight:
+        return _rollup_views(day)
+    snapshots = _views_before(Value(moment))
+    if moment < timezone.now() - RECENT:
+        return snapshots
+    return Coalesce(_rollup_views_if_before(day, moment), snapshots, output_field=BigIntegerField())
+
+
+def views_at_window_end(end: datetime) -> Case:
+    """A post's views as of ``end`` clamped to its counting window (views after the window never
+    count): the window's end when it closes before ``end``, else ``end``. NULL when the post had no
+    measurement with views by then. Shared with earnings.selectors."""
+    return Case(
+        When(counting_ends_at__lt=end, then=_views_before(OuterRef("counting_ends_at"))),
+        default=_views_at(end),
+        output_field=BigIntegerField(),
     )
 
 
@@ -85,14 +158,14 @@ def _first_views_from(moment) -> Subquery:
 
 
 def _views_end(end) -> Coalesce:
-    """Views of the newest snapshot before ``end``, clamped to the post's counting window (0: none)."""
-    return Coalesce(_views_before(_WindowEnd(OuterRef("counting_ends_at"), Value(end))), 0)
+    """Views as of ``end``, clamped to the post's counting window (0: none)."""
+    return Coalesce(views_at_window_end(end), 0, output_field=BigIntegerField())
 
 
 def _baseline(start) -> Coalesce:
-    """Views the post had at ``start`` (module docstring); ``views_before`` appears once in the SQL."""
+    """Views the post had at ``start`` (module docstring)."""
     return Coalesce(
-        _views_before(start),
+        _views_at(start),
         Case(
             # went up inside the period: all its views are new
             When(Q(posted_at__gte=start) | Q(posted_at__isnull=True, submitted_at__gte=start), then=Value(0)),
@@ -205,21 +278,29 @@ def leaderboard(
 ) -> Leaderboard:
     """Views gained inside [start, end) per post and per creator, best first (ties: lower id first).
     ``held=False`` leaves held (flagged) posts out: what weekly bonuses count."""
-    posts = []
     names: dict[int, tuple[str, str]] = {}
+    gained: dict[int, int] = defaultdict(int)  # per creator
+    counted: dict[int, int] = defaultdict(int)
+    keyed = []
     rows = gain_rows(guild=guild, start=start, end=end, creator_id=creator_id, held=held)
-    for pk, creator_id, username, discord_id, platform, url, client, baseline, views_end in rows:
+    with connections[rows.db].cursor() as cursor:  # plain tuples: no per-row converters on 20,000 rows
+        cursor.execute(*rows.query.get_compiler(using=rows.db).as_sql())
+        fetched = cursor.fetchall()
+    for row in fetched:
+        pk, creator_id, username, discord_id, _, _, _, baseline, views_end = row
+        gain = views_end - baseline if views_end > baseline else 0
         names[creator_id] = (username, discord_id)
-        posts.append(
-            PostGain(pk, creator_id, username, platform, url, client, baseline, views_end, max(0, views_end - baseline))
-        )
-    posts.sort(key=lambda g: (-g.views_gained, g.post_id))
-    per_creator: dict[int, list[PostGain]] = defaultdict(list)
-    for g in posts:
-        per_creator[g.creator_id].append(g)
-    ordered = sorted(per_creator.items(), key=lambda kv: (-sum(g.views_gained for g in kv[1]), kv[0]))
+        gained[creator_id] += gain
+        counted[creator_id] += 1
+        keyed.append((-gain, pk, gain, row))
+    keyed.sort(key=itemgetter(0, 1))
+    posts = [
+        PostGain(pk, creator_id, username, platform, url, client, baseline, views_end, gain)
+        for _, _, gain, (pk, creator_id, username, _, platform, url, client, baseline, views_end) in keyed
+    ]
+    ordered = sorted(gained, key=lambda cid: (-gained[cid], cid))
     creators = [
-        CreatorGain(cid, names[cid][0], names[cid][1], len(gs), sum(g.views_gained for g in gs), rank)
-        for rank, (cid, gs) in enumerate(ordered, start=1)
+        CreatorGain(cid, names[cid][0], names[cid][1], counted[cid], gained[cid], rank)
+        for rank, cid in enumerate(ordered, start=1)
     ]
     return Leaderboard(start=start, end=end, creators=creators, posts=posts)

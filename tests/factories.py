@@ -6,11 +6,13 @@ import functools
 import itertools
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from core.tenancy import rls_bypass
 from guilds.models import BonusRule, Creator, Guild, GuildBudgetConfig
 from metrics.models import VideoMetrics
+from metrics.rollups import upsert_rollups_sql
 from tracking.models import Campaign, ClientAccount, Post, Profile
 from tracking.platforms import Platform
 
@@ -109,7 +111,8 @@ def make_post(guild: Guild, profile: Profile | None = None, **kw) -> Post:
 
 @factory
 def make_snapshot(post: Post, *, views: int, at=None, **kw) -> VideoMetrics:
-    return VideoMetrics.objects.create(
+    """A snapshot, folded into the daily rollups as ingestion does (metrics.rollups)."""
+    snapshot = VideoMetrics.objects.create(
         guild_id=post.guild_id,
         post=post,
         captured_at=at or timezone.now(),
@@ -117,6 +120,17 @@ def make_snapshot(post: Post, *, views: int, at=None, **kw) -> VideoMetrics:
         provider=kw.pop("provider", VideoMetrics.Provider.APIFY),
         **kw,
     )
+    fold_into_rollups([snapshot.pk])
+    return snapshot
+
+
+def fold_into_rollups(snapshot_ids: list[int]) -> None:
+    """Ingestion's rollup upsert (metrics.rollups.upsert_rollups_sql) over these stored snapshots."""
+    table = connection.ops.quote_name(VideoMetrics._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(snapshot_ids))
+    source = f'(SELECT * FROM {table} WHERE "id" IN ({placeholders})) r'
+    with connection.cursor() as cursor:
+        cursor.execute(upsert_rollups_sql(source), snapshot_ids)
 
 
 @factory

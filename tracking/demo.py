@@ -15,6 +15,7 @@ from core.tenancy import guild_scope
 from earnings.demo import load_demo_money
 from guilds.models import BonusRule, Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.models import VideoMetrics
+from metrics.rollups import rebuild_rollups
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import registry
 from tracking.platforms.spec import PlatformSpec
@@ -153,6 +154,7 @@ def load_demo_data(*, now: datetime | None = None, posts_per_profile: int = 2) -
             )
         VideoMetrics.objects.filter(post__in=posts, provider=VideoMetrics.Provider.DEMO).delete()
         VideoMetrics.objects.bulk_create([s for p in posts for s in _snapshots(p, rng, now)], batch_size=2000)
+        rebuild_rollups(guild_id=guild.pk)  # the leaderboard reads whole days from them
         _sync_latest(posts)
         brand_report_path = load_demo_money(guild=guild, now=now)
         return DemoCounts(

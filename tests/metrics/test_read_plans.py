@@ -3,8 +3,9 @@
 The guild policy is not leakproof-free, so PostgreSQL runs it before any qual that is not leakproof:
 a bound such as ``captured_at < LEAST(COALESCE(counting_ends_at, end), end)`` then becomes a Filter
 applied after walking every newer snapshot of the post (seconds on a large guild). These tests
-EXPLAIN the queries as the restricted role (tests run as it on PostgreSQL) and require the snapshot
-table's time bound in the Index Cond of every scan of it, never in a Filter.
+EXPLAIN the queries as the restricted role (tests run as it on PostgreSQL) and require the time bound
+in the Index Cond of every scan, never in a Filter: ``captured_at`` for the snapshot table, ``day``
+for the daily rollups.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.tenancy import guild_scope, rls_bypass
+from earnings.selectors import _views_before as earnings_views_before
 from guilds.models import Creator, Guild, GuildBudgetConfig
 from metrics.models import VideoMetrics
-from metrics.selectors import gain_rows
+from metrics.rollups import rebuild_rollups
+from metrics.selectors import gain_rows, total_gains
 from tracking.models import ClientAccount, Post, Profile
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -66,20 +70,27 @@ def guild():
             ],
             batch_size=5000,
         )
+        rebuild_rollups()
     with connection.cursor() as cursor:  # statistics, as autovacuum would have them in production
         cursor.execute("RESET ROLE")
-        cursor.execute("ANALYZE tracking_post, metrics_videometrics, guilds_creator, tracking_clientaccount")
+        cursor.execute(
+            "ANALYZE tracking_post, metrics_videometrics, metrics_postdailyrollup, guilds_creator,"
+            " tracking_clientaccount"
+        )
         cursor.execute("SET LOCAL ROLE tracking_app")
     return guilds[1]
 
 
-def _snapshot_scans(plan: str) -> list[list[str]]:
-    """Each scan node of the snapshot table with its detail lines (Index Cond, Filter, ...)."""
+SNAPSHOTS, ROLLUPS = ("metrics_videometrics", "captured_at"), ("metrics_postdailyrollup", "day")
+
+
+def _scans(plan: str, table: str = SNAPSHOTS[0]) -> list[list[str]]:
+    """Each scan node of ``table`` with its detail lines (Index Cond, Filter, ...)."""
     scans, current = [], None
     for line in plan.splitlines():
         text = line.strip().removeprefix("->").strip()
         if "Scan" in text and " on " in text:
-            current = [text] if "metrics_videometrics" in text else None
+            current = [text] if f" on {table} " in f"{text} " else None
             if current is not None:
                 scans.append(current)
         elif current is not None and ":" in text:
@@ -87,19 +98,23 @@ def _snapshot_scans(plan: str) -> list[list[str]]:
     return scans
 
 
-def _assert_time_bound_in_index(plan: str, expected_scans: int) -> None:
-    scans = _snapshot_scans(plan)
+def _assert_time_bound_in_index(plan: str, expected_scans: int, table: tuple[str, str] = SNAPSHOTS) -> None:
+    name, bound = table
+    scans = _scans(plan, name)
     assert len(scans) == expected_scans, plan
     for scan in scans:
         assert "Seq Scan" not in scan[0], plan
         conds = [line for line in scan if line.startswith("Index Cond:")]
         filters = [line for line in scan if line.startswith("Filter:")]
-        assert conds and "captured_at" in conds[0], plan
-        assert not any("captured_at" in f for f in filters), plan
+        assert conds and bound in conds[0], plan
+        assert not any(bound in f for f in filters), plan
 
 
 def _explain(queryset) -> str:
-    sql, params = queryset.query.sql_with_params()
+    return _explain_sql(*queryset.query.sql_with_params())
+
+
+def _explain_sql(sql: str, params) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user, rolbypassrls FROM pg_roles WHERE rolname = current_user")
         assert cursor.fetchone() == ("tracking_app", False)
@@ -108,15 +123,52 @@ def _explain(queryset) -> str:
 
 
 def test_leaderboard_bounds_are_index_conditions(guild):
-    """views at the end (window end = LEAST(counting_ends_at, end)), before the start, and the first
-    measurement inside the period: three scans of the snapshot table, each bounded in the index."""
+    """Whole days and now from the rollups (``day`` bounded in the index); instants inside a day,
+    a counting window's end and the first measurement inside the period from the snapshots
+    (``captured_at`` bounded): every scan bounded in the index, never a filter after the policy."""
     now = timezone.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    cases = [
+        # start inside a day a while ago: the snapshots; end now: today's rollup, then the snapshots;
+        # plus the counting window's end and the first measurement inside the period
+        ((now - timedelta(days=1), now), 1 + 1 + 2, 1),
+        # both inside days a while ago: the snapshots
+        ((now - timedelta(hours=30), now - timedelta(hours=6)), 1 + 1 + 2, 0),
+        # start at a UTC midnight: the rollups of the days before
+        ((midnight - timedelta(days=1), now), 0 + 1 + 2, 1 + 1),
+        # both at UTC midnights: the rollups only, but the counting window and the first measurement
+        ((midnight - timedelta(days=1), midnight), 0 + 0 + 2, 1 + 1),
+    ]
     with guild_scope(guild.pk):
-        for start, end in [(now - timedelta(days=1), now), (now - timedelta(hours=30), now - timedelta(hours=6))]:
+        for (start, end), snapshot_scans, rollup_scans in cases:
             plan = _explain(gain_rows(guild=guild, start=start, end=end))
-            _assert_time_bound_in_index(plan, expected_scans=3)
-            assert "LEAST(" in plan and "COALESCE(tracking_post.counting_ends_at" not in plan, plan
+            _assert_time_bound_in_index(plan, expected_scans=snapshot_scans)
+            _assert_time_bound_in_index(plan, expected_scans=rollup_scans, table=ROLLUPS)
+            assert "COALESCE(tracking_post.counting_ends_at" not in plan, plan
             assert "Sort" not in plan, plan  # no default ordering: the gains are sorted in Python
+
+
+def test_total_gains_and_earnings_bounds_are_index_conditions(guild):
+    """The overview's bulk windows (a chart day between midnights, today so far) and the earnings
+    rows' window views read the same way: every scan bounded in the index."""
+    now = timezone.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    windows = [(midnight - timedelta(days=2), midnight - timedelta(days=1)), (midnight, now)]
+    with guild_scope(guild.pk):
+        with CaptureQueriesContext(connection) as ctx:
+            total_gains(guild=guild, windows=windows)
+        (query,) = ctx.captured_queries
+        plan = _explain_sql(query["sql"], [])
+        # per window: the end (the counting window's; the rollups — today's first, then the snapshots),
+        # the start (the rollups; the first measurement inside the period)
+        _assert_time_bound_in_index(plan, expected_scans=2 + 3)
+        _assert_time_bound_in_index(plan, expected_scans=2 + 2, table=ROLLUPS)
+        views = Post.objects.for_guild(guild).annotate(
+            at_start=earnings_views_before(now - timedelta(hours=30)), at_end=earnings_views_before(now)
+        )
+        plan = _explain(views)
+        _assert_time_bound_in_index(plan, expected_scans=2 + 2)
+        _assert_time_bound_in_index(plan, expected_scans=0 + 1, table=ROLLUPS)
 
 
 def test_series_bounds_are_index_conditions(guild):
