@@ -29,8 +29,13 @@ def test_web_worker_killed_after_accepting_the_webhook_track_ingests_it(embedded
     assert stack.probe()["deliveries"][0]["state"] in ("to_process", "processing", "done")
 
     stack.start("track", [stack.python, "manage.py", "track"])
+    # The run is marked succeeded in the ingest's transaction and the delivery done just after it:
+    # wait for both, or a probe between the two commits reads "processing" on a busy machine.
     state = stack.wait_state(
-        lambda s: [r["status"] for r in s["runs"]] == ["succeeded"], 30, "track's sweeper to ingest the run"
+        lambda s: [r["status"] for r in s["runs"]] == ["succeeded"]
+        and [d["state"] for d in s["deliveries"]] == ["done"],
+        30,
+        "track's sweeper to ingest the run and close its delivery",
     )
 
     assert len(stack.apify.state()["started_runs"]) == 1 and len(accepted) == 1
@@ -50,7 +55,10 @@ def test_track_killed_mid_ingest_the_next_track_finishes_it(embedded_stack):
     first.kill()  # kill -9 while it reads the dataset: the delivery stays leased to a dead process
     stack.start("track2", [stack.python, "manage.py", "track"])
     state = stack.wait_state(
-        lambda s: [r["status"] for r in s["runs"]] == ["succeeded"], 45, "the next track to take the delivery over"
+        lambda s: [r["status"] for r in s["runs"]] == ["succeeded"]
+        and [d["state"] for d in s["deliveries"]] == ["done"],
+        45,
+        "the next track to take the delivery over and close it",
     )
 
     assert len(stack.apify.state()["started_runs"]) == 1
