@@ -83,6 +83,7 @@ from tracking.review import (
     review_post,
     review_posts,
     review_queue,
+    threshold_notes,
 )
 
 LOGIN_URL_NAMES = ("api-auth-login", "auth-discord-login", "discord-login")
@@ -311,7 +312,7 @@ def review_page(request, guild_id: int):
             return redirect("dashboard:review", guild_id=guild.pk)
     page = Paginator(review_queue(guild.pk), POSTS_PER_PAGE).get_page(request.GET.get("page"))
     posts = list(page.object_list)
-    reasons = reasons_for(guild.pk, posts)
+    reasons = reasons_for(guild, posts)  # the Guild: its thresholds need no query
     context = {
         "page": page,
         "rows": [(p, reasons[p.pk]) for p in posts],
@@ -338,6 +339,11 @@ def post_detail(request, guild_id: int, post_id: int):
 def _render_post(request, post: Post, form: ReviewForm, status: int = 200):
     guild = request.guild
     series = selectors.post_series(post=post)
+    signals = list(FraudSignal.objects.for_guild(guild).filter(post=post).order_by("-detected_at", "-pk"))
+    if any(s.resolved_at is None for s in signals):
+        notes = threshold_notes(guild)  # an open flag is shown against the guild's thresholds
+        for s in signals:
+            s.threshold_note = notes.get(s.kind, "") if s.resolved_at is None else ""
     context = {
         "post": post,
         "form": form,
@@ -348,7 +354,7 @@ def _render_post(request, post: Post, form: ReviewForm, status: int = 200):
         },
         "snapshot_count": len(series),
         "history": list(post.status_changes.filter(guild_id=guild.pk).order_by("-created_at", "-pk")),
-        "signals": list(FraudSignal.objects.for_guild(guild).filter(post=post).order_by("-detected_at", "-pk")),
+        "signals": signals,
         "waiting_reasons": (
             reasons_for(guild.pk, [post], signals=False)[post.pk] if post.status == Post.Status.FLAGGED else []
         ),

@@ -15,7 +15,7 @@ from django.db import transaction
 from core.snowflakes import is_snowflake
 from core.values import FieldsRefused, json_safe, whole_number
 from guilds.audit import record_audit
-from guilds.models import FRAUD_THRESHOLD_DEFAULTS, Guild
+from guilds.models import FRAUD_THRESHOLD_DEFAULTS, FRAUD_THRESHOLD_RANGES, Guild
 
 GUILD_SETTINGS_FIELDS: tuple[str, ...] = (
     "logs_channel_id",
@@ -27,7 +27,7 @@ GUILD_SETTINGS_FIELDS: tuple[str, ...] = (
     *FRAUD_THRESHOLD_DEFAULTS,
 )
 FRAUD_THRESHOLD_FIELDS: tuple[str, ...] = tuple(FRAUD_THRESHOLD_DEFAULTS)
-MAX_VIEWS_THRESHOLD = 1_000_000_000
+MAX_VIEWS_THRESHOLD = FRAUD_THRESHOLD_RANGES["fraud_spike_min_views"][1]
 WEBHOOK_FIELDS = frozenset({"logs_webhook_url", "updates_webhook_url"})
 # A new channel or webhook gets a new chance: it clears the "Discord said it is gone" mark.
 _GONE_FLAG = {
@@ -87,25 +87,33 @@ def timezone_choices() -> list[str]:
     return sorted(_timezones())
 
 
-def _percent(value: Any, *, high: str, above_zero: bool = False) -> Decimal:
-    """A percentage (``0.2``, ``"0.2"``, ``"0.2 %"``) as a Decimal with at most 2 decimals, in range."""
-    low = "above 0" if above_zero else "from 0"
-    message = f"Must be a percentage {low} to {high}, with at most 2 decimals, like 0.5."
+def _percent(value: Any, *, low: Decimal, high: Decimal) -> Decimal:
+    """A percentage (``0.2``, ``"0.2"``, ``"0.2 %"``) as a Decimal with at most 2 decimals, in
+    low..high; a ``low`` above 0 is said "above 0" (0.01 is the smallest step)."""
+    above_zero = low > 0
+    message = (
+        f"Must be a percentage {'above 0' if above_zero else 'from 0'} to {high}, with at most 2 decimals, like 0.5."
+    )
     if isinstance(value, bool) or value is None:
         raise ValueError(message)
     try:
         number = Decimal(str(value).strip().removesuffix("%").strip())
     except InvalidOperation:
         raise ValueError(message) from None
-    if not number.is_finite() or number < 0 or number > Decimal(high) or number != number.quantize(Decimal("0.01")):
+    if not number.is_finite() or number < 0 or number > high or number != number.quantize(Decimal("0.01")):
         raise ValueError(message)
     if above_zero and number == 0:
         raise ValueError(f"0 % would never flag a spike. {message}")
+    if number < low:
+        raise ValueError(message)
     return number.quantize(Decimal("0.01"))
 
 
-def _views(value: Any, *, low: int) -> int:
-    return whole_number(value, low=low, high=MAX_VIEWS_THRESHOLD)
+def _threshold(name: str) -> Callable[[Any], Any]:
+    low, high = FRAUD_THRESHOLD_RANGES[name]
+    if isinstance(low, Decimal):
+        return lambda value: _percent(value, low=low, high=high)
+    return lambda value: whole_number(value, low=low, high=high)
 
 
 _SETTINGS_CLEANERS: dict[str, Callable[[Any], Any]] = {
@@ -115,14 +123,10 @@ _SETTINGS_CLEANERS: dict[str, Callable[[Any], Any]] = {
     "updates_webhook_url": _webhook_url,
     "timezone": _timezone_name,
     "daily_report_hour": lambda v: whole_number(v, low=0, high=23),
-    # A spike needs views gained to be about; a drop allowance of 0 (any drop) is a strict, valid choice,
-    # but a drop of 100 % or more can never happen, so it would switch the check off unnoticed.
-    "fraud_spike_min_views": lambda v: _views(v, low=1),
-    "fraud_spike_max_engagement_pct": lambda v: _percent(v, high="100", above_zero=True),
-    "fraud_views_drop_min": lambda v: _views(v, low=0),
-    "fraud_views_drop_pct": lambda v: _percent(v, high="99.99"),
-    "fraud_engagement_drop_min": lambda v: _views(v, low=0),
-    "fraud_engagement_drop_pct": lambda v: _percent(v, high="99.99"),
+    # Ranges in guilds.models.FRAUD_THRESHOLD_RANGES: a spike needs views gained to be about; a drop
+    # allowance of 0 (any drop) is a strict, valid choice, but a drop of 100 % or more can never happen,
+    # so it would switch the check off unnoticed.
+    **{name: _threshold(name) for name in FRAUD_THRESHOLD_DEFAULTS},
 }
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -31,9 +32,36 @@ FRAUD_THRESHOLD_DEFAULTS: dict[str, int | Decimal] = {
 }
 
 
+# Allowed values: guilds.guild_settings refuses others with a message; the validators below do the same
+# for staff editing a guild in the admin.
+FRAUD_THRESHOLD_RANGES: dict[str, tuple[int | Decimal, int | Decimal]] = {
+    "fraud_spike_min_views": (1, 1_000_000_000),
+    "fraud_spike_max_engagement_pct": (Decimal("0.01"), Decimal("100")),
+    "fraud_views_drop_min": (0, 1_000_000_000),
+    "fraud_views_drop_pct": (Decimal("0"), Decimal("99.99")),
+    "fraud_engagement_drop_min": (0, 1_000_000_000),
+    "fraud_engagement_drop_pct": (Decimal("0"), Decimal("99.99")),
+}
+
+
+def _fraud_validators(name: str) -> list:
+    low, high = FRAUD_THRESHOLD_RANGES[name]
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+def _count_field(name: str, help_text: str) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        default=FRAUD_THRESHOLD_DEFAULTS[name], validators=_fraud_validators(name), help_text=help_text
+    )
+
+
 def _percent_field(name: str, help_text: str) -> models.DecimalField:
     return models.DecimalField(
-        max_digits=5, decimal_places=2, default=FRAUD_THRESHOLD_DEFAULTS[name], help_text=help_text
+        max_digits=5,
+        decimal_places=2,
+        default=FRAUD_THRESHOLD_DEFAULTS[name],
+        validators=_fraud_validators(name),
+        help_text=help_text,
     )
 
 
@@ -73,21 +101,20 @@ class Guild(models.Model):
     updates_destination_gone_at = models.DateTimeField(null=True, blank=True)
     daily_report_hour = models.PositiveSmallIntegerField(default=9, help_text="Local hour of the daily report.")
     last_daily_report_on = models.DateField(null=True, blank=True)
-    fraud_spike_min_views = models.PositiveIntegerField(
-        default=FRAUD_THRESHOLD_DEFAULTS["fraud_spike_min_views"],
-        help_text="Views gained since the previous measurement from which a spike is checked.",
+    fraud_spike_min_views = _count_field(
+        "fraud_spike_min_views", "Views gained since the previous measurement from which a spike is checked."
     )
     fraud_spike_max_engagement_pct = _percent_field(
         "fraud_spike_max_engagement_pct", "A spike is flagged when likes + comments gained are under this % of views."
     )
-    fraud_views_drop_min = models.PositiveIntegerField(
-        default=FRAUD_THRESHOLD_DEFAULTS["fraud_views_drop_min"],
-        help_text="Views may drop by this many (or by fraud_views_drop_pct, the larger) before it is flagged.",
+    fraud_views_drop_min = _count_field(
+        "fraud_views_drop_min",
+        "Views may drop by this many (or by fraud_views_drop_pct, the larger) before it is flagged.",
     )
     fraud_views_drop_pct = _percent_field("fraud_views_drop_pct", "Views may drop by this % before it is flagged.")
-    fraud_engagement_drop_min = models.PositiveIntegerField(
-        default=FRAUD_THRESHOLD_DEFAULTS["fraud_engagement_drop_min"],
-        help_text="Likes or comments may drop by this many (or the %, the larger) before it is flagged.",
+    fraud_engagement_drop_min = _count_field(
+        "fraud_engagement_drop_min",
+        "Likes or comments may drop by this many (or the %, the larger) before it is flagged.",
     )
     fraud_engagement_drop_pct = _percent_field(
         "fraud_engagement_drop_pct", "Likes or comments may drop by this % before it is flagged."

@@ -22,8 +22,9 @@ FRAUD_THRESHOLD_DEFAULTS) are chosen from what organic short-video growth looks 
   error row, or an id YouTube no longer returns).
 - **Ownership**: the first scrape's author is not the linked profile (``ownership_finding``).
 
-Each finding's reason names the numbers and the thresholds it was measured against, so the review
-queue shows why (the thresholds as they were when the post was flagged).
+Each finding's reason names the numbers (views gained and the share of them liked or commented; each
+drop and its percentage). The reason reaches the creator, so it does not name the thresholds (that
+would tell how to stay under them); the review queue shows them beside it (tracking.review.reasons_for).
 """
 
 from __future__ import annotations
@@ -127,8 +128,7 @@ def _spike(previous: Point, current: Point, limits: Thresholds) -> Finding | Non
     return Finding(
         Kind.SPIKE_WITHOUT_ENGAGEMENT,
         f"+{gained:,} views with only +{engaged:,} likes and comments since the previous measurement"
-        f" ({_rate(engaged, gained)} of the views gained; this server flags {limits.spike_min_views:,}+ views"
-        f" gained with under {_pct(limits.spike_max_engagement_pct)}).",
+        f" ({_rate(engaged, gained)} of the views gained).",
     )
 
 
@@ -142,19 +142,13 @@ def _decrease(previous: Point, current: Point, limits: Thresholds) -> Finding | 
         ("comments", previous.comments, current.comments, *engagement),
     )
     drops = [
-        f"{name} {before:,} → {after:,} (more than this server's {min_count:,} or {_pct(pct)})"
+        f"{name} {before:,} → {after:,} (-{_rate(before - after, before)})"
         for name, before, after, min_count, pct in checks
         if before is not None and after is not None and (before - after) * 100 > max(min_count * 100, pct * before)
     ]
     if not drops:
         return None
-    rounded = f" Rounded counts (like 1.2K) are allowed {_pct(slack)} more." if slack else ""
-    return Finding(Kind.COUNT_DECREASED, "Counts went down: " + ", ".join(drops) + "." + rounded)
-
-
-def _pct(value: Decimal) -> str:
-    """10.00 → "10 %", 0.20 → "0.2 %"."""
-    return f"{value.normalize():f} %"
+    return Finding(Kind.COUNT_DECREASED, "Counts went down: " + ", ".join(drops) + ".")
 
 
 def _rate(part: int, whole: int) -> str:

@@ -259,9 +259,9 @@ class Post(GuildOwned):
     # The picture the latest scrape returned (vendor CDN, https only, see tracking.platforms.items
     # thumbnail_url). Vendor CDN links are signed and expire after days or weeks: a post page may show
     # the placeholder's broken-image box until the next refresh brings a fresh link. Acceptable: we do
-    # not copy vendors' images.
-    thumbnail_url = models.URLField(
-        max_length=2048, blank=True, help_text="The picture the latest scrape returned; empty until one does."
+    # not copy vendors' images. A CharField, not a URLField: "" (no picture yet) is not a URI.
+    thumbnail_url = models.CharField(
+        max_length=2048, blank=True, help_text="The https picture the latest scrape returned; empty until one does."
     )
     author_platform_id = models.CharField(max_length=64, blank=True)
     author_handle = models.CharField(max_length=100, blank=True)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from guilds.audit import record_audit
+from guilds.models import FRAUD_THRESHOLD_DEFAULTS, Guild
 from tracking.lifecycle import TransitionRefused, transition_post
 from tracking.models import FraudSignal, Post
 
@@ -135,10 +136,43 @@ def needs_decision_count(guild_id: int) -> int:
     return Post.objects.for_guild(guild_id).filter(status=S.FLAGGED).order_by().count()
 
 
-def reasons_for(guild_id: int, posts: list[Post], *, signals: bool = True) -> dict[int, list[str]]:
-    """Each post's reasons to review, in one query: its open fraud signals (with their numbers), the
-    caption check's findings and the reason its status was set (a manual flag, an author mismatch).
-    ``signals=False`` leaves the fraud signals out (for a page that lists them itself)."""
+def _percent(value) -> str:
+    """Decimal("10.00") → "10 %", Decimal("0.20") → "0.2 %"."""
+    return f"{value.normalize():f} %"
+
+
+def threshold_notes(guild: Guild | int) -> dict[str, str]:
+    """What the guild's fraud checks flag, per signal kind, for reviewers (from the Guild given, or
+    one query for an id). Creators are not told these: their messages carry the numbers only, not how
+    to stay under the thresholds."""
+    names = list(FRAUD_THRESHOLD_DEFAULTS)
+    if isinstance(guild, Guild):
+        t = {name: getattr(guild, name) for name in names}
+    else:
+        t = Guild.objects.filter(pk=guild).values(*names).first() or FRAUD_THRESHOLD_DEFAULTS
+    return {
+        FraudSignal.Kind.SPIKE_WITHOUT_ENGAGEMENT: (
+            f"This server flags {t['fraud_spike_min_views']:,}+ views gained with likes and comments under "
+            f"{_percent(t['fraud_spike_max_engagement_pct'])} of them."
+        ),
+        FraudSignal.Kind.COUNT_DECREASED: (
+            f"This server flags views dropping by more than {t['fraud_views_drop_min']:,} or "
+            f"{_percent(t['fraud_views_drop_pct'])} (the larger), likes or comments by more than "
+            f"{t['fraud_engagement_drop_min']:,} or {_percent(t['fraud_engagement_drop_pct'])}; "
+            "5 % more for counts the platform rounded (1.2K)."
+        ),
+    }
+
+
+_MEASURED = frozenset({FraudSignal.Kind.SPIKE_WITHOUT_ENGAGEMENT, FraudSignal.Kind.COUNT_DECREASED})
+
+
+def reasons_for(guild_id: Guild | int, posts: list[Post], *, signals: bool = True) -> dict[int, list[str]]:
+    """Each post's reasons to review: its open fraud signals (with their numbers, and the guild's
+    thresholds they crossed), the caption check's findings and the reason its status was set (a
+    manual flag, an author mismatch). One query, and one more for the thresholds when a spike or a
+    drop is open (none when ``guild_id`` is the Guild itself). ``signals=False`` leaves the fraud
+    signals out (for a page that lists them itself)."""
     ids = [p.pk for p in posts]
     shown: dict[int, list[str]] = {pk: [] for pk in ids}
     known: dict[int, list[str]] = {pk: [] for pk in ids}  # signal reasons, to say nothing twice
@@ -148,10 +182,15 @@ def reasons_for(guild_id: int, posts: list[Post], *, signals: bool = True) -> di
         .order_by("detected_at", "pk")
         .values_list("post_id", "kind", "reason")
     )
+    notes = None
     for post_id, kind, reason in open_signals:
         known[post_id].append(reason)
         if signals:
-            shown[post_id].append(f"{FraudSignal.Kind(kind).label}: {reason}")
+            text = f"{FraudSignal.Kind(kind).label}: {reason}"
+            if kind in _MEASURED:
+                notes = notes if notes is not None else threshold_notes(guild_id)
+                text = f"{text} {notes[kind]}"
+            shown[post_id].append(text)
     for post in posts:
         reasons, seen = shown[post.pk], known[post.pk]
         for finding in post.caption_reasons or []:

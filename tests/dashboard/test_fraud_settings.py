@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.tenancy import guild_scope
-from guilds.models import DashboardAuditLog, Guild
+from guilds.models import CreatorMessage, DashboardAuditLog, Guild
 from integrations.apify.normalize import normalize_item
 from metrics.ingestion import ingest_items
 from tests.helpers.apify import make_posts, tiktok_item
@@ -116,4 +116,14 @@ def test_the_review_page_shows_the_numbers_against_the_guilds_thresholds(admin_c
         ingest_items(guild_id=guild.id, platform="tiktok", items=[item], captured_at=when, provider="apify")
     page = admin_client.get(_url(guild, "review")).content.decode()
     assert "1 post waiting for a decision" in page
-    assert "Counts went down: views 10,000 → 9,900 (more than this server&#x27;s 0 or 0.5 %)." in page
+    note = (
+        "This server flags views dropping by more than 0 or 0.5 % (the larger), likes or comments by more than"
+        " 50 or 10 %; 5 % more for counts the platform rounded (1.2K)."
+    )
+    assert f"Counts went down: views 10,000 → 9,900 (-1 %). {note}" in page
+    post_page = admin_client.get(reverse("dashboard:post-detail", args=[guild.pk, post.pk])).content.decode()
+    assert "Counts went down: views 10,000 → 9,900 (-1 %)." in post_page and note in post_page
+    with guild_scope(guild.pk):
+        [message] = CreatorMessage.objects.filter(guild=guild, kind=CreatorMessage.Kind.FLAGGED)
+    # the creator learns the numbers, not how far they may go unnoticed
+    assert "views 10,000 → 9,900 (-1 %)" in message.body and "This server flags" not in message.body

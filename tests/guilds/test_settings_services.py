@@ -300,3 +300,23 @@ def test_api_refuses_a_bad_threshold_with_its_message_and_saves_nothing(admin_cl
     assert (stored.timezone, stored.fraud_views_drop_min) == ("UTC", 100)
     assert getattr(stored, field) == Guild._meta.get_field(field).default
     assert _audit(guild) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("fraud_spike_min_views", 0),
+        ("fraud_spike_min_views", 1_000_000_001),
+        ("fraud_spike_max_engagement_pct", Decimal("0")),
+        ("fraud_views_drop_pct", Decimal("100")),
+        ("fraud_engagement_drop_min", 1_000_000_001),
+    ],
+)
+def test_the_admin_form_refuses_the_same_out_of_range_thresholds(guild, field, value):
+    from django.core.exceptions import ValidationError
+
+    stored = _guild(guild)
+    setattr(stored, field, value)
+    with pytest.raises(ValidationError) as refused:
+        stored.full_clean()
+    assert set(refused.value.message_dict) == {field}

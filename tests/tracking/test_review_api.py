@@ -34,7 +34,10 @@ def test_the_queue_has_the_dashboards_count_and_reasons(admin_client, guild, wai
     body = admin_client.get(f"/api/v1/guilds/{guild.pk}/review-queue").json()
     assert body["count"] == 2
     reasons = {row["id"]: row["reasons"] for row in body["results"]}
-    assert reasons[waiting[0].pk] == ["Views spiked without engagement: Views x40 in one hour"]
+    assert reasons[waiting[0].pk] == [
+        "Views spiked without engagement: Views x40 in one hour"
+        " This server flags 10,000+ views gained with likes and comments under 0.2 % of them."
+    ]
     assert reasons[waiting[1].pk] == ["Looks reposted"]
     first = admin_client.get(f"/api/v1/guilds/{guild.pk}/review-queue", {"page_size": 1}).json()
     assert first["count"] == 2 and len(first["results"]) == 1 and first["next"]  # counted on every page
