@@ -193,11 +193,6 @@ class PostSerializer(serializers.ModelSerializer):
     creator_username = serializers.CharField(source="creator.username", read_only=True)
     profile_handle = serializers.CharField(source="profile.handle", read_only=True)
     client_account_name = serializers.CharField(source="client_account.name", read_only=True)
-    # A link (https) when the latest scrape returned a picture, "" until one does: a string, not a
-    # "uri" in the schema, so the empty value is valid where clients validate the answer.
-    thumbnail_url = serializers.CharField(
-        read_only=True, help_text='The picture the latest scrape returned (https); "" until one does.'
-    )
 
     class Meta:
         model = Post

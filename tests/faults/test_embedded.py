@@ -32,8 +32,9 @@ def test_web_worker_killed_after_accepting_the_webhook_track_ingests_it(embedded
     # The run is marked succeeded in the ingest's transaction and the delivery done just after it:
     # wait for both, or a probe between the two commits reads "processing" on a busy machine.
     state = stack.wait_state(
-        lambda s: [r["status"] for r in s["runs"]] == ["succeeded"]
-        and [d["state"] for d in s["deliveries"]] == ["done"],
+        lambda s: (
+            [r["status"] for r in s["runs"]] == ["succeeded"] and [d["state"] for d in s["deliveries"]] == ["done"]
+        ),
         30,
         "track's sweeper to ingest the run and close its delivery",
     )
@@ -55,8 +56,9 @@ def test_track_killed_mid_ingest_the_next_track_finishes_it(embedded_stack):
     first.kill()  # kill -9 while it reads the dataset: the delivery stays leased to a dead process
     stack.start("track2", [stack.python, "manage.py", "track"])
     state = stack.wait_state(
-        lambda s: [r["status"] for r in s["runs"]] == ["succeeded"]
-        and [d["state"] for d in s["deliveries"]] == ["done"],
+        lambda s: (
+            [r["status"] for r in s["runs"]] == ["succeeded"] and [d["state"] for d in s["deliveries"]] == ["done"]
+        ),
         45,
         "the next track to take the delivery over and close it",
     )
