@@ -51,4 +51,7 @@ urlpatterns = [
         name="statement-action",
     ),
     path("dashboard/<id:guild_id>/money/bonuses/<id:entry_id>/pay/", views.bonus_pay, name="bonus-pay"),
+    path("dashboard/<id:guild_id>/money/statements/approve/", views.statements_approve, name="statements-approve"),
+    path("dashboard/<id:guild_id>/money/creators/", views.money_creators, name="money-creators"),
+    path("dashboard/<id:guild_id>/money/creators/<id:creator_id>/", views.money_creator, name="money-creator"),
 ]

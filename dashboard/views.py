@@ -61,8 +61,16 @@ from earnings.brand_reports import (
     revoke_link,
 )
 from earnings.models import Statement
-from earnings.selectors import bonus_entries, campaign_burns
-from earnings.services import MoneyRefused, approve_statement, mark_statement_paid, pay_bonus, void_statement
+from earnings.selectors import all_time_earnings, bonus_entries, campaign_burns, creators_money, to_cents
+from earnings.services import (
+    BULK_APPROVE_LIMIT,
+    MoneyRefused,
+    approve_statement,
+    approve_statements,
+    mark_statement_paid,
+    pay_bonus,
+    void_statement,
+)
 from guilds.bonus_rules import RULE_DEACTIVATED, BonusRuleRefused, delete_bonus_rule, save_bonus_rule
 from guilds.budgets import BudgetRefused, update_budget_config
 from guilds.guild_settings import GuildSettingsRefused, update_guild_settings
@@ -263,13 +271,13 @@ def post_list(request, guild_id: int):
     return render(request, "dashboard/posts.html", context, status=status)
 
 
-def _sort_links(request, current: str) -> dict[str, dict]:
+def _sort_links(request, current: str, columns: dict[str, str] = SORT_COLUMNS, default: str = "submitted"):
     """Per sortable column: its link (same filters; a second click reverses) and its arrow."""
     links = {}
-    for key, label in SORT_COLUMNS.items():
+    for key, label in columns.items():
         query = request.GET.copy()
         query.pop("page", None)
-        on = current.lstrip("-") == key or (not current and key == "submitted")
+        on = current.lstrip("-") == key or (not current and key == default)
         desc = on and (current.startswith("-") or not current)
         query["sort"] = key if desc else f"-{key}"
         arrow = ("↓" if desc else "↑") if on else ""
@@ -653,6 +661,10 @@ STATEMENT_ACTIONS = ("approve", "pay", "void")
 @guild_page
 def money(request, guild_id: int):
     """Each campaign's burn (spent, pending, held, remaining, days left) and the payout queue."""
+    return _render_money(request, guild_id)
+
+
+def _render_money(request, guild_id: int, *, error: str = "", chosen: frozenset[int] = frozenset(), status=200):
     now = timezone.now()
     campaigns = list(
         Campaign.objects.for_guild(request.guild).select_related("client_account").order_by("-starts_at", "pk")
@@ -666,8 +678,104 @@ def money(request, guild_id: int):
         .order_by("status", "-period_end", "creator__username")
     )
     bonuses = [bonus for bonus, _payment in bonus_entries(guild_id=guild_id, paid=False)]
-    context = {"burns": burns, "queue": queue, "bonuses": bonuses, "nav": "money"}
-    return render(request, "dashboard/money.html", context)
+    context = {
+        "burns": burns,
+        "queue": queue,
+        "bonuses": bonuses,
+        "error": error,
+        "chosen": chosen,
+        "bulk_limit": BULK_APPROVE_LIMIT,
+        "nav": "money",
+    }
+    return render(request, "dashboard/money.html", context, status=status)
+
+
+@require_POST
+@guild_page(admin=True)
+def statements_approve(request, guild_id: int):
+    """Approve the chosen pending statements (earnings.services.approve_statements: all or none, each
+    audited and its creator told). A refusal shows the Money page again with the reason, the same
+    boxes ticked, and the status of the refusal (400, 404 or 409); nothing changed."""
+    ids = [parse_id(v) for v in request.POST.getlist("statement")]
+    if None in ids:
+        return _render_money(request, guild_id, error="Choose pending statements from the list.", status=400)
+    try:
+        done = approve_statements(
+            guild_id=guild_id, statement_ids=ids, actor=request.dashboard_user.actor, request=request
+        )
+    except MoneyRefused as refused:
+        return _render_money(request, guild_id, error=refused.message, chosen=frozenset(ids), status=refused.status)
+    messages.success(request, f"{len(done)} statement{'s' if len(done) != 1 else ''} approved.")
+    return redirect("dashboard:money", guild_id=guild_id)
+
+
+MONEY_SORTS = {
+    "creator": "Creator",
+    "earned": "Earned",
+    "held": "Held",
+    "bonuses": "Bonuses",
+    "approved": "Pending payment",
+    "paid": "Paid",
+    "to_pay": "To pay",
+}
+MONEY_CREATORS_PER_PAGE = 50
+
+
+@require_GET
+@guild_page
+def money_creators(request, guild_id: int):
+    """Earnings per creator: earned (payable), held, weekly bonuses, pending payment (approved
+    statements), paid and to pay, per currency — earnings.selectors.creators_money, the numbers of
+    /stats and of GET …/creators/{id}/money. Sorted by ``?sort=`` (a column; "-" is descending;
+    amounts in several currencies are added only to order the rows), paginated."""
+    sort = request.GET.get("sort", "-earned")
+    if sort.lstrip("-") not in MONEY_SORTS:
+        sort = "-earned"
+    key = sort.lstrip("-")
+    rows = creators_money(guild_id=guild_id, at=timezone.now())
+    if key == "creator":
+        rows.sort(key=lambda r: (r.username.lower(), r.creator_id), reverse=sort.startswith("-"))
+    else:  # rows come ordered by name; a stable sort keeps that order among equal amounts
+        rows.sort(key=lambda r: r.total(key), reverse=sort.startswith("-"))
+    page = Paginator(rows, MONEY_CREATORS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "query": query.urlencode(),
+        "sorts": _sort_links(request, sort, MONEY_SORTS, "earned"),
+        "nav": "money",
+    }
+    return render(request, "dashboard/money_creators.html", context)
+
+
+@require_GET
+@guild_page
+def money_creator(request, guild_id: int, creator_id: int):
+    """One creator's money: the totals of the creators page, their posts with payable views and
+    amounts (all time, from the earnings selector), their statements and their weekly bonuses."""
+    creator = get_object_or_404(Creator.objects.for_guild(request.guild), pk=creator_id)
+    result = all_time_earnings(guild_id=guild_id, at=timezone.now())
+    totals = creators_money(guild_id=guild_id, at=result.end, creator_ids=[creator.pk], result=result)
+    earned = next((c for c in result.creators if c.creator_id == creator.pk), None)
+    posts = earned.posts if earned else []
+    titles = selectors.post_titles(guild=request.guild, post_ids=[p.post_id for p in posts])
+    statements = (
+        Statement.objects.for_guild(request.guild)
+        .filter(creator=creator)
+        .select_related("campaign")
+        .order_by("-period_end", "-pk")
+    )
+    campaigns = dict(Campaign.objects.for_guild(request.guild).values_list("pk", "name"))
+    context = {
+        "creator": creator,
+        "money": totals[0].money if totals else [],
+        "posts": [(p, titles.get(p.post_id, ""), campaigns.get(p.campaign_id, ""), to_cents(p.amount)) for p in posts],
+        "statements": list(statements),
+        "bonuses": bonus_entries(guild_id=guild_id, creator_id=creator.pk),
+        "nav": "money",
+    }
+    return render(request, "dashboard/money_creator.html", context)
 
 
 @require_POST

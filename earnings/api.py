@@ -36,10 +36,20 @@ from earnings.brand_reports import (
 )
 from earnings.exports import PAYOUT_HEADER, XLSX_CONTENT_TYPE, payout_rows, xlsx_bytes
 from earnings.models import LedgerEntry, Statement
-from earnings.selectors import Earnings, bonus_entries, campaign_burn, earnings, earnings_document, to_cents
+from earnings.selectors import (
+    Earnings,
+    bonus_entries,
+    campaign_burn,
+    creators_money,
+    earnings,
+    earnings_document,
+    to_cents,
+)
 from earnings.services import (
+    BULK_APPROVE_LIMIT,
     MoneyRefused,
     approve_statement,
+    approve_statements,
     create_statements,
     mark_statement_paid,
     pay_bonus,
@@ -47,7 +57,7 @@ from earnings.services import (
     void_statement,
 )
 from guilds.api import GuildScopedMixin, refused_as_validation_error, request_fields
-from guilds.models import Guild
+from guilds.models import Creator, Guild
 from metrics.periods import PeriodQuerySerializer, period_window
 from tracking.api import CSVExportMixin, csv_response
 from tracking.campaigns import CAMPAIGN_FIELDS, CampaignRefused, save_campaign
@@ -529,6 +539,15 @@ class CreateStatementsSerializer(serializers.Serializer):
         return attrs
 
 
+class BulkApproveSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=BULK_APPROVE_LIMIT,
+        help_text=f"Ids of pending statements of this server (1 to {BULK_APPROVE_LIMIT}); all or none.",
+    )
+
+
 class PaySerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=200, help_text="The payment's reference (e.g. PayPal transaction id).")
 
@@ -600,6 +619,38 @@ class StatementViewSet(GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
             )
         except MoneyRefused as refused:
             raise _refused(refused) from None
+
+    @extend_schema(
+        operation_id="guilds_statements_approve_many",
+        request=BulkApproveSerializer,
+        responses={
+            200: StatementSerializer(many=True),
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="approve", pagination_class=None)
+    def approve_many(self, request, guild_id: int):
+        """Approve several pending statements at once (owner or ADMINISTRATOR): all or none. Each is
+        audited as ``statement.approved`` and its creator told, as a single approval is. When any id
+        is not a pending statement of this server nothing changes: 404 ``not_found`` names the ids not
+        found here, 409 ``wrong_state`` names each statement already approved, paid or voided. Two
+        bulk approvals sharing a statement never approve it twice."""
+        body = BulkApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            done = approve_statements(
+                guild_id=self.guild_id,
+                statement_ids=body.validated_data["ids"],
+                actor=actor_of(request)[0],
+                request=request,
+            )
+        except MoneyRefused as refused:
+            raise _refused(refused) from None
+        rows = {s.pk: s for s in self.get_queryset().filter(pk__in=[s.pk for s in done])}
+        return Response(self.get_serializer([rows[s.pk] for s in done], many=True).data)
 
     @extend_schema(request=PaySerializer, responses={200: StatementSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
@@ -822,3 +873,50 @@ class PayBonusView(APIView):
             raise _refused(refused) from None
         bonus = LedgerEntry.objects.for_guild(guild_id).select_related("creator", "bonus_award__rule").get(pk=entry_id)
         return Response(BonusEntrySerializer(_bonus_document(bonus, payment)).data)
+
+
+# ---------------------------------------------------------------------------------------------
+# One creator's money (what /stats and the dashboard's creators page show)
+# ---------------------------------------------------------------------------------------------
+
+
+class CreatorMoneySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    earned = serializers.DecimalField(**_DEC, help_text="Payable campaign money, all time (not held).")
+    held = serializers.DecimalField(**_DEC, help_text="Money of flagged posts awaiting review.")
+    bonuses = serializers.DecimalField(**_DEC, help_text="Weekly bonuses booked in the ledger.")
+    approved = serializers.DecimalField(**_DEC, help_text="In approved statements not paid yet (pending payment).")
+    paid = serializers.DecimalField(**_DEC, help_text="Paid statements and paid bonuses.")
+    to_pay = serializers.DecimalField(**_DEC, help_text="earned + bonuses - paid.")
+
+
+class CreatorMoneyDocumentSerializer(serializers.Serializer):
+    creator_id = serializers.IntegerField()
+    discord_user_id = serializers.CharField()
+    username = serializers.CharField()
+    at = serializers.DateTimeField(help_text="When these numbers were computed.")
+    money = CreatorMoneySerializer(many=True, help_text="One entry per currency; empty without any money.")
+
+
+class CreatorMoneyView(APIView):
+    """One creator's money per currency, from the earnings selector: the numbers of ``/stats`` and of
+    the dashboard's creators page (earned, held, bonuses, approved, paid, to pay)."""
+
+    authentication_classes = DEFAULT_AUTHENTICATION
+    permission_classes = [HasGuildAccess]
+
+    @extend_schema(responses={200: CreatorMoneyDocumentSerializer, 404: ErrorSerializer}, tags=["earnings"])
+    def get(self, request, guild_id: int, creator_id: int):
+        creator = Creator.objects.for_guild(guild_id).filter(pk=creator_id).first()
+        if creator is None:
+            raise ApiError("No such creator in this server.", code="not_found", status=404)
+        now = timezone.now()
+        rows = creators_money(guild_id=guild_id, at=now, creator_ids=[creator.pk])
+        body = {
+            "creator_id": creator.pk,
+            "discord_user_id": creator.discord_user_id,
+            "username": creator.username,
+            "at": now,
+            "money": rows[0].money if rows else [],
+        }
+        return Response(CreatorMoneyDocumentSerializer(body).data)

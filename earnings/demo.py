@@ -1,7 +1,8 @@
 """Money in the demo guild: a campaign per client account in two currencies with caps, posts past
-their windows finalized, a held (flagged) post, last week's statements (one approved, one paid), a
-campaign close to its budget and one active brand report link. Idempotent within a week: reruns add
-no statements, finalizations or links."""
+their windows finalized, a held (flagged) post, last week's statements (one approved, one paid), last
+week's two top places booked as weekly bonuses (one paid, one still to pay), a campaign close to its
+budget and one active brand report link. Idempotent within a week: reruns add no statements,
+finalizations, bonuses or links."""
 
 from __future__ import annotations
 
@@ -10,17 +11,22 @@ from decimal import ROUND_UP, Decimal
 
 from core.tenancy import guild_scope
 from earnings.brand_reports import demo_link
-from earnings.models import Statement
+from earnings.models import LedgerEntry, Statement
 from earnings.selectors import campaign_burn
 from earnings.services import (
     approve_statement,
+    book_bonuses,
     check_budgets,
     create_statements,
     finalize_due_posts,
     mark_statement_paid,
+    pay_bonus,
 )
-from guilds.models import Guild
+from guilds.models import BonusRule, Guild
+from metrics.bonuses import last_complete_week, week_bounds
+from metrics.models import BonusAward
 from metrics.periods import period_bounds
+from metrics.selectors import leaderboard
 from tracking.lifecycle import transition_post
 from tracking.models import Campaign, ClientAccount, Post
 
@@ -69,6 +75,7 @@ def load_demo_money(*, guild: Guild, now: datetime) -> str:
         finalize_due_posts(guild_id=guild.pk, now=now)
         _near_budget(guild, now)
         _statements(guild, campaigns[0], now)
+        _bonuses(guild, now)
         check_budgets(guild_id=guild.pk, now=now)
         return demo_link(guild_id=guild.pk, campaign=campaigns[0], now=now, actor=ACTOR).path if campaigns else ""
 
@@ -128,3 +135,34 @@ def _statements(guild: Guild, campaign: Campaign, now: datetime) -> None:
     approve_statement(guild_id=guild.pk, statement_id=approved.pk, actor=ACTOR)
     approve_statement(guild_id=guild.pk, statement_id=paid.pk, actor=ACTOR)
     mark_statement_paid(guild_id=guild.pk, statement_id=paid.pk, reference="PAYPAL-DEMO-7Q2", actor=ACTOR)
+
+
+DEMO_BONUS_PLACES = ("Top clipper", "Runner-up")  # rules the demo guild has (tracking.demo)
+
+
+def _bonuses(guild: Guild, now: datetime) -> None:
+    """Last complete week's top places (held posts left out, as awarding does) as bonus awards booked
+    in the ledger; the first is paid, the second waits on the Money page. Once per place and week."""
+    week = last_complete_week(now=now, tz=guild.tz)
+    start, end = week_bounds(week_start=week, tz=guild.tz)
+    winners = [c for c in leaderboard(guild=guild, start=start, end=end, held=False).creators if c.views_gained > 0]
+    rules = {r.name: r for r in BonusRule.objects.for_guild(guild).filter(name__in=DEMO_BONUS_PLACES)}
+    for place, (name, winner) in enumerate(zip(DEMO_BONUS_PLACES, winners, strict=False), start=1):
+        rule = rules.get(name)
+        if rule is None or BonusAward.objects.for_guild(guild).filter(rule=rule, week_start=week).exists():
+            continue
+        BonusAward.objects.create(
+            guild=guild,
+            creator_id=winner.creator_id,
+            rule=rule,
+            week_start=week,
+            views_gained=winner.views_gained,
+            place=place,
+            amount=rule.amount,
+            currency=rule.currency,
+        )
+    book_bonuses(guild_id=guild.pk)
+    booked = LedgerEntry.objects.for_guild(guild).filter(bonus_award__week_start=week, bonus_award__place=1)
+    top = booked.filter(kind=LedgerEntry.Kind.BONUS).first()
+    if top is not None and not booked.filter(kind=LedgerEntry.Kind.PAYMENT).exists():
+        pay_bonus(guild_id=guild.pk, entry_id=top.pk, reference="PAYPAL-DEMO-B1", actor=ACTOR)

@@ -56,6 +56,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, OuterRef, Subquery
 
 from earnings.models import LedgerEntry, PostFinalization, Statement
+from guilds.models import Creator
 from metrics.models import VideoMetrics
 from metrics.selectors import views_at_window_end
 from tracking.models import Campaign, Post, PostStatusChange
@@ -277,15 +278,20 @@ def _burn(campaign: Campaign, at: datetime, *, spent: Decimal, pending: Decimal,
     )
 
 
-def bonus_entries(*, guild_id: int, paid: bool | None = None) -> list[tuple[LedgerEntry, LedgerEntry | None]]:
+def bonus_entries(
+    *, guild_id: int, paid: bool | None = None, creator_id: int | None = None
+) -> list[tuple[LedgerEntry, LedgerEntry | None]]:
     """Each weekly bonus booked in the ledger with its payment entry (None while unpaid), newest week
-    first; ``paid`` keeps only the paid or the unpaid ones. One query (the Money page, the API)."""
+    first; ``paid`` keeps only the paid or the unpaid ones, ``creator_id`` one creator's. One query
+    (the Money page, the API)."""
     entries = (
         LedgerEntry.objects.for_guild(guild_id)
         .filter(bonus_award__isnull=False, kind__in=(LedgerEntry.Kind.BONUS, LedgerEntry.Kind.PAYMENT))
         .select_related("creator", "bonus_award__rule")
         .order_by("-bonus_award__week_start", "creator__username", "pk")
     )
+    if creator_id is not None:
+        entries = entries.filter(creator_id=creator_id)
     bonuses, payments = [], {}
     for entry in entries:
         if entry.kind == LedgerEntry.Kind.BONUS:
@@ -299,51 +305,99 @@ def bonus_entries(*, guild_id: int, paid: bool | None = None) -> list[tuple[Ledg
 @dataclass(frozen=True)
 class CreatorMoney:
     """A creator's money in one currency: earned (payable campaign money, all time), held, weekly
-    bonuses booked, paid (paid statements and paid bonuses), and still to pay."""
+    bonuses booked, paid (paid statements and paid bonuses), and still to pay. ``approved`` is the
+    part of it in approved statements waiting for payment (pending payment)."""
 
     currency: str
     earned: Decimal
     held: Decimal
     paid: Decimal
     bonuses: Decimal = ZERO
+    approved: Decimal = ZERO
 
     @property
     def to_pay(self) -> Decimal:
         return self.earned + self.bonuses - self.paid
 
 
+@dataclass(frozen=True)
+class CreatorMoneyRow:
+    """One creator's money in every currency they have any (the Money page's creators list)."""
+
+    creator_id: int
+    discord_user_id: str
+    username: str
+    money: list[CreatorMoney]
+
+    def total(self, name: str) -> Decimal:
+        """One figure summed over currencies: only to order the list (never shown as money)."""
+        return sum((getattr(m, name) for m in self.money), ZERO)
+
+
 def creator_money(*, guild_id: int, creator_id: int, at: datetime) -> list[CreatorMoney]:
     """What /stats shows: the earnings selector's all-time amounts for one creator (campaign money and
     booked bonuses) and what was paid (statements and bonus payments), per currency (caps and budgets
     are shared, so the whole guild is computed)."""
-    result = earnings(guild_id=guild_id, start=datetime(2000, 1, 1, tzinfo=at.tzinfo), end=at)
-    mine = next((c for c in result.creators if c.creator_id == creator_id), None)
-    paid: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    rows = Statement.objects.for_guild(guild_id).filter(creator_id=creator_id, status=Statement.Status.PAID)
-    for currency, amount in rows.values_list("currency", "amount"):
-        paid[currency] += amount
-    bonus_payments = LedgerEntry.objects.for_guild(guild_id).filter(
-        creator_id=creator_id, kind=LedgerEntry.Kind.PAYMENT, bonus_award__isnull=False
+    rows = creators_money(guild_id=guild_id, at=at, creator_ids=[creator_id])
+    return rows[0].money if rows else []
+
+
+def all_time_earnings(*, guild_id: int, at: datetime) -> Earnings:
+    """``earnings`` from the beginning to ``at``: what creators' money (and /stats) is read from."""
+    return earnings(guild_id=guild_id, start=datetime(2000, 1, 1, tzinfo=at.tzinfo), end=at)
+
+
+def creators_money(
+    *, guild_id: int, at: datetime, creator_ids: list[int] | None = None, result: Earnings | None = None
+) -> list[CreatorMoneyRow]:
+    """``creator_money`` for every creator with any money (or those of ``creator_ids``), in a constant
+    number of queries: one ``earnings`` run over all time (or ``result``, that run already made),
+    paid and approved statements, bonus payments, and the names of creators who only appear there.
+    Ordered by username."""
+    result = result or all_time_earnings(guild_id=guild_id, at=at)
+    wanted = None if creator_ids is None else set(creator_ids)
+    people: dict[int, tuple[str, str]] = {}
+    sums: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(
+        lambda: {k: ZERO for k in ("earned", "held", "paid", "bonuses", "approved")}
     )
-    for currency, amount in bonus_payments.values_list("currency", "amount"):
-        paid[currency] -= amount  # payments are negative entries
-    bonuses: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for c in result.creators:
+        if wanted is None or c.creator_id in wanted:
+            people[c.creator_id] = (c.discord_user_id, c.username)
+            for currency, amount in c.amount.items():
+                sums[(c.creator_id, currency)]["earned"] += amount
+            for currency, amount in c.held_amount.items():
+                sums[(c.creator_id, currency)]["held"] += amount
     for b in result.bonuses:
-        if b.creator_id == creator_id:
-            bonuses[b.currency] += b.amount
-    earned = mine.amount if mine else {}
-    held = mine.held_amount if mine else {}
-    currencies = sorted(set(earned) | set(held) | set(paid) | set(bonuses))
-    return [
-        CreatorMoney(
-            c,
-            to_cents(earned.get(c, ZERO)),
-            to_cents(held.get(c, ZERO)),
-            to_cents(paid[c]),
-            to_cents(bonuses[c]),
-        )
-        for c in currencies
-    ]
+        if wanted is None or b.creator_id in wanted:
+            people[b.creator_id] = (b.discord_user_id, b.username)
+            sums[(b.creator_id, b.currency)]["bonuses"] += b.amount
+    statements = Statement.objects.for_guild(guild_id).filter(
+        status__in=(Statement.Status.PAID, Statement.Status.APPROVED)
+    )
+    bonus_payments = LedgerEntry.objects.for_guild(guild_id).filter(
+        kind=LedgerEntry.Kind.PAYMENT, bonus_award__isnull=False
+    )
+    if wanted is not None:
+        statements = statements.filter(creator_id__in=wanted)
+        bonus_payments = bonus_payments.filter(creator_id__in=wanted)
+    unnamed: set[int] = set()
+    for creator_id, status, currency, amount in statements.values_list("creator_id", "status", "currency", "amount"):
+        sums[(creator_id, currency)]["paid" if status == Statement.Status.PAID else "approved"] += amount
+        unnamed.add(creator_id)
+    for creator_id, currency, amount in bonus_payments.values_list("creator_id", "currency", "amount"):
+        sums[(creator_id, currency)]["paid"] -= amount  # payments are negative entries
+        unnamed.add(creator_id)
+    unnamed -= set(people)
+    if unnamed:
+        for pk, discord_id, username in (
+            Creator.objects.for_guild(guild_id).filter(pk__in=unnamed).values_list("pk", "discord_user_id", "username")
+        ):
+            people[pk] = (discord_id, username)
+    by_creator: dict[int, list[CreatorMoney]] = defaultdict(list)
+    for (creator_id, currency), v in sorted(sums.items()):
+        by_creator[creator_id].append(CreatorMoney(currency, **{k: to_cents(x) for k, x in v.items()}))
+    rows = [CreatorMoneyRow(pk, *people[pk], by_creator[pk]) for pk in by_creator if pk in people]
+    return sorted(rows, key=lambda r: (r.username.lower(), r.creator_id))
 
 
 def _campaigns(guild_id: int, campaign_id: int | None):

@@ -218,6 +218,49 @@ def approve_statement(*, guild_id: int, statement_id: int, actor: str, request=N
     )
 
 
+BULK_APPROVE_LIMIT = 100  # statements per bulk approval (the review queue's bulk limit is the same)
+
+
+def approve_statements(*, guild_id: int, statement_ids: list[int], actor: str, request=None) -> list[Statement]:
+    """Approve several pending statements at once: all of them or none. Each is approved, audited and
+    told to its creator exactly as ``approve_statement`` does. The statements are locked (in id
+    order) before any is checked, so two bulk approvals that share a statement run one after the
+    other and the second is refused: nothing is approved twice.
+
+    Raises MoneyRefused, changing nothing: 400 ``no_statements`` / ``too_many``; 404 ``not_found``
+    when an id is not a statement of this server (another server's id included); 409 ``wrong_state``
+    when one is not pending. The message names every statement that stops it, and why."""
+    unique = list(dict.fromkeys(statement_ids))
+    if not unique:
+        raise MoneyRefused("no_statements", "Choose at least one pending statement.", field="ids")
+    if len(unique) > BULK_APPROVE_LIMIT:
+        raise MoneyRefused("too_many", f"At most {BULK_APPROVE_LIMIT} statements at once; choose fewer.", field="ids")
+    with transaction.atomic():
+        found = {
+            s.pk: s
+            for s in Statement.objects.for_guild(guild_id).select_for_update().filter(pk__in=unique).order_by("pk")
+        }
+        missing = [pk for pk in unique if pk not in found]
+        if missing:
+            names = ", ".join(str(pk) for pk in missing)
+            raise MoneyRefused(
+                "not_found",
+                f"Nothing was approved: no statement {names} in this server.",
+                field="ids",
+                status=404,
+            )
+        settled = [found[pk] for pk in unique if found[pk].status != Statement.Status.PENDING]
+        if settled:
+            why = "; ".join(f"statement {s.pk} is {s.get_status_display().lower()}" for s in settled)
+            raise MoneyRefused(
+                "wrong_state",
+                f"Nothing was approved: {why} (only pending statements can be approved).",
+                field="ids",
+                status=409,
+            )
+        return [approve_statement(guild_id=guild_id, statement_id=pk, actor=actor, request=request) for pk in unique]
+
+
 def mark_statement_paid(*, guild_id: int, statement_id: int, reference: str, actor: str, request=None) -> Statement:
     """approved → paid with the payment's reference, and one payment entry in the ledger — once, even
     when two admins mark it paid at the same moment (the second is refused)."""
@@ -420,7 +463,7 @@ def pay_bonus(*, guild_id: int, entry_id: int, reference: str, actor: str, reque
     bonus = (
         LedgerEntry.objects.for_guild(guild_id)
         .filter(pk=entry_id, kind=LedgerEntry.Kind.BONUS, bonus_award__isnull=False)
-        .select_related("bonus_award")
+        .select_related("creator", "bonus_award__rule")
         .first()
     )
     if bonus is None:
@@ -438,6 +481,7 @@ def pay_bonus(*, guild_id: int, entry_id: int, reference: str, actor: str, reque
                 reason=f"bonus paid, reference {reference[:150]}",
                 actor=actor[:120],
             )
+            _tell_bonus_paid(bonus, reference)
             record_audit(
                 guild_id=guild_id,
                 actor=actor,
@@ -450,6 +494,24 @@ def pay_bonus(*, guild_id: int, entry_id: int, reference: str, actor: str, reque
     except IntegrityError:
         raise already from None
     return payment
+
+
+def _tell_bonus_paid(bonus: LedgerEntry, reference: str) -> None:
+    """The bot tells the creator privately that their weekly bonus was paid (bot outbox, in the
+    payment's transaction: a refused second payment tells nobody)."""
+    queue_bot_event(
+        event_type="bonus.paid",
+        payload={
+            "ledger_entry_id": bonus.pk,
+            "discord_user_id": bonus.creator.discord_user_id,
+            "rule": bonus.bonus_award.rule.name,
+            "week_start": bonus.bonus_award.week_start.isoformat(),
+            "amount": str(bonus.amount),
+            "currency": bonus.currency,
+            "payment_reference": reference[:200],
+        },
+        guild_id=bonus.guild_id,
+    )
 
 
 def book_guilds_bonuses(guild_ids) -> int:

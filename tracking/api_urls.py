@@ -64,6 +64,7 @@ guild_patterns = [
     path("exports/payouts.xlsx", earnings_api.PayoutXLSXExportView.as_view(), name="api-guild-payouts-xlsx"),
     path("posts/<id:post_id>/reopen", earnings_api.ReopenPostView.as_view(), name="api-post-reopen"),
     path("bonuses", earnings_api.BonusesView.as_view(), name="api-guild-bonuses"),
+    path("creators/<id:creator_id>/money", earnings_api.CreatorMoneyView.as_view(), name="api-creator-money"),
     path("bonuses/<id:entry_id>/pay", earnings_api.PayBonusView.as_view(), name="api-guild-bonus-pay"),
     path("posts/<id:post_id>/series", metrics_api.PostSeriesViewSet.as_view({"get": "list"}), name="api-post-series"),
     path("", include(router.urls)),

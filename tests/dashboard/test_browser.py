@@ -114,6 +114,8 @@ PAGES = {
     "budget": "budget/",
     "settings": "settings/",
     "audit": "audit/",
+    "money": "money/",
+    "money-creators": "money/creators/",
 }
 
 
@@ -305,4 +307,36 @@ def test_campaign_page_chart_and_a_brand_link_the_brand_opens(browser, live_serv
     _shoot(brand, f"brand-report-{viewport_name}")
     assert problems == [] and brand_problems == []
     brand.context.close()
+    context.close()
+
+
+@pytest.mark.parametrize("viewport_name", ["desktop", "phone"])
+def test_admin_approves_selected_statements_on_the_money_page(browser, live_server, demo, viewport_name):
+    from earnings.models import Statement
+
+    guild, _ = demo
+    with rls_bypass(reason="test setup"):
+        pending = set(Statement.objects.filter(guild=guild, status="pending").values_list("pk", flat=True))
+    assert len(pending) >= 2, "the demo has pending statements to approve"
+    viewport = DESKTOP if viewport_name == "desktop" else PHONE
+    context = _context(browser, live_server, guild, viewport=viewport)
+    page = context.new_page()
+    problems = _watch(page)
+    page.goto(f"/dashboard/{guild.pk}/money/")
+    boxes = page.locator("[data-testid=payout-queue] input[type=checkbox][name=statement]")
+    assert boxes.count() == len(pending)
+    for i in range(boxes.count()):
+        boxes.nth(i).check()
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the Money page overflows by {overflow}px at {viewport_name} width"
+    _shoot(page, f"money-bulk-{viewport_name}")
+    page.get_by_role("button", name="Approve selected").click()
+    assert page.get_by_text(f"{len(pending)} statements approved.").is_visible()
+    assert page.locator("[data-testid=payout-queue] input[type=checkbox][name=statement]").count() == 0
+    with rls_bypass(reason="test assertion"):
+        statuses = set(Statement.objects.filter(pk__in=pending).values_list("status", flat=True))
+    assert statuses == {"approved"}
+    page.get_by_role("link", name="Earnings per creator").click()
+    assert page.locator("[data-testid=creator-money] tbody tr").count() > 0
+    assert problems == []
     context.close()

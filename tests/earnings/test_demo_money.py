@@ -29,6 +29,9 @@ def _state():
             "ledger": LedgerEntry.objects.count(),
             "held": Post.objects.filter(status=Post.Status.FLAGGED).count(),
             "brand_links": list(BrandReportLink.objects.values_list("pk", "revoked_at")),
+            "bonuses": sorted(
+                LedgerEntry.objects.filter(bonus_award__isnull=False).values_list("kind", "bonus_award__rule__name")
+            ),
         }
 
 
@@ -55,6 +58,7 @@ def test_demo_money_is_all_there_and_rerunning_adds_nothing(client):
     with guild_scope(DEMO_GUILD_ID):
         burn = campaign_burn(guild_id=DEMO_GUILD_ID, campaign=near, at=timezone.now())
     assert Decimal("85") <= burn.percent_used < Decimal("100")
+    assert first["bonuses"] == [("bonus", "Runner-up"), ("bonus", "Top clipper"), ("payment", "Top clipper")]
 
     again = io.StringIO()
     call_command("load_demo_data", "--no-staff", "--force", stdout=again)
