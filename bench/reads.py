@@ -172,14 +172,14 @@ def _build_guild(cursor, guild_id: int, posts: int, per_post: int) -> None:
             submitted_url, canonical_url, caption, caption_verdict, caption_reasons, caption_hash,
             author_platform_id, author_handle, posted_at, submitted_at, status, status_reason, views, likes,
             comments, shares, metrics_updated_at, next_refresh_at, failure_count, last_failure_reason,
-            counting_ends_at, growth_per_hour, needs_resolution)
+            counting_ends_at, growth_per_hour, needs_resolution, thumbnail_url)
         SELECT %(guild)s, p.creator_id, p.id, %(client)s, 'tiktok', (%(guild)s::numeric * 1000000 + g)::text,
             'https://www.tiktok.com/@b/video/' || g, 'https://www.tiktok.com/@b/video/' || g,
             'Clip ' || g || ' of the summer drop: the new flavour tried on camera, link in bio #ad #brand '
             || '#summer #clip' || g %% 7, 'unchecked',
             '[]'::jsonb, '', '', 'b', t.went_up, t.went_up, 'tracking', '', %(per)s * 100, 0, 0, 0,
             t.went_up + (%(per)s - 1) * interval '1 hour', now() + interval '1 hour', 0, '',
-            CASE WHEN g %% 3 = 0 THEN t.went_up + interval '30 days' END, 100, false
+            CASE WHEN g %% 3 = 0 THEN t.went_up + interval '30 days' END, 100, false, ''
         FROM generate_series(0, %(n)s - 1) g
         CROSS JOIN LATERAL (SELECT now() - (%(per)s + g %% 240) * interval '1 hour' AS went_up) t
         JOIN LATERAL (SELECT id, creator_id FROM tracking_profile WHERE guild_id = %(guild)s
