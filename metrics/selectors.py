@@ -47,6 +47,11 @@ applied after walking every older row of the post, not an Index Cond. Hence the 
 Python, the counting window is a CASE around the probes (never inside a bound), rows come back as
 plain tuples (no model instances, no per-row converters) and with no ORDER BY (sorting is done on the
 gains).
+
+``leaderboard()`` builds every row in Python (the CSV exports, reports, bonuses need them all);
+``leaderboard_page()`` answers the API's and the overview's pages with the same rows summed, counted
+and sorted in SQL, building only the page. Both still pay the per-post probes; the page saves the
+Python per row (bench/README.md has the numbers).
 """
 
 from __future__ import annotations
