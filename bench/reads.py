@@ -11,8 +11,9 @@ a counting window), and a small guild (100 posts, 48 snapshots each); then rebui
 and ANALYZEs. Every read runs as a restricted role (not superuser, not BYPASSRLS: row-level security
 applies), ``bench_reads_app_<pid>``, created for the run and dropped with the database:
 
-- in-process: the leaderboard (day, week, month, all), the overview's reads (period cards, the chart
-  warm and cold, freshness), a post's series, and the small guild's week leaderboard;
+- in-process: the leaderboard (day, week, month, all: every row, as the CSV and bonuses read it),
+  the week's first page of 50 as the API reads it (``leaderboard_page``), the overview's reads (period
+  cards, the chart warm and cold, freshness), a post's series, and the small guild's week leaderboard;
 - over HTTP through gunicorn (gunicorn.conf.py as production runs it, DEBUG off; ``--workers``, default
   its own 2 x cores + 1), with bench/settings.py (production settings plus bench/urls.py: every
   production URL and one bench-only bare view, never in a deployment): the bot API's week leaderboard
@@ -172,14 +173,14 @@ def _build_guild(cursor, guild_id: int, posts: int, per_post: int) -> None:
             submitted_url, canonical_url, caption, caption_verdict, caption_reasons, caption_hash,
             author_platform_id, author_handle, posted_at, submitted_at, status, status_reason, views, likes,
             comments, shares, metrics_updated_at, next_refresh_at, failure_count, last_failure_reason,
-            counting_ends_at, growth_per_hour, needs_resolution)
+            counting_ends_at, growth_per_hour, needs_resolution, thumbnail_url)
         SELECT %(guild)s, p.creator_id, p.id, %(client)s, 'tiktok', (%(guild)s::numeric * 1000000 + g)::text,
             'https://www.tiktok.com/@b/video/' || g, 'https://www.tiktok.com/@b/video/' || g,
             'Clip ' || g || ' of the summer drop: the new flavour tried on camera, link in bio #ad #brand '
             || '#summer #clip' || g %% 7, 'unchecked',
             '[]'::jsonb, '', '', 'b', t.went_up, t.went_up, 'tracking', '', %(per)s * 100, 0, 0, 0,
             t.went_up + (%(per)s - 1) * interval '1 hour', now() + interval '1 hour', 0, '',
-            CASE WHEN g %% 3 = 0 THEN t.went_up + interval '30 days' END, 100, false
+            CASE WHEN g %% 3 = 0 THEN t.went_up + interval '30 days' END, 100, false, ''
         FROM generate_series(0, %(n)s - 1) g
         CROSS JOIN LATERAL (SELECT now() - (%(per)s + g %% 240) * interval '1 hour' AS went_up) t
         JOIN LATERAL (SELECT id, creator_id FROM tracking_profile WHERE guild_id = %(guild)s
@@ -227,7 +228,7 @@ def measure_in_process(repeat: int) -> dict[str, list[float]]:
     from dashboard import selectors as pages
     from guilds.models import Guild
     from metrics.periods import period_bounds
-    from metrics.selectors import leaderboard
+    from metrics.selectors import leaderboard, leaderboard_page
     from tracking.models import Post
 
     with connection.cursor() as cursor:
@@ -241,6 +242,11 @@ def measure_in_process(repeat: int) -> dict[str, list[float]]:
             out[f"leaderboard_{period}"] = _times(
                 lambda s=start, e=end: leaderboard(guild=guild, start=s, end=e), repeat
             )
+        # what the API and the bot return: the first page of 50 with the whole guild's totals
+        start, end = period_bounds(period="week", now=now, tz=guild.tz)
+        out["leaderboard_week_page"] = _times(
+            lambda: leaderboard_page(guild=guild, start=start, end=end, page=1, page_size=50), repeat
+        )
 
         def overview(cold: bool):
             if cold:
@@ -427,6 +433,7 @@ def report(args, r: dict[str, list[float]], throughput: dict) -> None:
                     "snapshots": args.snapshots,
                     "leaderboard_week_p95_ms": {
                         "inprocess": round(_p(r["leaderboard_week"], 0.95), 1),
+                        "inprocess_page": round(_p(r["leaderboard_week_page"], 0.95), 1),
                         "http": round(_p(r["http_week"], 0.95), 1),
                     },
                     "overview_p95_ms": round(_p(r["overview"], 0.95), 1),

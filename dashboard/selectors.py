@@ -21,7 +21,7 @@ from guilds.budgets import budget_for, remaining_budget, usage_day
 from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.periods import PERIODS as ALL_PERIODS
 from metrics.periods import period_bounds
-from metrics.selectors import Leaderboard, leaderboard, total_gains
+from metrics.selectors import Leaderboard, LeaderboardPage, leaderboard, leaderboard_page, total_gains
 from tracking.cadence import Cadence
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import registry
@@ -56,13 +56,14 @@ _LABELS = {"day": ("Today", "same time yesterday"), "week": ("This week", "same 
 _SHIFT = {"day": timedelta(days=1), "week": timedelta(days=7)}
 
 
-def period_changes(*, guild: Guild, now: datetime) -> tuple[PeriodChange, PeriodChange, Leaderboard]:
+def period_changes(*, guild: Guild, now: datetime, top: int = 5) -> tuple[PeriodChange, PeriodChange, LeaderboardPage]:
     """The overview's cards: today so far against yesterday until this time, this week so far
-    against last week until this time, and this week's leaderboard — two queries in all: the week's
-    leaderboard, and one bulk query for today and both comparisons."""
+    against last week until this time, and the ``top`` creators and posts of this week's leaderboard
+    (with its total) — two queries in all: the week's leaderboard page, and one bulk query for today
+    and both comparisons."""
     day_start, _ = period_bounds(period="day", now=now, tz=guild.tz)
     week_start, week_end = period_bounds(period="week", now=now, tz=guild.tz)
-    board = leaderboard(guild=guild, start=week_start, end=week_end)
+    board = leaderboard_page(guild=guild, start=week_start, end=week_end, page=1, page_size=top)
     day, week = _SHIFT["day"], _SHIFT["week"]
     windows = [(day_start, now), (day_start - day, now - day), (week_start - week, now - week)]
     today, yesterday, last_week = total_gains(guild=guild, windows=windows)

@@ -216,8 +216,8 @@ def overview(request, guild_id: int):
     context = {
         "today": today,
         "week": week,
-        "top_posts": _titled(guild, week_board.posts[:5]),
-        "top_creators": week_board.creators[:5],
+        "top_posts": _titled(guild, week_board.posts),
+        "top_creators": week_board.creators,
         "chart": {"days": [d for d, _ in series], "views": [v for _, v in series], "partial_last": True},
         "chart_total": sum(v for _, v in series),
         "budget": selectors.budget_summary(guild=guild, now=now),

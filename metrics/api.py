@@ -2,7 +2,8 @@
 /api/v1/guilds/{guild_id}/, and the bot's creator stats and leaderboard under /api/v1/bot/.
 
 Every number of views gained comes from ``metrics.selectors.leaderboard`` - the same query behind the
-dashboard, the CSV export, reports and bonuses - so they agree everywhere.
+dashboard, the CSV export, reports and bonuses - so they agree everywhere; the paginated JSON reads one
+page of it with ``metrics.selectors.leaderboard_page`` (the same rows, summed and sorted in SQL).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from guilds.api import BotBase, GuildScopedMixin, active_guild_or_404
 from guilds.models import Creator, Guild
 from metrics.models import VideoMetrics
 from metrics.periods import PeriodQuerySerializer, period_bounds, period_window
-from metrics.selectors import leaderboard
+from metrics.selectors import leaderboard, leaderboard_page
 from tracking.api import CSVExportMixin, csv_response
 from tracking.models import Post
 
@@ -124,11 +125,13 @@ def leaderboard_payload(*, guild: Guild, params: dict, default: str = "week") ->
     return label, board
 
 
-def _board_json(guild: Guild, label: str, board, params: dict) -> dict:
+def _board_json(guild: Guild, params: dict) -> dict:
     """One page of the leaderboard (the same page of creators and of posts) with the totals: a
-    large guild's answer stays small. A page past the end has empty lists."""
+    large guild's answer stays small, and only the page's rows are built. A page past the end has
+    empty lists."""
+    label, start, end = period_window(params, tz=guild.tz, default="week")
     page, size = params["page"], params["page_size"]
-    first = (page - 1) * size
+    board = leaderboard_page(guild=guild.pk, start=start, end=end, page=page, page_size=size)
     return LeaderboardSerializer(
         {
             "period": label,
@@ -138,10 +141,10 @@ def _board_json(guild: Guild, label: str, board, params: dict) -> dict:
             "total_views_gained": board.total_views_gained,
             "page": page,
             "page_size": size,
-            "creators_count": len(board.creators),
-            "posts_count": len(board.posts),
-            "creators": board.creators[first : first + size],
-            "posts": board.posts[first : first + size],
+            "creators_count": board.creators_count,
+            "posts_count": board.posts_count,
+            "creators": board.creators,
+            "posts": board.posts,
         }
     ).data
 
@@ -167,8 +170,7 @@ class LeaderboardView(APIView):
         params = LeaderboardQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         guild = _guild_or_404(guild_id)
-        label, board = leaderboard_payload(guild=guild, params=params.validated_data)
-        return Response(_board_json(guild, label, board, params.validated_data))
+        return Response(_board_json(guild, params.validated_data))
 
 
 LEADERBOARD_CSV_HEADER = ["rank", "creator_id", "creator", "discord_user_id", "posts", "views_gained"]
@@ -247,5 +249,4 @@ class BotLeaderboardView(BotBase):
         params = LeaderboardQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         guild = active_guild_or_404(guild_id)
-        label, board = leaderboard_payload(guild=guild, params=params.validated_data)
-        return Response(_board_json(guild, label, board, params.validated_data))
+        return Response(_board_json(guild, params.validated_data))

@@ -47,6 +47,11 @@ applied after walking every older row of the post, not an Index Cond. Hence the 
 Python, the counting window is a CASE around the probes (never inside a bound), rows come back as
 plain tuples (no model instances, no per-row converters) and with no ORDER BY (sorting is done on the
 gains).
+
+``leaderboard()`` builds every row in Python (the CSV exports, reports, bonuses need them all);
+``leaderboard_page()`` answers the API's and the overview's pages with the same rows summed, counted
+and sorted in SQL, building only the page. Both still pay the per-post probes; the page saves the
+Python per row (bench/README.md has the numbers).
 """
 
 from __future__ import annotations
@@ -72,9 +77,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from guilds.models import Guild
+from guilds.models import Creator, Guild
 from metrics.models import PostDailyRollup, VideoMetrics
-from tracking.models import Post
+from tracking.models import ClientAccount, Post
 
 COUNTED_STATUSES = (
     Post.Status.SUBMITTED,
@@ -304,3 +309,89 @@ def leaderboard(
         for rank, cid in enumerate(ordered, start=1)
     ]
     return Leaderboard(start=start, end=end, creators=creators, posts=posts)
+
+
+@dataclass(frozen=True)
+class LeaderboardPage:
+    """One page of the leaderboard (the same page of creators and of posts) with the totals of the
+    whole guild: what the API and the bot return."""
+
+    start: datetime
+    end: datetime
+    creators: list[CreatorGain]
+    posts: list[PostGain]
+    creators_count: int
+    posts_count: int
+    total_views_gained: int
+
+
+def _page_sql(guild: Guild | int, start: datetime, end: datetime, first: int, size: int) -> tuple[str, list]:
+    """The page in one statement: each post's baseline and views at the end computed once (``r``,
+    materialized so that PostgreSQL does not inline its subqueries into every use), the gains summed
+    per creator in SQL, and only the page's rows sorted out, then joined to their names. Rows are
+    tagged: 0 the totals, 1 a creator, 2 a post."""
+    per_post = posts_with_gains(guild=guild, start=start, end=end).values_list(
+        "pk", "creator_id", "baseline", "views_end"
+    )
+    inner, params = per_post.query.get_compiler(using=per_post.db).as_sql()
+    qn = connections[per_post.db].ops.quote_name
+    creators = qn(Creator._meta.db_table)
+    posts = qn(Post._meta.db_table)
+    clients = qn(ClientAccount._meta.db_table)
+    sql = f"""
+        WITH r AS MATERIALIZED ({inner}),
+        g AS MATERIALIZED (
+            SELECT r.pk, r.creator_id, r.baseline, r.views_end,
+                CASE WHEN r.views_end > r.baseline THEN r.views_end - r.baseline ELSE 0 END AS gain
+            FROM r
+        ),
+        c AS (SELECT creator_id, COUNT(*) AS posts, CAST(SUM(gain) AS BIGINT) AS gained FROM g GROUP BY creator_id)
+        SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT COUNT(*) FROM c), (SELECT COUNT(*) FROM g),
+            (SELECT CAST(COALESCE(SUM(gain), 0) AS BIGINT) FROM g), 0, 0
+        UNION ALL
+        SELECT 1, t.creator_id, t.creator_id, cr.username, cr.discord_user_id, NULL, NULL, t.posts, t.gained,
+            0, t.gained, t.creator_id
+        FROM (SELECT * FROM c ORDER BY gained DESC, creator_id LIMIT %s OFFSET %s) t
+            JOIN {creators} cr ON cr.id = t.creator_id
+        UNION ALL
+        SELECT 2, t.pk, t.creator_id, cr.username, po.canonical_url, po.platform, ca.name, t.baseline,
+            t.views_end, t.gain, t.gain, t.pk
+        FROM (SELECT * FROM g ORDER BY gain DESC, pk LIMIT %s OFFSET %s) t
+            JOIN {posts} po ON po.id = t.pk
+            JOIN {creators} cr ON cr.id = t.creator_id
+            JOIN {clients} ca ON ca.id = po.client_account_id
+        ORDER BY 1, 11 DESC, 12
+    """
+    return sql, [*params, size, first, size, first]
+
+
+def leaderboard_page(
+    *, guild: Guild | int, start: datetime, end: datetime, page: int, page_size: int
+) -> LeaderboardPage:
+    """Page ``page`` (1 = the top) of ``page_size`` creators and posts of ``leaderboard()`` — the same
+    rows, ranks and order as its slices — with its totals (creators, posts, views gained), without
+    building the whole guild's rows in Python. A page past the end has empty lists."""
+    first = (page - 1) * page_size
+    sql, params = _page_sql(guild, start, end, first, page_size)
+    with connections[Post.objects.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    creators: list[CreatorGain] = []
+    posts: list[PostGain] = []
+    counts = (0, 0, 0)
+    for kind, pk, creator_id, name, text, platform, client, a, b, gain, _, _ in fetched:
+        if kind == 0:
+            counts = (a, b, gain)
+        elif kind == 1:
+            creators.append(CreatorGain(pk, name, text, a, b, first + len(creators) + 1))
+        else:
+            posts.append(PostGain(pk, creator_id, name, platform, text, client, a, b, gain))
+    return LeaderboardPage(
+        start=start,
+        end=end,
+        creators=creators,
+        posts=posts,
+        creators_count=counts[0],
+        posts_count=counts[1],
+        total_views_gained=counts[2],
+    )

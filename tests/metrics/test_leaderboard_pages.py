@@ -71,3 +71,37 @@ def test_csv_export_streams_every_creator(admin_client, guild, five_creators):  
     assert response.streaming
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [int(r["views_gained"]) for r in rows] == sorted(GAINS, reverse=True)
+
+
+def test_a_page_is_the_slice_of_the_whole_leaderboard_ties_and_all(guild):
+    """leaderboard_page (summed and sorted in SQL) gives exactly the slices of leaderboard() (built in
+    Python): ranks, ties broken by the lower id, posts that gained nothing, counts and total."""
+    from core.tenancy import guild_scope
+    from metrics.periods import period_bounds
+    from metrics.selectors import leaderboard, leaderboard_page
+
+    now = timezone.now()
+    gains = [[500, 0], [500], [200, 300], [0], [250, 250, 0], [40]]  # ties between creators and posts
+    for per_creator in gains:
+        profile = make_profile(guild, make_creator(guild))
+        for gained in per_creator:
+            post = make_post(
+                guild,
+                profile,
+                posted_at=now - timedelta(days=20),
+                submitted_at=now - timedelta(days=20),
+                metrics_updated_at=now - timedelta(minutes=1),
+            )
+            make_snapshot(post, views=1000, at=now - timedelta(days=15))
+            make_snapshot(post, views=1000 + gained, at=now - timedelta(minutes=2))
+    start, end = period_bounds(period="week", now=now, tz=guild.tz)
+    with guild_scope(guild.pk):
+        board = leaderboard(guild=guild.pk, start=start, end=end)
+        assert [c.views_gained for c in board.creators] == [500, 500, 500, 500, 40, 0]
+        for size in (1, 2, 3, 4):
+            for page in range(1, 10 // size + 3):
+                got = leaderboard_page(guild=guild.pk, start=start, end=end, page=page, page_size=size)
+                first = (page - 1) * size
+                assert got.creators == board.creators[first : first + size], (size, page)
+                assert got.posts == board.posts[first : first + size], (size, page)
+                assert (got.creators_count, got.posts_count, got.total_views_gained) == (6, 10, 2040)

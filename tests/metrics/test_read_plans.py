@@ -22,7 +22,7 @@ from earnings.selectors import _views_before as earnings_views_before
 from guilds.models import Creator, Guild, GuildBudgetConfig
 from metrics.models import VideoMetrics
 from metrics.rollups import rebuild_rollups
-from metrics.selectors import gain_rows, total_gains
+from metrics.selectors import _page_sql, gain_rows, total_gains
 from tracking.models import ClientAccount, Post, Profile
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -146,6 +146,10 @@ def test_leaderboard_bounds_are_index_conditions(guild):
             _assert_time_bound_in_index(plan, expected_scans=rollup_scans, table=ROLLUPS)
             assert "COALESCE(tracking_post.counting_ends_at" not in plan, plan
             assert "Sort" not in plan, plan  # no default ordering: the gains are sorted in Python
+            # the API's page: the same per-post probes, once each (materialized), summed and sorted in SQL
+            plan = _explain_sql(*_page_sql(guild, start, end, 0, 50))
+            _assert_time_bound_in_index(plan, expected_scans=snapshot_scans)
+            _assert_time_bound_in_index(plan, expected_scans=rollup_scans, table=ROLLUPS)
 
 
 def test_total_gains_and_earnings_bounds_are_index_conditions(guild):

@@ -1,7 +1,7 @@
 """The leaderboard reads whole days from the daily rollups and only the partial edges from the
 snapshots (metrics.selectors): on random histories its answers are exactly those of the reference —
-the snapshot-only selector it replaced, kept here — for the leaderboard, total_gains and the earnings
-rows' window views.
+the snapshot-only selector it replaced, kept here — for the leaderboard (and its pages, summed and
+sorted in SQL), total_gains and the earnings rows' window views.
 
 Histories: a few posts over six UTC days, snapshots at random instants (counts going up and down,
 some without views), posted inside or before the windows or unknown, first measured mid-window,
@@ -28,7 +28,7 @@ from earnings.selectors import _views_before as earnings_views_before
 from metrics import selectors
 from metrics.models import PostDailyRollup, VideoMetrics
 from metrics.rollups import rebuild_rollups
-from metrics.selectors import COUNTED_STATUSES, leaderboard, total_gains
+from metrics.selectors import COUNTED_STATUSES, leaderboard, leaderboard_page, total_gains
 from tests.factories import fold_into_rollups, make_client_account, make_creator, make_profile
 from tracking.models import Post
 
@@ -178,6 +178,17 @@ def _assert_equal_to_reference(guild_id: int, windows: list[tuple[datetime, date
             got = {p.post_id: (p.views_start, p.views_end) for p in board.posts}
             assert got == want, (start, end)
             assert board.total_views_gained == sum(max(0, e - b) for b, e in want.values())
+            for page in range(1, len(board.posts) // 2 + 3):  # the API's pages: slices of the same rows
+                one = leaderboard_page(guild=guild_id, start=start, end=end, page=page, page_size=2)
+                assert (one.posts, one.creators) == (
+                    board.posts[2 * page - 2 : 2 * page],
+                    board.creators[2 * page - 2 : 2 * page],
+                )
+                assert (one.creators_count, one.posts_count, one.total_views_gained) == (
+                    len(board.creators),
+                    len(board.posts),
+                    board.total_views_gained,
+                )
         assert total_gains(guild=guild_id, windows=windows) == [
             sum(max(0, e - b) for b, e in want.values()) for want in expected
         ]
