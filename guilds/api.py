@@ -50,13 +50,22 @@ from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, BudgetRefused, budget_f
 from guilds.guild_settings import (
     FRAUD_THRESHOLD_FIELDS,
     GUILD_SETTINGS_FIELDS,
-    MAX_VIEWS_THRESHOLD,
     GuildSettingsRefused,
     mask_webhook_url,
     update_guild_settings,
 )
 from guilds.members import GUILD_REGISTRATION_FIELDS, register_guild, upsert_creator
-from guilds.models import BonusRule, BotHealth, Creator, DashboardAuditLog, Guild, GuildApiUsage, GuildBudgetConfig
+from guilds.models import (
+    FRAUD_THRESHOLD_DEFAULTS,
+    FRAUD_THRESHOLD_RANGES,
+    BonusRule,
+    BotHealth,
+    Creator,
+    DashboardAuditLog,
+    Guild,
+    GuildApiUsage,
+    GuildBudgetConfig,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Shared bases
@@ -164,6 +173,18 @@ class GuildSettingsSerializer(serializers.ModelSerializer):
         return mask_webhook_url(guild.updates_webhook_url)
 
 
+def _threshold_field(name: str, help_text: str) -> serializers.Field:
+    """A fraud threshold as PATCH documents it: the range and default of guilds.models (one place)."""
+    low, high = FRAUD_THRESHOLD_RANGES[name]
+    text = f"{help_text} (default {FRAUD_THRESHOLD_DEFAULTS[name]})."
+    if isinstance(low, Decimal):
+        digits = len(str(int(high))) + 2  # 100 → 5 digits, 99.99 → 4: the schema's pattern is exact
+        return serializers.DecimalField(
+            required=False, max_digits=digits, decimal_places=2, min_value=low, max_value=high, help_text=text
+        )
+    return serializers.IntegerField(required=False, min_value=low, max_value=high, help_text=text)
+
+
 class GuildSettingsChangeSerializer(serializers.Serializer):
     """What PATCH accepts (documentation: the rules are guilds.guild_settings.update_guild_settings')."""
 
@@ -175,48 +196,24 @@ class GuildSettingsChangeSerializer(serializers.Serializer):
     updates_webhook_url = serializers.CharField(required=False, allow_blank=True)
     timezone = serializers.CharField(required=False, help_text="IANA name, e.g. Europe/Paris.")
     daily_report_hour = serializers.IntegerField(required=False, min_value=0, max_value=23)
-    fraud_spike_min_views = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_VIEWS_THRESHOLD,
-        help_text="Views gained since the previous measurement from which a spike is checked (default 10000).",
+    fraud_spike_min_views = _threshold_field(
+        "fraud_spike_min_views", "Views gained since the previous measurement from which a spike is checked"
     )
-    fraud_spike_max_engagement_pct = serializers.DecimalField(
-        required=False,
-        max_digits=5,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=Decimal("100"),
-        help_text="A spike is flagged when likes + comments gained are under this % of the views gained "
-        "(default 0.20).",
+    fraud_spike_max_engagement_pct = _threshold_field(
+        "fraud_spike_max_engagement_pct",
+        "A spike is flagged when likes + comments gained are under this % of the views gained",
     )
-    fraud_views_drop_min = serializers.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=MAX_VIEWS_THRESHOLD,
-        help_text="Views may drop by this many, or by fraud_views_drop_pct if larger, unflagged (default 100).",
+    fraud_views_drop_min = _threshold_field(
+        "fraud_views_drop_min", "Views may drop by this many, or by fraud_views_drop_pct if larger, unflagged"
     )
-    fraud_views_drop_pct = serializers.DecimalField(
-        required=False,
-        max_digits=4,
-        decimal_places=2,
-        min_value=Decimal("0"),
-        max_value=Decimal("99.99"),
-        help_text="Views may drop by this %, or by fraud_views_drop_min if larger, unflagged (default 1.00).",
+    fraud_views_drop_pct = _threshold_field(
+        "fraud_views_drop_pct", "Views may drop by this %, or by fraud_views_drop_min if larger, unflagged"
     )
-    fraud_engagement_drop_min = serializers.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=MAX_VIEWS_THRESHOLD,
-        help_text="Likes or comments may drop by this many (or the %, if larger) unflagged (default 50).",
+    fraud_engagement_drop_min = _threshold_field(
+        "fraud_engagement_drop_min", "Likes or comments may drop by this many (or the %, if larger) unflagged"
     )
-    fraud_engagement_drop_pct = serializers.DecimalField(
-        required=False,
-        max_digits=4,
-        decimal_places=2,
-        min_value=Decimal("0"),
-        max_value=Decimal("99.99"),
-        help_text="Likes or comments may drop by this % (or the count, if larger) unflagged (default 10.00).",
+    fraud_engagement_drop_pct = _threshold_field(
+        "fraud_engagement_drop_pct", "Likes or comments may drop by this % (or the count, if larger) unflagged"
     )
 
 

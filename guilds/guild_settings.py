@@ -27,7 +27,6 @@ GUILD_SETTINGS_FIELDS: tuple[str, ...] = (
     *FRAUD_THRESHOLD_DEFAULTS,
 )
 FRAUD_THRESHOLD_FIELDS: tuple[str, ...] = tuple(FRAUD_THRESHOLD_DEFAULTS)
-MAX_VIEWS_THRESHOLD = FRAUD_THRESHOLD_RANGES["fraud_spike_min_views"][1]
 WEBHOOK_FIELDS = frozenset({"logs_webhook_url", "updates_webhook_url"})
 # A new channel or webhook gets a new chance: it clears the "Discord said it is gone" mark.
 _GONE_FLAG = {
