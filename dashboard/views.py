@@ -79,7 +79,8 @@ from integrations.bot.health import bot_status
 from integrations.discord.notifier import destination_for
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
-from metrics.selectors import leaderboard
+from metrics.selectors import LeaderboardPage, leaderboard
+from metrics.selectors import leaderboard_page as read_leaderboard_page
 from tracking.api import csv_response
 from tracking.client_accounts import ClientAccountRefused, save_client_account
 from tracking.models import Campaign, ClientAccount, FraudSignal, Post
@@ -100,6 +101,7 @@ POSTS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50
 CREATORS_PER_PAGE = 50
 LEADERBOARD_PER_PAGE = 50
+LEADERBOARD_TOP_POSTS = 20
 
 
 def login_url() -> str:
@@ -409,11 +411,55 @@ def creator_list(request, guild_id: int):
     return render(request, "dashboard/creators.html", {"page": page, "rows": rows, "nav": "creators"})
 
 
+def _period(request):
+    period = PeriodForm(request.GET or None).chosen()
+    return (period, *period_bounds(period=period, now=timezone.now(), tz=request.guild.tz))
+
+
 def _board(request):
-    form = PeriodForm(request.GET or None)
-    period = form.chosen()
-    start, end = period_bounds(period=period, now=timezone.now(), tz=request.guild.tz)
+    period, start, end = _period(request)
     return period, leaderboard(guild=request.guild, start=start, end=end)
+
+
+class _CreatorPages:
+    """The leaderboard's creators as the Paginator sees them: ``count()`` and a slice, each read with
+    ``metrics.selectors.leaderboard_page`` (the creators' page, the top posts, the totals in one statement), so that the
+    page is never built from the whole guild. The page first read is the one asked for (a number the
+    Paginator would not take reads page 1); only a page the Paginator moves (past the end, below 1)
+    costs a second read. ``board`` is the last page read."""
+
+    def __init__(self, guild, start, end, asked):
+        self.guild, self.start, self.end = guild, start, end
+        self.board = self._read(self._guess(asked))
+
+    @staticmethod
+    def _guess(asked) -> int:
+        try:
+            number = int(asked)
+        except (TypeError, ValueError):
+            return 1
+        return max(number, 1)
+
+    def _read(self, number: int) -> LeaderboardPage:
+        self.number = number
+        return read_leaderboard_page(
+            guild=self.guild,
+            start=self.start,
+            end=self.end,
+            page=number,
+            page_size=LEADERBOARD_PER_PAGE,
+            posts_page=1,
+            posts_page_size=LEADERBOARD_TOP_POSTS,
+        )
+
+    def count(self) -> int:
+        return self.board.creators_count
+
+    def __getitem__(self, part: slice) -> list:
+        number = part.start // LEADERBOARD_PER_PAGE + 1
+        if number != self.number:
+            self.board = self._read(number)
+        return self.board.creators
 
 
 def _local_iso(moment, tz) -> str:
@@ -429,20 +475,24 @@ def _bad_period(request, error: UnknownPeriod):
 @require_GET
 @guild_page
 def leaderboard_page(request, guild_id: int):
-    """One page of creators (LEADERBOARD_PER_PAGE, best first) and the top posts: never the whole
-    guild in one page; the total is over every post."""
+    """One page of creators (LEADERBOARD_PER_PAGE, best first) and the top LEADERBOARD_TOP_POSTS
+    posts, read as one page of the leaderboard summed and sorted in SQL (never the whole guild's rows);
+    the counts and the total are over every post."""
     try:
-        period, board = _board(request)
+        period, start, end = _period(request)
     except UnknownPeriod as error:
         return _bad_period(request, error)
-    page = Paginator(board.creators, LEADERBOARD_PER_PAGE).get_page(request.GET.get("page"))
+    asked = request.GET.get("page")
+    creators = _CreatorPages(request.guild, start, end, asked)
+    page = Paginator(creators, LEADERBOARD_PER_PAGE).get_page(asked)
+    board = creators.board
     context = {
         "period": period,
         "periods": selectors.PERIODS,
         "board": board,
         "page": page,
         "query": urlencode({"period": period}),
-        "top_posts": _titled(request.guild, board.posts[:20]),
+        "top_posts": _titled(request.guild, board.posts),
         "nav": "leaderboard",
     }
     return render(request, "dashboard/leaderboard.html", context)

@@ -49,9 +49,9 @@ plain tuples (no model instances, no per-row converters) and with no ORDER BY (s
 gains).
 
 ``leaderboard()`` builds every row in Python (the CSV exports, reports, bonuses need them all);
-``leaderboard_page()`` answers the API's and the overview's pages with the same rows summed, counted
-and sorted in SQL, building only the page. Both still pay the per-post probes; the page saves the
-Python per row (bench/README.md has the numbers).
+``leaderboard_page()`` answers the API's, the overview's and the dashboard leaderboard's pages with
+the same rows summed, counted and sorted in SQL, building only the page. Both still pay the per-post
+probes; the page saves the Python per row (bench/README.md has the numbers).
 """
 
 from __future__ import annotations
@@ -313,8 +313,9 @@ def leaderboard(
 
 @dataclass(frozen=True)
 class LeaderboardPage:
-    """One page of the leaderboard (the same page of creators and of posts) with the totals of the
-    whole guild: what the API and the bot return."""
+    """One page of the leaderboard's creators and one of its posts (the same page for the API and the
+    bot; the dashboard's leaderboard page asks for its own posts page) with the totals of the whole
+    guild."""
 
     start: datetime
     end: datetime
@@ -325,11 +326,20 @@ class LeaderboardPage:
     total_views_gained: int
 
 
-def _page_sql(guild: Guild | int, start: datetime, end: datetime, first: int, size: int) -> tuple[str, list]:
-    """The page in one statement: each post's baseline and views at the end computed once (``r``,
-    materialized so that PostgreSQL does not inline its subqueries into every use), the gains summed
-    per creator in SQL, and only the page's rows sorted out, then joined to their names. Rows are
-    tagged: 0 the totals, 1 a creator, 2 a post."""
+def _page_sql(
+    guild: Guild | int,
+    start: datetime,
+    end: datetime,
+    first: int,
+    size: int,
+    posts_first: int | None = None,
+    posts_size: int | None = None,
+) -> tuple[str, list]:
+    """The page (``size`` creators from ``first``; ``posts_size`` posts from ``posts_first``, by
+    default the same) in one statement: each post's baseline and views at the end computed once
+    (``r``, materialized so that PostgreSQL does not inline its subqueries into every use), the gains
+    summed per creator in SQL, and only the page's rows sorted out, then joined to their names. Rows
+    are tagged: 0 the totals, 1 a creator, 2 a post."""
     per_post = posts_with_gains(guild=guild, start=start, end=end).values_list(
         "pk", "creator_id", "baseline", "views_end"
     )
@@ -362,17 +372,31 @@ def _page_sql(guild: Guild | int, start: datetime, end: datetime, first: int, si
             JOIN {clients} ca ON ca.id = po.client_account_id
         ORDER BY 1, 11 DESC, 12
     """
-    return sql, [*params, size, first, size, first]
+    posts_first = first if posts_first is None else posts_first
+    posts_size = size if posts_size is None else posts_size
+    return sql, [*params, size, first, posts_size, posts_first]
 
 
 def leaderboard_page(
-    *, guild: Guild | int, start: datetime, end: datetime, page: int, page_size: int
+    *,
+    guild: Guild | int,
+    start: datetime,
+    end: datetime,
+    page: int,
+    page_size: int,
+    posts_page: int | None = None,
+    posts_page_size: int | None = None,
 ) -> LeaderboardPage:
     """Page ``page`` (1 = the top) of ``page_size`` creators and posts of ``leaderboard()`` — the same
     rows, ranks and order as its slices — with its totals (creators, posts, views gained), without
-    building the whole guild's rows in Python. A page past the end has empty lists."""
+    building the whole guild's rows in Python. ``posts_page`` / ``posts_page_size`` page the posts
+    apart from the creators (default: the creators' page and size), in the same statement: the
+    per-post probes, the costly part, run once. A page past the end has empty lists."""
     first = (page - 1) * page_size
-    sql, params = _page_sql(guild, start, end, first, page_size)
+    posts_page = page if posts_page is None else posts_page
+    posts_page_size = page_size if posts_page_size is None else posts_page_size
+    posts_first = (posts_page - 1) * posts_page_size
+    sql, params = _page_sql(guild, start, end, first, page_size, posts_first, posts_page_size)
     with connections[Post.objects.db].cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()

@@ -105,3 +105,7 @@ def test_a_page_is_the_slice_of_the_whole_leaderboard_ties_and_all(guild):
                 assert got.creators == board.creators[first : first + size], (size, page)
                 assert got.posts == board.posts[first : first + size], (size, page)
                 assert (got.creators_count, got.posts_count, got.total_views_gained) == (6, 10, 2040)
+                apart = leaderboard_page(  # the dashboard's: its own page and size of posts
+                    guild=guild.pk, start=start, end=end, page=page, page_size=size, posts_page=2, posts_page_size=3
+                )
+                assert (apart.creators, apart.posts) == (got.creators, board.posts[3:6]), (size, page)

@@ -189,6 +189,23 @@ def _assert_equal_to_reference(guild_id: int, windows: list[tuple[datetime, date
                     len(board.posts),
                     board.total_views_gained,
                 )
+                # the dashboard's page: its own page of posts, of another size, in the same statement
+                posts_page = page % 3 + 1
+                apart = leaderboard_page(
+                    guild=guild_id,
+                    start=start,
+                    end=end,
+                    page=page,
+                    page_size=2,
+                    posts_page=posts_page,
+                    posts_page_size=3,
+                )
+                assert (apart.creators, apart.posts) == (one.creators, board.posts[3 * posts_page - 3 : 3 * posts_page])
+                assert (apart.creators_count, apart.posts_count, apart.total_views_gained) == (
+                    one.creators_count,
+                    one.posts_count,
+                    one.total_views_gained,
+                )
         assert total_gains(guild=guild_id, windows=windows) == [
             sum(max(0, e - b) for b, e in want.values()) for want in expected
         ]
