@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 
 from core.values import FieldsRefused
 from dashboard.selectors import PERIODS, POST_SORTS
@@ -16,7 +18,7 @@ from guilds.bonus_rules import BONUS_RULE_FIELDS, BONUS_TOP_PLACES
 from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
 from guilds.guild_settings import FRAUD_THRESHOLD_FIELDS, WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
 from guilds.models import BonusRule, Guild, GuildBudgetConfig
-from tracking.models import ClientAccount, Post
+from tracking.models import CURRENCIES, Campaign, ClientAccount, Post
 from tracking.platforms import registry
 
 
@@ -332,3 +334,145 @@ class ClientAccountForm(ServiceForm):
         data["banned_words"] = self.cleaned_data["banned_words"]
         data["social_accounts"] = {key: self.cleaned_data[f"social_{key}"] for key in registry.keys()}
         return data
+
+
+def _lines(text: str) -> list[str]:
+    """One item per line or comma, blanks and repeats dropped, in the order given."""
+    return list(dict.fromkeys(item.strip() for item in text.replace(",", "\n").splitlines() if item.strip()))
+
+
+class CampaignForm(ServiceForm):
+    """A campaign's brief (tracking.campaigns.save_campaign validates and audits it). Dates are in the
+    guild's time zone; money has at most 2 decimals; an empty budget or cap means none."""
+
+    client_account_id = forms.TypedChoiceField(label="Client account", coerce=int, choices=())
+    name = forms.CharField(label="Name", max_length=100)
+    status = forms.ChoiceField(label="Status", choices=Campaign.Status.choices)
+    starts_at = forms.DateTimeField(
+        label="Starts", input_formats=["%Y-%m-%dT%H:%M"], widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends",
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        help_text="Empty: runs until paused or ended.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    currency = forms.ChoiceField(label="Currency", choices=[(c, c) for c in sorted(CURRENCIES)])
+    total_budget = forms.DecimalField(
+        label="Total budget", required=False, min_value=0, max_digits=12, decimal_places=2, help_text="Empty: no limit."
+    )
+    rate_per_1000 = forms.DecimalField(label="Rate per 1,000 views", min_value=0, max_digits=8, decimal_places=2)
+    post_cap = forms.DecimalField(
+        label="Cap per post", required=False, min_value=0, max_digits=10, decimal_places=2, help_text="Empty: none."
+    )
+    creator_cap = forms.DecimalField(
+        label="Cap per creator", required=False, min_value=0, max_digits=12, decimal_places=2, help_text="Empty: none."
+    )
+    min_views = forms.IntegerField(label="Minimum views to qualify", min_value=0, max_value=10**12)
+    counting_window_days = forms.IntegerField(label="Counting window (days)", min_value=1, max_value=365)
+    validation_window_days = forms.IntegerField(label="Validation window (days)", min_value=0, max_value=365)
+    eligible_platforms = forms.MultipleChoiceField(
+        label="Eligible platforms",
+        required=False,
+        choices=(),
+        help_text="None ticked: every platform.",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    required_tags = forms.CharField(
+        label="Required tags",
+        required=False,
+        max_length=20_000,
+        help_text="One per line (or separated by commas): #tag or @mention.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    banned_words = forms.CharField(
+        label="Banned words",
+        required=False,
+        max_length=20_000,
+        help_text="One per line (or separated by commas).",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    baseline = forms.ChoiceField(label="Views that count", choices=Campaign.Baseline.choices)
+    on_disappear = forms.ChoiceField(label="A post gone before its window ends", choices=Campaign.OnDisappear.choices)
+
+    def __init__(self, *args, guild: Guild, campaign: Campaign | None = None, **kwargs):
+        initial = {
+            name: getattr(campaign or Campaign(), name)
+            for name in (
+                "status",
+                "currency",
+                "rate_per_1000",
+                "min_views",
+                "counting_window_days",
+                "validation_window_days",
+                "baseline",
+                "on_disappear",
+            )
+        }
+        if campaign is not None:
+            initial |= {n: getattr(campaign, n) for n in ("client_account_id", "name", "total_budget", "post_cap")}
+            initial |= {"creator_cap": campaign.creator_cap, "eligible_platforms": campaign.eligible_platforms}
+            initial |= {"required_tags": "\n".join(campaign.required_tags or [])}
+            initial |= {"banned_words": "\n".join(campaign.banned_words or [])}
+            initial |= {f"rate_{p}": r for p, r in (campaign.platform_rates or {}).items()}
+
+        def local(moment):  # what a datetime-local input shows: the guild's wall clock, to the minute
+            return None if moment is None else timezone.localtime(moment, guild.tz).strftime("%Y-%m-%dT%H:%M")
+
+        initial["starts_at"] = local(campaign.starts_at if campaign else timezone.now())
+        initial["ends_at"] = local(campaign.ends_at if campaign else None)
+        super().__init__(*args, initial=initial, **kwargs)
+        accounts = ClientAccount.objects.for_guild(guild).order_by("name").values_list("pk", "name")
+        self.fields["client_account_id"].choices = list(accounts)
+        self.fields["eligible_platforms"].choices = [(s.key, s.label) for s in registry.all_specs()]
+        for spec in registry.all_specs():
+            self.fields[f"rate_{spec.key}"] = forms.DecimalField(
+                label=f"{spec.label} rate per 1,000",
+                required=False,
+                min_value=0,
+                max_digits=8,
+                decimal_places=2,
+                help_text="Empty: the campaign's rate.",
+            )
+        self.ALIASES = {"platform_rates": f"rate_{registry.keys()[0]}"}
+
+    def rate_fields(self):
+        return [self[f"rate_{key}"] for key in registry.keys()]
+
+    def changes(self) -> dict:
+        data = {n: self.cleaned_data[n] for n in CAMPAIGN_FORM_FIELDS}
+        # As stored (cents, UTC), so an unchanged value is not audited as a change: 40 == 40.00.
+        for name, value in data.items():
+            if isinstance(value, Decimal):
+                data[name] = value.quantize(Decimal("0.01"))
+            elif isinstance(value, datetime):
+                data[name] = value.astimezone(UTC)
+        data["required_tags"] = _lines(self.cleaned_data["required_tags"])
+        data["banned_words"] = _lines(self.cleaned_data["banned_words"])
+        data["eligible_platforms"] = list(self.cleaned_data["eligible_platforms"])
+        data["platform_rates"] = {
+            key: str(self.cleaned_data[f"rate_{key}"])
+            for key in registry.keys()
+            if self.cleaned_data.get(f"rate_{key}") is not None
+        }
+        return data
+
+
+CAMPAIGN_FORM_FIELDS = (
+    "client_account_id",
+    "name",
+    "status",
+    "starts_at",
+    "ends_at",
+    "currency",
+    "total_budget",
+    "rate_per_1000",
+    "post_cap",
+    "creator_cap",
+    "min_views",
+    "counting_window_days",
+    "validation_window_days",
+    "baseline",
+    "on_disappear",
+)

@@ -32,7 +32,9 @@ urlpatterns = [
     path("dashboard/<id:guild_id>/budget/", views.budget_settings, name="budget"),
     path("dashboard/<id:guild_id>/audit/", views.audit_log, name="audit"),
     path("dashboard/<id:guild_id>/money/", views.money, name="money"),
+    path("dashboard/<id:guild_id>/money/campaigns/new/", views.campaign_edit, name="campaign-new"),
     path("dashboard/<id:guild_id>/money/campaigns/<id:campaign_id>/", views.campaign_page, name="campaign"),
+    path("dashboard/<id:guild_id>/money/campaigns/<id:campaign_id>/edit/", views.campaign_edit, name="campaign-edit"),
     path(
         "dashboard/<id:guild_id>/money/campaigns/<id:campaign_id>/brand-links/",
         views.brand_link_create,

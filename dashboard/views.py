@@ -30,6 +30,7 @@ from dashboard.access import forbidden, guild_page
 from dashboard.forms import (
     BonusRuleForm,
     BudgetForm,
+    CampaignForm,
     ClientAccountForm,
     GuildSettingsForm,
     PeriodForm,
@@ -82,6 +83,7 @@ from metrics.periods import period_bounds
 from metrics.selectors import LeaderboardPage, leaderboard
 from metrics.selectors import leaderboard_page as read_leaderboard_page
 from tracking.api import csv_response
+from tracking.campaigns import CampaignRefused, save_campaign
 from tracking.client_accounts import ClientAccountRefused, save_client_account
 from tracking.models import Campaign, ClientAccount, FraudSignal, Post
 from tracking.review import (
@@ -901,6 +903,27 @@ def _render_campaign(request, campaign: Campaign, *, issued=None, link_error: st
         "nav": "money",
     }
     return render(request, "dashboard/campaign.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@guild_page(admin=True, admin_methods=("GET", "POST"))
+def campaign_edit(request, guild_id: int, campaign_id: int | None = None):
+    """Set a campaign's brief: create (no ``campaign_id``) or change one (owner or ADMINISTRATOR;
+    audited by save_campaign as campaign.create / campaign.update)."""
+    campaign = None
+    if campaign_id is not None:
+        campaign = get_object_or_404(Campaign.objects.for_guild(request.guild), pk=campaign_id)
+    form = CampaignForm(request.POST or None, guild=request.guild, campaign=campaign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save_campaign(guild_id=guild_id, campaign=campaign, data=form.changes(), **_who(request))
+        except CampaignRefused as refused:
+            form.show_refusal(refused)
+        else:
+            messages.success(request, f"Campaign {saved.name} {'saved' if campaign else 'created'}.")
+            return redirect("dashboard:campaign", guild_id=guild_id, campaign_id=saved.pk)
+    context = {"form": form, "campaign": campaign, "nav": "money"}
+    return render(request, "dashboard/campaign_form.html", context, status=400 if form.errors else 200)
 
 
 @require_GET

@@ -116,6 +116,7 @@ PAGES = {
     "audit": "audit/",
     "money": "money/",
     "money-creators": "money/creators/",
+    "campaign-new": "money/campaigns/new/",
 }
 
 
