@@ -167,6 +167,13 @@ def _text(label: str, *, help_text: str = "", max_length: int = 300, **attrs) ->
     )
 
 
+def _lines_field(label: str, help_text: str) -> forms.CharField:
+    """A list typed one item per line (or separated by commas); the service splits and checks it."""
+    return forms.CharField(
+        label=label, required=False, max_length=20_000, help_text=help_text, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
 def _number(label: str, *, help_text: str = "", **attrs) -> forms.CharField:
     widget = forms.NumberInput(attrs={"inputmode": "numeric", **attrs})
     return forms.CharField(label=label, required=False, max_length=40, help_text=help_text, widget=widget)
@@ -292,20 +299,8 @@ class ClientAccountForm(ServiceForm):
     )
     cpm_rate = _number("Rate per 1,000 views", step="0.01", min=0, inputmode="decimal")
     counting_window_days = _number("Counting window (days)", min=1, max=365)
-    required_tags = forms.CharField(
-        label="Required tags",
-        required=False,
-        max_length=20_000,
-        help_text="One per line (or separated by commas): #tag or @mention.",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    banned_words = forms.CharField(
-        label="Banned words",
-        required=False,
-        max_length=20_000,
-        help_text="One per line (or separated by commas).",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    required_tags = _lines_field("Required tags", "One per line (or separated by commas): #tag or @mention.")
+    banned_words = _lines_field("Banned words", "One per line (or separated by commas).")
     active = forms.BooleanField(required=False, label="Active")
 
     def __init__(self, *args, account: ClientAccount | None = None, **kwargs):
@@ -379,20 +374,8 @@ class CampaignForm(ServiceForm):
         help_text="None ticked: every platform.",
         widget=forms.CheckboxSelectMultiple,
     )
-    required_tags = forms.CharField(
-        label="Required tags",
-        required=False,
-        max_length=20_000,
-        help_text="One per line (or separated by commas): #tag or @mention.",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    banned_words = forms.CharField(
-        label="Banned words",
-        required=False,
-        max_length=20_000,
-        help_text="One per line (or separated by commas).",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    required_tags = _lines_field("Required tags", "One per line (or separated by commas): #tag or @mention.")
+    banned_words = _lines_field("Banned words", "One per line (or separated by commas).")
     baseline = forms.ChoiceField(label="Views that count", choices=Campaign.Baseline.choices)
     on_disappear = forms.ChoiceField(label="A post gone before its window ends", choices=Campaign.OnDisappear.choices)
 

@@ -69,7 +69,7 @@ def check_captions(
             .filter(caption_verdict=V.UNCHECKED)
             .exclude(caption_hash="")
             .exclude(status=Post.Status.REJECTED)
-            .select_related("client_account")
+            .select_related("client_account", "campaign")
             .only(
                 "id",
                 "guild_id",
@@ -77,6 +77,8 @@ def check_captions(
                 "caption_hash",
                 "client_account__required_tags",
                 "client_account__banned_words",
+                "campaign__required_tags",
+                "campaign__banned_words",
             )
             .order_by("id")
         )
@@ -104,10 +106,11 @@ class _LazyChecker:
 
 
 def _check(post: Post, checker: _LazyChecker) -> tuple[str, list[str], int]:
-    """(verdict, reasons, OpenAI calls made) for one caption."""
-    account = post.client_account
+    """(verdict, reasons, OpenAI calls made) for one caption. The rules are the brief's: the post's
+    campaign's tags and words, or its client account's for a post submitted to no campaign."""
+    rules = post.campaign if post.campaign_id else post.client_account
     problems = caption_rule_problems(
-        caption=post.caption, required_tags=account.required_tags or [], banned_words=account.banned_words or []
+        caption=post.caption, required_tags=rules.required_tags or [], banned_words=rules.banned_words or []
     )
     if problems:
         return V.FAIL, problems, 0

@@ -220,3 +220,17 @@ def test_openai_is_called_with_no_transaction_open(guild, post, openai_on, bypas
     check_due_captions()
 
     assert depth_at_call == [0]
+
+
+def test_a_post_in_a_campaign_is_checked_against_the_campaigns_brief_not_its_accounts(guild, post, bypass):
+    from tests.factories import make_campaign
+
+    with bypass():
+        campaign = make_campaign(guild, client_account=post.client_account, name="Winter", required_tags=["#winter"])
+        Post.objects.filter(pk=post.pk).update(campaign=campaign)
+    scrape(post, GOOD)  # keeps the account's rules (#ad, @acme), not the campaign's
+
+    check_due_captions(guild_id=guild.id)
+
+    status, verdict, reasons, _ = state(bypass, post)
+    assert (status, verdict, reasons) == ("flagged", "fail", ["missing required tag #winter"])
