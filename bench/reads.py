@@ -199,6 +199,15 @@ def _build_guild(cursor, guild_id: int, posts: int, per_post: int) -> None:
         """,
         {"guild": guild_id, "per": per_post},
     )
+    # each post's own numbers are its newest snapshot's, as ingestion keeps them
+    cursor.execute(
+        """
+        UPDATE tracking_post SET views = (%(per)s - 1) * 100 + id %% 97, likes = (%(per)s - 1) * 8,
+            comments = %(per)s - 1, shares = (%(per)s - 1) / 10
+        WHERE guild_id = %(guild)s
+        """,
+        {"guild": guild_id, "per": per_post},
+    )
 
 
 # ------------------------------------------------------------------------------------ measuring

@@ -21,7 +21,7 @@ from guilds.budgets import budget_for, remaining_budget, usage_day
 from guilds.models import Creator, Guild, GuildApiUsage, GuildBudgetConfig
 from metrics.periods import PERIODS as ALL_PERIODS
 from metrics.periods import period_bounds
-from metrics.selectors import Leaderboard, LeaderboardPage, leaderboard, leaderboard_page, total_gains
+from metrics.selectors import LeaderboardPage, leaderboard_page, total_gains
 from tracking.cadence import Cadence
 from tracking.models import ClientAccount, Post, Profile
 from tracking.platforms import registry
@@ -52,37 +52,51 @@ class PeriodChange:
         return "up" if self.gained > self.previous else "down" if self.gained < self.previous else "flat"
 
 
-_LABELS = {"day": ("Today", "same time yesterday"), "week": ("This week", "same time last week")}
 _SHIFT = {"day": timedelta(days=1), "week": timedelta(days=7)}
+# The stretches compared with today and this week end at ``now`` rounded down to this step: a past
+# stretch is read from the snapshots post by post (the slowest read of the page), so it is computed
+# once per step and cached (DASHBOARD_CHART_CACHE_SECONDS), and its label says where it ends.
+COMPARE_STEP = timedelta(minutes=5)
+
+
+def _step_down(now: datetime) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)  # 5 minutes divide every UTC offset: a local :00/:05 too
+    return now - (now - epoch) % COMPARE_STEP
 
 
 def period_changes(*, guild: Guild, now: datetime, top: int = 5) -> tuple[PeriodChange, PeriodChange, LeaderboardPage]:
     """The overview's cards: today so far against yesterday until this time, this week so far
     against last week until this time, and the ``top`` creators and posts of this week's leaderboard
     (with its total) — two queries in all: the week's leaderboard page, and one bulk query for today
-    and both comparisons."""
+    (and both comparisons when they are not cached).
+
+    The comparisons end at ``now`` rounded down to COMPARE_STEP (their labels name that time in the
+    guild's zone) and are cached for DASHBOARD_CHART_CACHE_SECONDS (default 300; 0 = off), like the
+    chart's finished days: past numbers only move when a post is rejected or re-counted."""
     day_start, _ = period_bounds(period="day", now=now, tz=guild.tz)
     week_start, week_end = period_bounds(period="week", now=now, tz=guild.tz)
     board = leaderboard_page(guild=guild, start=week_start, end=week_end, page=1, page_size=top)
+    at = _step_down(now)
     day, week = _SHIFT["day"], _SHIFT["week"]
-    windows = [(day_start, now), (day_start - day, now - day), (week_start - week, now - week)]
-    today, yesterday, last_week = total_gains(guild=guild, windows=windows)
+    compared = [(day_start - day, at - day), (week_start - week, at - week)]
+    ttl = getattr(settings, "DASHBOARD_CHART_CACHE_SECONDS", 300)
+    key = f"dashboard:compared:{guild.pk}:{guild.created_at.timestamp():.6f}:" + ":".join(
+        f"{s.isoformat()}/{e.isoformat()}" for s, e in compared
+    )
+    previous = cache.get(key) if ttl else None
+    if previous is None:
+        today, *previous = total_gains(guild=guild, windows=[(day_start, now), *compared])
+        if ttl:
+            cache.set(key, previous, ttl)
+    else:
+        (today,) = total_gains(guild=guild, windows=[(day_start, now)])
+    yesterday, last_week = previous
+    local = at.astimezone(guild.tz)
     return (
-        PeriodChange(_LABELS["day"][0], today, yesterday, _LABELS["day"][1]),
-        PeriodChange(_LABELS["week"][0], board.total_views_gained, last_week, _LABELS["week"][1]),
+        PeriodChange("Today", today, yesterday, f"yesterday until {local:%H:%M}"),
+        PeriodChange("This week", board.total_views_gained, last_week, f"last week until {local:%a %H:%M}"),
         board,
     )
-
-
-def period_change(*, guild: Guild, period: str, now: datetime) -> tuple[PeriodChange, Leaderboard]:
-    """``period`` ("day" or "week") so far against the same length of time one period earlier
-    (today until now vs yesterday until this time), with the period's leaderboard."""
-    start, end = period_bounds(period=period, now=now, tz=guild.tz)
-    shift = _SHIFT[period]
-    board = leaderboard(guild=guild, start=start, end=end)
-    (before,) = total_gains(guild=guild, windows=[(start - shift, end - shift)])
-    label, previous_label = _LABELS[period]
-    return PeriodChange(label, board.total_views_gained, before, previous_label), board
 
 
 CHART_CHUNK_DAYS = 10  # past days computed per query when the chart is cold (and cached at once)

@@ -16,13 +16,20 @@ Whole days come from the daily rollups (metrics.rollups: each post's newest snap
 each UTC day), instants inside a day from the snapshots. With ``D`` the UTC day of ``t``:
 
 - ``t`` a UTC midnight (a day boundary in a guild on UTC, the chart's days): the post's newest
-  rollup before ``D``: one probe of the rollups' (post, day) index;
-- ``t`` within the last hour (``RECENT``: a period ending now): the post's newest rollup up to ``D``
-  when it was captured before ``t`` (the day's last measurement so far), else the newest snapshot
-  before ``t``;
-- any other ``t`` (inside a day, earlier: "same time yesterday", another time zone's midnight): the
-  newest snapshot before ``t`` — most posts were measured again later that day, so its rollup would
-  not answer.
+  rollup before ``D`` — the row of the day before, joined (most posts were measured that day), else
+  one probe of the rollups' (post, day) index;
+- ``t`` within the last hour (``RECENT``: a period ending now): the post's own numbers when its
+  newest measurement came before ``t`` (ingestion keeps ``Post.views`` and ``metrics_updated_at``
+  those of its newest snapshot; NULL views when that snapshot had none); else the row of ``D``,
+  joined, when it was captured before ``t`` (the day's last measurement so far), the newest rollup
+  before ``D`` when the post has no row that day, and otherwise the newest snapshot before ``t``;
+- any other ``t`` (inside a day, earlier: "yesterday until this time", another time zone's
+  midnight): the newest snapshot before ``t`` — most posts were measured again later that day, so
+  its rollup would not answer.
+
+A day's rows are joined once per query (``_DayRows``: one LEFT JOIN per day on the rollups' (guild,
+day) index, which covers post, views and captured_at, so PostgreSQL reads the day from the index
+alone): one pass over a day instead of one probe per post.
 
 A post whose counting window ends before ``end`` reads ``as_of(counting_ends_at)`` from the snapshots
 (its day would have to be computed in SQL, see below), and so does the first measurement inside the
@@ -30,15 +37,16 @@ period (old posts first seen mid-period): the rollups keep each day's last measu
 first. tests/metrics/test_rollup_reads.py holds the snapshot-only selector this replaced and checks
 that both give the same answers on random histories. So the rollups must stay true to the snapshots:
 ingestion upserts them in the same transaction, and anything else that writes snapshots rebuilds them
-(``manage.py rebuild_rollups``, the demo data). One known gap (metrics.rollups): a snapshot
-re-ingested without views keeps its day's row, so the leaderboard still counts the earlier views
-until the next rebuild.
+(``manage.py rebuild_rollups``, the demo data); and a post's own numbers must stay its newest
+snapshot's (ingestion writes them in the same transaction, the demo data too). One known gap
+(metrics.rollups): a snapshot re-ingested without views keeps its day's row, so the leaderboard
+still counts the earlier views until the next rebuild.
 
-Each value is one correlated subquery per post — an index probe of the rollups or of the snapshots'
-(post, captured_at), evaluated lazily (COALESCE and CASE stop at the first answer): a constant number
-of queries, never a scan of either table. A week ending now on a guild in UTC costs two rollup probes
-per counted post (the rollups are a fraction of the snapshots' size, so each probe is cheaper); it
-still grows with the number of posts.
+Every other value is one correlated subquery per post — an index probe of the rollups or of the
+snapshots' (post, captured_at), evaluated lazily (COALESCE and CASE stop at the first answer): a
+constant number of queries, never a scan of either table. A week ending now on a guild in UTC reads
+its counted posts, the rows of the day before it began from the index, and probes only posts not
+measured that day; it still grows with the number of posts, by a hash join rather than by probes.
 
 Written for plans under row-level security (tests/metrics/test_read_plans.py keeps them so): the
 policy runs before any qual that is not leakproof, so a bound wrapped in COALESCE (or computed by a
@@ -51,7 +59,7 @@ gains).
 ``leaderboard()`` builds every row in Python (the CSV exports, reports, bonuses need them all);
 ``leaderboard_page()`` answers the API's, the overview's and the dashboard leaderboard's pages with
 the same rows summed, counted and sorted in SQL, building only the page. Both still pay the per-post
-probes; the page saves the Python per row (bench/README.md has the numbers).
+reads; the page saves the Python per row (bench/README.md has the numbers).
 """
 
 from __future__ import annotations
@@ -67,6 +75,7 @@ from django.db.models import (
     BigIntegerField,
     Case,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     Subquery,
@@ -131,25 +140,66 @@ def _views_before(moment) -> Subquery:
 RECENT = timedelta(hours=1)
 
 
-def _views_at(moment: datetime):
-    """``as_of(moment)`` (module docstring) for one instant."""
+class _DayRows:
+    """The rollup rows of given UTC days, each joined to the posts once (a LEFT JOIN per day, on the
+    rollups' (guild, day) index, which carries post, views and captured_at so that PostgreSQL reads
+    a whole day's rows from the index alone). A day's row answers for most posts — those measured
+    that day — in one pass over the day, instead of one probe per post; the probes stay as the
+    fallback for the others (a post not measured that day). ``apply`` adds the joins to the query."""
+
+    def __init__(self, guild_id: int):
+        self.guild_id = guild_id
+        self.relations: dict[str, FilteredRelation] = {}
+
+    def day(self, day) -> str:
+        alias = f"rollup_{day:%Y%m%d}"
+        if alias not in self.relations:
+            condition = Q(daily_rollups__guild_id=self.guild_id, daily_rollups__day=day)
+            self.relations[alias] = FilteredRelation("daily_rollups", condition=condition)
+        return alias
+
+    def apply(self, posts):
+        return posts.alias(**self.relations) if self.relations else posts
+
+
+def _views_at(moment: datetime, rows: _DayRows | None = None):
+    """``as_of(moment)`` (module docstring) for one instant; with ``rows``, the rollup rows of the
+    day before a midnight (or of a recent instant's day) are joined rather than probed."""
     midnight = _utc_midnight(moment)
     day = midnight.date()
     if moment == midnight:
-        return _rollup_views(day)
+        if rows is None:
+            return _rollup_views(day)
+        # the day before's row, when the post was measured then; else its newest row before that
+        before = rows.day(day - timedelta(days=1))
+        return Coalesce(F(f"{before}__views"), _rollup_views(day), output_field=BigIntegerField())
     snapshots = _views_before(Value(moment))
     if moment < timezone.now() - RECENT:
         return snapshots
-    return Coalesce(_rollup_views_if_before(day, moment), snapshots, output_field=BigIntegerField())
+    if rows is None:
+        return Coalesce(_rollup_views_if_before(day, moment), snapshots, output_field=BigIntegerField())
+    today = rows.day(day)
+    latest = Case(
+        # the post's own numbers are its newest snapshot's (ingestion keeps ``views`` and
+        # ``metrics_updated_at`` so; NULL views when that snapshot had none): when it came before
+        # ``moment``, it is the answer, with no read at all
+        When(Q(metrics_updated_at__lt=moment, views__isnull=False), then=F("views")),
+        # measured today before ``moment``: today's row is its newest measurement before it
+        When(**{f"{today}__captured_at__lt": moment}, then=F(f"{today}__views")),
+        # not measured today: its newest row before today
+        When(**{f"{today}__day__isnull": True}, then=_rollup_views(day)),
+        output_field=BigIntegerField(),
+    )  # else (measured today after ``moment``, an instant within the last hour) the snapshots answer
+    return Coalesce(latest, snapshots, output_field=BigIntegerField())
 
 
-def views_at_window_end(end: datetime) -> Case:
+def views_at_window_end(end: datetime, rows: _DayRows | None = None) -> Case:
     """A post's views as of ``end`` clamped to its counting window (views after the window never
     count): the window's end when it closes before ``end``, else ``end``. NULL when the post had no
     measurement with views by then. Shared with earnings.selectors."""
     return Case(
         When(counting_ends_at__lt=end, then=_views_before(OuterRef("counting_ends_at"))),
-        default=_views_at(end),
+        default=_views_at(end, rows),
         output_field=BigIntegerField(),
     )
 
@@ -162,15 +212,15 @@ def _first_views_from(moment) -> Subquery:
     )
 
 
-def _views_end(end) -> Coalesce:
+def _views_end(end, rows: _DayRows) -> Coalesce:
     """Views as of ``end``, clamped to the post's counting window (0: none)."""
-    return Coalesce(views_at_window_end(end), 0, output_field=BigIntegerField())
+    return Coalesce(views_at_window_end(end, rows), 0, output_field=BigIntegerField())
 
 
-def _baseline(start) -> Coalesce:
+def _baseline(start, rows: _DayRows) -> Coalesce:
     """Views the post had at ``start`` (module docstring)."""
     return Coalesce(
-        _views_at(start),
+        _views_at(start, rows),
         Case(
             # went up inside the period: all its views are new
             When(Q(posted_at__gte=start) | Q(posted_at__isnull=True, submitted_at__gte=start), then=Value(0)),
@@ -196,7 +246,9 @@ def posts_with_gains(*, guild: Guild | int, start: datetime, end: datetime, held
     for [start, end); unordered. Posts untouched since before ``start`` are left out (they gained
     nothing); ``held=False`` leaves out held (flagged) posts too."""
     statuses = COUNTED_STATUSES if held else UNHELD_STATUSES
-    return _counted_posts(guild, start, end, statuses).annotate(views_end=_views_end(end), baseline=_baseline(start))
+    rows = _DayRows(getattr(guild, "pk", guild))
+    values = {"views_end": _views_end(end, rows), "baseline": _baseline(start, rows)}
+    return rows.apply(_counted_posts(guild, start, end, statuses)).annotate(**values)
 
 
 def total_gains(*, guild: Guild | int, windows: Sequence[tuple[datetime, datetime]]) -> list[int]:
@@ -204,13 +256,13 @@ def total_gains(*, guild: Guild | int, windows: Sequence[tuple[datetime, datetim
     the number of windows (the overview's cards, comparisons and chart days)."""
     if not windows:
         return []
-    posts = _counted_posts(guild, min(s for s, _ in windows), max(e for _, e in windows))
+    rows = _DayRows(getattr(guild, "pk", guild))
     sums = {
         f"w{i}": Sum(
             Case(
                 When(
                     Q(submitted_at__lt=end, metrics_updated_at__gte=start),
-                    then=Greatest(_views_end(end) - _baseline(start), Value(0)),
+                    then=Greatest(_views_end(end, rows) - _baseline(start, rows), Value(0)),
                 ),
                 default=Value(0),
                 output_field=BigIntegerField(),
@@ -218,7 +270,8 @@ def total_gains(*, guild: Guild | int, windows: Sequence[tuple[datetime, datetim
         )
         for i, (start, end) in enumerate(windows)
     }
-    totals = posts.aggregate(**sums)
+    posts = _counted_posts(guild, min(s for s, _ in windows), max(e for _, e in windows))
+    totals = rows.apply(posts).aggregate(**sums)
     return [int(totals[f"w{i}"] or 0) for i in range(len(windows))]
 
 

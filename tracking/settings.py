@@ -684,7 +684,8 @@ MIDDLEWARE[_after:_after] = [
 ]
 
 # [dashboard settings]
-# How long a finished day's bar of the overview chart is cached (0 = off).
+# How long a finished day's bar of the overview chart, and the overview's comparisons with yesterday
+# and last week, are cached (0 = off).
 DASHBOARD_CHART_CACHE_SECONDS = env.int("DASHBOARD_CHART_CACHE_SECONDS", default=300)
 
 # [submissions settings]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -389,6 +390,37 @@ def test_overview_numbers_are_the_leaderboards(admin_client, guild):
     assert f'data-value="{week.total_views_gained}"' in body
     assert len(ctx["chart"]["days"]) == 30
     assert ctx["freshness"].tracked == 4 and ctx["freshness"].fresh == 4
+
+
+def test_overview_compares_with_yesterday_and_last_week_until_the_five_minutes_it_names(admin_client, guild, settings):
+    settings.DASHBOARD_CHART_CACHE_SECONDS = 300
+    now = datetime(2026, 11, 25, 14, 37, 20, tzinfo=UTC)  # a Wednesday; the step before: 14:35
+    with time_machine.travel(now, tick=False):
+        seed(guild)
+        post = _any_post(guild)
+        # yesterday after 14:35: not in "yesterday until 14:35"
+        make_snapshot(post, views=900_000, at=now - timedelta(days=1, minutes=1))
+        ctx = admin_client.get(url(guild)).context
+        with guild_scope(guild.pk):
+            day_start = now.replace(hour=0, minute=0, second=0)
+            until = now.replace(minute=35, second=0)
+            yesterday = leaderboard(
+                guild=guild, start=day_start - timedelta(days=1), end=until - timedelta(days=1)
+            ).total_views_gained
+            week_start = day_start - timedelta(days=2)  # Monday
+            last_week = leaderboard(
+                guild=guild, start=week_start - timedelta(days=7), end=until - timedelta(days=7)
+            ).total_views_gained
+        assert (ctx["today"].previous, ctx["today"].previous_label) == (yesterday, "yesterday until 14:35")
+        assert 0 < yesterday < 900_000
+        assert (ctx["week"].previous, ctx["week"].previous_label) == (last_week, "last week until Wed 14:35")
+        body = admin_client.get(url(guild)).content.decode()
+        assert "vs yesterday until 14:35" in body
+        # computed once per five minutes: a late measurement of yesterday shows from the next step
+        make_snapshot(post, views=950_000, at=now - timedelta(days=1, hours=3))
+        assert admin_client.get(url(guild)).context["today"].previous == yesterday
+    with time_machine.travel(now + timedelta(minutes=3), tick=False):
+        assert admin_client.get(url(guild)).context["today"].previous > yesterday
 
 
 @pytest.mark.usefixtures("no_chart_cache")

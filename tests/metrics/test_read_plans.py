@@ -104,7 +104,8 @@ def _assert_time_bound_in_index(plan: str, expected_scans: int, table: tuple[str
     assert len(scans) == expected_scans, plan
     for scan in scans:
         assert "Seq Scan" not in scan[0], plan
-        conds = [line for line in scan if line.startswith("Index Cond:")]
+        # a bitmap heap scan's bound is its bitmap index scan's Index Cond, shown as its Recheck Cond
+        conds = [line for line in scan if line.startswith(("Index Cond:", "Recheck Cond:"))]
         filters = [line for line in scan if line.startswith("Filter:")]
         assert conds and bound in conds[0], plan
         assert not any(bound in f for f in filters), plan
@@ -129,15 +130,16 @@ def test_leaderboard_bounds_are_index_conditions(guild):
     now = timezone.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     cases = [
-        # start inside a day a while ago: the snapshots; end now: today's rollup, then the snapshots;
-        # plus the counting window's end and the first measurement inside the period
-        ((now - timedelta(days=1), now), 1 + 1 + 2, 1),
+        # start inside a day a while ago: the snapshots; end now: the post's own numbers, else today's
+        # rollups (joined) or the newest before today (probed), then the snapshots; plus the counting
+        # window's end and the first measurement inside the period
+        ((now - timedelta(days=1), now), 1 + 1 + 2, 1 + 1),
         # both inside days a while ago: the snapshots
         ((now - timedelta(hours=30), now - timedelta(hours=6)), 1 + 1 + 2, 0),
-        # start at a UTC midnight: the rollups of the days before
-        ((midnight - timedelta(days=1), now), 0 + 1 + 2, 1 + 1),
+        # start at a UTC midnight: the day before's rollups (joined), else the newest before (probed)
+        ((midnight - timedelta(days=1), now), 0 + 1 + 2, 2 + 2),
         # both at UTC midnights: the rollups only, but the counting window and the first measurement
-        ((midnight - timedelta(days=1), midnight), 0 + 0 + 2, 1 + 1),
+        ((midnight - timedelta(days=1), midnight), 0 + 0 + 2, 2 + 2),
     ]
     with guild_scope(guild.pk):
         for (start, end), snapshot_scans, rollup_scans in cases:
@@ -163,10 +165,11 @@ def test_total_gains_and_earnings_bounds_are_index_conditions(guild):
             total_gains(guild=guild, windows=windows)
         (query,) = ctx.captured_queries
         plan = _explain_sql(query["sql"], [])
-        # per window: the end (the counting window's; the rollups — today's first, then the snapshots),
-        # the start (the rollups; the first measurement inside the period)
+        # per window: the end (the counting window's; the rollups — the day's joined, the newest
+        # before probed — then the snapshots for today), the start (the rollups, joined and probed;
+        # the first measurement inside the period)
         _assert_time_bound_in_index(plan, expected_scans=2 + 3)
-        _assert_time_bound_in_index(plan, expected_scans=2 + 2, table=ROLLUPS)
+        _assert_time_bound_in_index(plan, expected_scans=4 + 4, table=ROLLUPS)
         views = Post.objects.for_guild(guild).annotate(
             at_start=earnings_views_before(now - timedelta(hours=30)), at_end=earnings_views_before(now)
         )

@@ -5,6 +5,7 @@ sorted in SQL), total_gains and the earnings rows' window views.
 
 Histories: a few posts over six UTC days, snapshots at random instants (counts going up and down,
 some without views), posted inside or before the windows or unknown, first measured mid-window,
+with or without their own numbers kept as ingestion keeps them (their newest snapshot's),
 counting windows ending mid-day, statuses counted or not; windows at random minutes, at UTC
 midnights, or ending at "now", given in UTC or another time zone. Rollups are built both by
 ``rebuild_rollups`` and by ingestion's upsert folding the snapshots in a random order.
@@ -96,6 +97,7 @@ def reference_earnings_views(guild_id: int, instant: datetime) -> dict[int, int 
 
 _minute = st.integers(min_value=0, max_value=MINUTES - 1)
 _midnight = st.integers(min_value=0, max_value=DAYS).map(lambda d: d * 1440)
+_near_now = st.integers(min_value=NOW - 120, max_value=MINUTES - 1)  # around "now": before and after it
 
 _post = st.fixed_dictionaries(
     {
@@ -104,8 +106,11 @@ _post = st.fixed_dictionaries(
         "counting_ends": st.one_of(st.none(), _minute, _midnight),
         "status": st.sampled_from(["tracking", "tracking", "finalized", "flagged", "rejected"]),
         "updated": st.integers(min_value=0, max_value=MINUTES),
+        # the post's own numbers as ingestion keeps them (its newest snapshot's views and time), which
+        # the selector reads for "now"; else none (views NULL) and a random time
+        "as_ingested": st.booleans(),
         "snapshots": st.dictionaries(
-            st.one_of(_minute, _midnight.filter(lambda m: m < MINUTES)),
+            st.one_of(_minute, _midnight.filter(lambda m: m < MINUTES), _near_now),
             st.one_of(st.none(), st.integers(min_value=0, max_value=5_000)),
             max_size=14,
         ),
@@ -142,6 +147,10 @@ def _load(guild, profile, client, posts: list[dict]) -> tuple[list[Post], list[i
         for i, spec in enumerate(posts):
             posted = None if spec["posted"] is None else _at(spec["posted"])
             submitted = (posted or T0) + timedelta(minutes=spec["submitted_after"])
+            updated, views = _at(spec["updated"]), None
+            if spec["as_ingested"] and spec["snapshots"]:
+                newest = max(spec["snapshots"])
+                updated, views = _at(newest), spec["snapshots"][newest]
             made.append(
                 Post.objects.create(
                     guild=guild,
@@ -155,7 +164,8 @@ def _load(guild, profile, client, posts: list[dict]) -> tuple[list[Post], list[i
                     status=spec["status"],
                     posted_at=posted,
                     submitted_at=submitted,
-                    metrics_updated_at=_at(spec["updated"]),
+                    metrics_updated_at=updated,
+                    views=views,
                     counting_ends_at=None if spec["counting_ends"] is None else _at(spec["counting_ends"]),
                 )
             )
