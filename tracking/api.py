@@ -38,10 +38,10 @@ from guilds.models import Creator, Guild
 from integrations.verification import VerificationUnavailable, request_verification
 from metrics.periods import PeriodQuerySerializer, period_window
 from metrics.selectors import leaderboard
+from tracking.caption_rules import MAX_LIST_ITEMS
 from tracking.client_accounts import (
     CLIENT_ACCOUNT_FIELDS,
     COUNTING_WINDOW_DAYS,
-    MAX_LIST_ITEMS,
     ClientAccountRefused,
     save_client_account,
 )

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from core.values import FieldsRefused, json_safe
 from guilds.audit import record_audit
+from tracking.caption_rules import banned_words, required_tags
 from tracking.models import Campaign, ClientAccount
 
 CAMPAIGN_FIELDS = (
@@ -45,8 +46,18 @@ def save_campaign(
     """Create (``campaign`` None) or partially update a campaign from validated ``data`` and audit it
     (campaign.create / campaign.update with the changed fields). Raises CampaignRefused: a client
     account that is not this guild's, an end before the start, a name already used in the guild, or
-    any model rule. Nothing is written on a refusal; no change writes and audits nothing."""
+    any model rule. Nothing is written on a refusal; no change writes and audits nothing. Required tags
+    and banned words are normalised as a client account's are (tracking.caption_rules)."""
     data = {name: value for name, value in data.items() if name in CAMPAIGN_FIELDS}
+    problems = {}
+    for name, normalise in (("required_tags", required_tags), ("banned_words", banned_words)):
+        if name in data:
+            try:
+                data[name] = normalise(data[name])
+            except ValueError as error:
+                problems[name] = str(error)
+    if problems:
+        raise CampaignRefused(problems)
     account_id = data.get("client_account_id")
     if account_id is not None and not ClientAccount.objects.for_guild(guild_id).filter(pk=account_id).exists():
         raise CampaignRefused({"client_account_id": "No such client account in this server."})

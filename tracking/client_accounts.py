@@ -3,8 +3,6 @@ rules for the dashboard form and the API."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +11,7 @@ from django.db import IntegrityError, transaction
 from core.values import FieldsRefused, flag, json_safe, money, whole_number
 from guilds.audit import record_audit
 from tracking.campaigns import CampaignRefused, open_campaign_for
+from tracking.caption_rules import banned_words, required_tags
 from tracking.models import ClientAccount
 from tracking.platforms import registry
 from tracking.post_urls import HandleError, parse_profile_handle
@@ -27,7 +26,6 @@ CLIENT_ACCOUNT_FIELDS: tuple[str, ...] = (
     "counting_window_days",
     "active",
 )
-MAX_LIST_ITEMS = 100
 COUNTING_WINDOW_DAYS = (1, 365)
 _CLIENT_DEFAULTS: dict[str, Any] = {
     "social_accounts": {},
@@ -38,43 +36,10 @@ _CLIENT_DEFAULTS: dict[str, Any] = {
     "counting_window_days": 30,
     "active": True,
 }
-_TAG = re.compile(r"[#@][\w.]{1,99}")
 
 
 class ClientAccountRefused(FieldsRefused):
     """A client account we refuse to create or change; ``fields`` says why per field."""
-
-
-def _items(value: Any, what: str) -> list[str]:
-    """A list of strings, or the text a form sent (one per line, or separated by commas)."""
-    if isinstance(value, str):
-        value = re.split(r"[,\n]", value)
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"Give the {what} as a list of texts.")
-    items = [" ".join(unicodedata.normalize("NFKC", v).split()) for v in value]
-    items = list(dict.fromkeys(v for v in items if v))
-    if len(items) > MAX_LIST_ITEMS:
-        raise ValueError(f"At most {MAX_LIST_ITEMS} {what}.")
-    if any(len(v) > 100 for v in items):
-        raise ValueError(f"Each of the {what} has at most 100 characters.")
-    return items
-
-
-def _required_tags(value: Any) -> list[str]:
-    """Hashtags and mentions, lower-cased, each with its # or @ (a bare word is a hashtag, as the
-    caption check reads it), without duplicates."""
-    tags = [t.lower() if t[0] in "#@" else f"#{t.lower()}" for t in _items(value, "required tags")]
-    bad = [t for t in tags if not _TAG.fullmatch(t)]
-    if bad:
-        raise ValueError(f"{bad[0]!r} is not a tag: use #tag or @mention (letters, digits, _ and . only).")
-    return list(dict.fromkeys(tags))
-
-
-def _banned_words(value: Any) -> list[str]:
-    first_spelling: dict[str, str] = {}
-    for word in _items(value, "banned words"):
-        first_spelling.setdefault(word.lower(), word)
-    return list(first_spelling.values())
 
 
 def _social_accounts(value: Any, problems: dict[str, str]) -> dict[str, str]:
@@ -115,8 +80,8 @@ _CLIENT_CLEANERS = {
     "name": _client_name,
     "payout_model": _payout_model,
     "cpm_rate": lambda v: money(v, high_digits=6),
-    "required_tags": _required_tags,
-    "banned_words": _banned_words,
+    "required_tags": required_tags,
+    "banned_words": banned_words,
     "counting_window_days": lambda v: whole_number(v, low=COUNTING_WINDOW_DAYS[0], high=COUNTING_WINDOW_DAYS[1]),
     "active": flag,
 }

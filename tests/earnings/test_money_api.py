@@ -87,6 +87,7 @@ def test_admin_creates_and_changes_a_campaign_audited(admin_client, guild, bypas
         ({"platform_rates": {"myspace": "1.00"}}, "platform_rates", "'myspace' is not a platform we track"),
         ({"ends_at": "2026-01-01T00:00:00Z", "starts_at": "2026-02-01T00:00:00Z"}, "ends_at", "after the start"),
         ({"client_account_id": 999}, "client_account_id", "No such client account in this server."),
+        ({"required_tags": ["two words"]}, "required_tags", "'#two words' is not a tag: use #tag or @mention"),
     ],
 )
 def test_bad_campaign_is_a_400_naming_the_field(admin_client, guild, bypass, change, field, message):
@@ -97,6 +98,27 @@ def test_bad_campaign_is_a_400_naming_the_field(admin_client, guild, bypass, cha
     assert message in " ".join(r.json()["error"]["fields"][field])
     with bypass():
         assert not Campaign.objects.exists()
+
+
+def test_campaign_caption_rules_are_normalised_like_a_client_accounts(admin_client, guild, bypass):
+    """A bare word is a hashtag, tags are lower-cased and kept once, banned words once per spelling:
+    what the caption check reads, whichever of the two briefs carries them."""
+    account = make_client_account(guild)
+    body = {
+        "client_account_id": account.pk,
+        "name": "Tags",
+        "required_tags": ["Acme", "#ACME", "@AcmeHQ", " ＃Ad "],
+        "banned_words": ["Free Money", "free money", "giveaway"],
+    }
+    r = admin_client.post(_url(guild, "campaigns"), body, content_type="application/json")
+    assert r.status_code == 201, r.json()
+    assert (r.json()["required_tags"], r.json()["banned_words"]) == (
+        ["#acme", "@acmehq", "#ad"],
+        ["Free Money", "giveaway"],
+    )
+    with bypass():
+        campaign = Campaign.objects.get(pk=r.json()["id"])
+    assert campaign.required_tags == ["#acme", "@acmehq", "#ad"]
 
 
 def test_duplicate_campaign_name_is_refused(admin_client, guild):
