@@ -496,7 +496,13 @@ class _Batch:
         )
         updated_at = post.metrics_updated_at
         if updated_at is not None and captured_at <= updated_at:
-            return  # an older or the same point (a reprocess): the post's latest numbers stay
+            if captured_at == updated_at:
+                # The same point again (a reprocess): its snapshot is overwritten with these numbers,
+                # and the post's own numbers stay its newest snapshot's (the leaderboard reads them for
+                # "now", metrics.selectors). Nothing else is decided again.
+                post.views, post.likes, post.comments = item.views, item.likes, item.comments
+                post.shares = item.shares
+            return  # an older point: the post's latest numbers stay
         previous = None
         if updated_at is not None:
             previous = Point(post.views, post.likes, post.comments, updated_at)

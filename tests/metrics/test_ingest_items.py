@@ -71,6 +71,25 @@ def test_processing_the_same_dataset_twice_changes_and_duplicates_nothing(guild,
     ]
 
 
+def test_the_same_point_with_new_numbers_leaves_the_post_equal_to_its_newest_snapshot(guild, bypass):
+    """A dataset of the same moment processed again with corrected numbers overwrites that snapshot;
+    the post's own numbers (what the posts list shows and the leaderboard reads for "now") follow it,
+    and nothing is flagged or moved again. An older point changes the snapshot only."""
+    (post,) = make_posts(guild, 1)
+    ingest(guild, items_for([post], views=1000, likes=10))
+    ingest(guild, items_for([post], views=1300, likes=13))
+    later = T0 + timedelta(hours=1)
+    ingest(guild, items_for([post], views=2000, likes=20), at=later)
+    ingest(guild, items_for([post], views=2600, likes=26), at=later)
+    ingest(guild, items_for([post], views=1, likes=1))  # the older point again: the post stays
+    with bypass():
+        snapshots = list(VideoMetrics.objects.filter(post=post).order_by("captured_at").values_list("views", "likes"))
+        assert FraudSignal.objects.filter(post=post).count() == 0
+    assert snapshots == [(1, 1), (2600, 26)]
+    post = reload(post, bypass)
+    assert (post.views, post.likes, post.metrics_updated_at) == (2600, 26, later)
+
+
 def test_growth_per_hour_is_views_gained_since_the_previous_point(guild, bypass):
     (post,) = make_posts(guild, 1)
     ingest(guild, items_for([post], views=1000, likes=100))
