@@ -80,7 +80,7 @@ from integrations.bot.health import bot_status
 from integrations.discord.notifier import destination_for
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
-from metrics.selectors import LeaderboardPage, leaderboard
+from metrics.selectors import LeaderboardPage, leaderboard, leaderboard_creators
 from metrics.selectors import leaderboard_page as read_leaderboard_page
 from tracking.api import csv_response
 from tracking.campaigns import CampaignRefused, save_campaign
@@ -407,7 +407,7 @@ def creator_list(request, guild_id: int):
     guild, now = request.guild, timezone.now()
     page = Paginator(selectors.creators_with_totals(guild=guild), CREATORS_PER_PAGE).get_page(request.GET.get("page"))
     start, end = period_bounds(period="week", now=now, tz=guild.tz)
-    week = {c.creator_id: c for c in leaderboard(guild=guild, start=start, end=end).creators}
+    week = {c.creator_id: c for c in leaderboard_creators(guild=guild, start=start, end=end)}
     profiles = selectors.profiles_by_creator(guild=guild, creator_ids=[c.pk for c in page])
     rows = [(c, week.get(c.pk), profiles.get(c.pk, [])) for c in page]
     return render(request, "dashboard/creators.html", {"page": page, "rows": rows, "nav": "creators"})

@@ -26,7 +26,7 @@ from guilds.models import BonusRule, Guild
 from metrics.bonuses import last_complete_week, week_bounds
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
-from metrics.selectors import leaderboard
+from metrics.selectors import leaderboard_creators
 from tracking.lifecycle import transition_post
 from tracking.models import Campaign, ClientAccount, Post
 
@@ -145,7 +145,7 @@ def _bonuses(guild: Guild, now: datetime) -> None:
     in the ledger; the first is paid, the second waits on the Money page. Once per place and week."""
     week = last_complete_week(now=now, tz=guild.tz)
     start, end = week_bounds(week_start=week, tz=guild.tz)
-    winners = [c for c in leaderboard(guild=guild, start=start, end=end, held=False).creators if c.views_gained > 0]
+    winners = [c for c in leaderboard_creators(guild=guild, start=start, end=end, held=False) if c.views_gained > 0]
     rules = {r.name: r for r in BonusRule.objects.for_guild(guild).filter(name__in=DEMO_BONUS_PLACES)}
     for place, (name, winner) in enumerate(zip(DEMO_BONUS_PLACES, winners, strict=False), start=1):
         rule = rules.get(name)

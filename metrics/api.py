@@ -8,6 +8,8 @@ page of it with ``metrics.selectors.leaderboard_page`` (the same rows, summed an
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,7 +25,7 @@ from guilds.api import BotBase, GuildScopedMixin, active_guild_or_404
 from guilds.models import Creator, Guild
 from metrics.models import VideoMetrics
 from metrics.periods import PeriodQuerySerializer, period_bounds, period_window
-from metrics.selectors import leaderboard, leaderboard_page
+from metrics.selectors import leaderboard, leaderboard_creators, leaderboard_page
 from tracking.api import CSVExportMixin, csv_response
 from tracking.models import Post
 
@@ -119,10 +121,10 @@ class LeaderboardSerializer(serializers.Serializer):
     posts = PostGainSerializer(many=True, help_text="This page of posts, best first.")
 
 
-def leaderboard_payload(*, guild: Guild, params: dict, default: str = "week") -> tuple[str, object]:
+def leaderboard_payload(*, guild: Guild, params: dict, default: str = "week") -> tuple[str, datetime, list]:
+    """The period's label, start and every creator of its leaderboard (summed in SQL)."""
     label, start, end = period_window(params, tz=guild.tz, default=default)
-    board = leaderboard(guild=guild.pk, start=start, end=end)
-    return label, board
+    return label, start, leaderboard_creators(guild=guild.pk, start=start, end=end)
 
 
 def _board_json(guild: Guild, params: dict) -> dict:
@@ -194,11 +196,9 @@ class LeaderboardExportView(CSVExportMixin, APIView):
         params = PeriodQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         guild = _guild_or_404(guild_id)
-        label, board = leaderboard_payload(guild=guild, params=params.validated_data)
-        rows = [
-            [c.rank, c.creator_id, c.creator_name, c.discord_user_id, c.posts, c.views_gained] for c in board.creators
-        ]
-        return csv_response(f"leaderboard-{guild_id}-{label}-{board.start:%Y%m%d}.csv", LEADERBOARD_CSV_HEADER, rows)
+        label, start, creators = leaderboard_payload(guild=guild, params=params.validated_data)
+        rows = [[c.rank, c.creator_id, c.creator_name, c.discord_user_id, c.posts, c.views_gained] for c in creators]
+        return csv_response(f"leaderboard-{guild_id}-{label}-{start:%Y%m%d}.csv", LEADERBOARD_CSV_HEADER, rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,9 +227,9 @@ class BotCreatorStatsView(BotBase):
         now = timezone.now()
         week_start, week_end = period_bounds(period="week", now=now, tz=guild.tz)
         all_start, all_end = period_bounds(period="all", now=now, tz=guild.tz)
-        week = leaderboard(guild=guild_id, start=week_start, end=week_end)
+        week = leaderboard_creators(guild=guild_id, start=week_start, end=week_end)
         all_time = leaderboard(guild=guild_id, start=all_start, end=all_end, creator_id=creator.pk)
-        mine = next((c for c in week.creators if c.creator_id == creator.pk), None)
+        mine = next((c for c in week if c.creator_id == creator.pk), None)
         data = {
             "discord_user_id": creator.discord_user_id,
             "username": creator.username,

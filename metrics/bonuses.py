@@ -35,7 +35,7 @@ from guilds.notifications import notify
 from metrics.models import BonusAward
 from metrics.periods import period_bounds
 from metrics.reports import active_guild_ids
-from metrics.selectors import CreatorGain, leaderboard
+from metrics.selectors import CreatorGain, leaderboard_creators
 
 
 class WeekNotOver(ValueError):
@@ -131,11 +131,11 @@ def award_week(*, guild_id: int, week_start: date, now: datetime | None = None, 
         start, end = week_bounds(week_start=week_start, tz=guild.tz)
         if end > now:
             raise WeekNotOver(f"the week of {start.date():%Y-%m-%d} ends {end.isoformat()}; it is not over yet")
-        board = leaderboard(guild=guild, start=start, end=end, held=False)
+        creators = leaderboard_creators(guild=guild, start=start, end=end, held=False)
         rules = list(BonusRule.objects.for_guild(guild).filter(active=True).order_by("pk"))
         already = _awarded(guild, start.date())
         places = {rule_id: creator_id for creator_id, rule_id in already if rule_id in _top_n_ids(rules)}
-        awards = eligible_awards(creators=board.creators, rules=rules, places_given=places)
+        awards = eligible_awards(creators=creators, rules=rules, places_given=places)
         outcome = BonusOutcome(guild_id, start.date(), awards, dry_run=dry_run)
         outcome.already = already
         if dry_run:

@@ -56,9 +56,11 @@ Python, the counting window is a CASE around the probes (never inside a bound), 
 plain tuples (no model instances, no per-row converters) and with no ORDER BY (sorting is done on the
 gains).
 
-``leaderboard()`` builds every row in Python (the CSV exports, reports, bonuses need them all);
+``leaderboard()`` builds every row in Python (the posts CSV and daily reports need the posts);
 ``leaderboard_page()`` answers the API's, the overview's and the dashboard leaderboard's pages with
-the same rows summed, counted and sorted in SQL, building only the page. Both still pay the per-post
+the same rows summed, counted and sorted in SQL, building only the page, and
+``leaderboard_creators()`` every creator the same way (the creators page and CSV, the bot's stats,
+weekly bonuses). Both still pay the per-post
 reads; the page saves the Python per row (bench/README.md has the numbers).
 """
 
@@ -387,13 +389,14 @@ def _page_sql(
     size: int,
     posts_first: int | None = None,
     posts_size: int | None = None,
+    held: bool = True,
 ) -> tuple[str, list]:
     """The page (``size`` creators from ``first``; ``posts_size`` posts from ``posts_first``, by
     default the same) in one statement: each post's baseline and views at the end computed once
     (``r``, materialized so that PostgreSQL does not inline its subqueries into every use), the gains
     summed per creator in SQL, and only the page's rows sorted out, then joined to their names. Rows
     are tagged: 0 the totals, 1 a creator, 2 a post."""
-    per_post = posts_with_gains(guild=guild, start=start, end=end).values_list(
+    per_post = posts_with_gains(guild=guild, start=start, end=end, held=held).values_list(
         "pk", "creator_id", "baseline", "views_end"
     )
     inner, params = per_post.query.get_compiler(using=per_post.db).as_sql()
@@ -439,17 +442,19 @@ def leaderboard_page(
     page_size: int,
     posts_page: int | None = None,
     posts_page_size: int | None = None,
+    held: bool = True,
 ) -> LeaderboardPage:
     """Page ``page`` (1 = the top) of ``page_size`` creators and posts of ``leaderboard()`` — the same
     rows, ranks and order as its slices — with its totals (creators, posts, views gained), without
     building the whole guild's rows in Python. ``posts_page`` / ``posts_page_size`` page the posts
     apart from the creators (default: the creators' page and size), in the same statement: the
-    per-post probes, the costly part, run once. A page past the end has empty lists."""
+    per-post probes, the costly part, run once. A page past the end has empty lists. ``held=False``
+    leaves held (flagged) posts out, as ``leaderboard()``'s does."""
     first = (page - 1) * page_size
     posts_page = page if posts_page is None else posts_page
     posts_page_size = page_size if posts_page_size is None else posts_page_size
     posts_first = (posts_page - 1) * posts_page_size
-    sql, params = _page_sql(guild, start, end, first, page_size, posts_first, posts_page_size)
+    sql, params = _page_sql(guild, start, end, first, page_size, posts_first, posts_page_size, held)
     with connections[Post.objects.db].cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
@@ -472,3 +477,15 @@ def leaderboard_page(
         posts_count=counts[1],
         total_views_gained=counts[2],
     )
+
+
+_EVERY = 2**31 - 1  # a LIMIT that keeps every row
+
+
+def leaderboard_creators(*, guild: Guild | int, start: datetime, end: datetime, held: bool = True) -> list[CreatorGain]:
+    """Every creator of ``leaderboard()`` — the same rows, ranks and order — summed and sorted in SQL,
+    with no post row built: for readers of the creators only (the creators page, the bot's stats, the
+    creators CSV, weekly bonuses)."""
+    return leaderboard_page(
+        guild=guild, start=start, end=end, page=1, page_size=_EVERY, posts_page_size=0, held=held
+    ).creators

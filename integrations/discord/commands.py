@@ -32,7 +32,7 @@ from integrations.discord.messages import EPHEMERAL_FLAG, Embed, message_payload
 from integrations.errors import IntegrationError
 from integrations.verification import VerificationUnavailable, request_verification
 from metrics.periods import PERIODS, period_bounds
-from metrics.selectors import leaderboard
+from metrics.selectors import leaderboard, leaderboard_page
 from tracking.models import Campaign, ClientAccount, Post, Profile
 from tracking.platforms import registry
 from tracking.screenshots import UploadedScreenshot
@@ -380,8 +380,8 @@ def show_leaderboard(interaction: Interaction, guild: Guild, creator: Creator) -
     if period not in PERIODS:
         return Reply(f"Unknown period {period[:20]!r}; use one of {', '.join(PERIODS)}.")
     start, end = period_bounds(period=period, now=timezone.now(), tz=guild.tz)
-    board = leaderboard(guild=guild, start=start, end=end)
-    top = [c for c in board.creators if c.views_gained > 0][:10]
+    board = leaderboard_page(guild=guild, start=start, end=end, page=1, page_size=10, posts_page_size=0)
+    top = [c for c in board.creators if c.views_gained > 0]
     lines = [f"**{c.rank}.** {c.creator_name} — {c.views_gained:,} views ({c.posts} posts)" for c in top]
     embed = Embed(
         title=f"Leaderboard — {PERIODS[period]}",

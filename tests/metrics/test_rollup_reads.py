@@ -29,7 +29,7 @@ from earnings.selectors import _views_before as earnings_views_before
 from metrics import selectors
 from metrics.models import PostDailyRollup, VideoMetrics
 from metrics.rollups import rebuild_rollups
-from metrics.selectors import COUNTED_STATUSES, leaderboard, leaderboard_page, total_gains
+from metrics.selectors import COUNTED_STATUSES, leaderboard, leaderboard_creators, leaderboard_page, total_gains
 from tests.factories import fold_into_rollups, make_client_account, make_creator, make_profile
 from tracking.models import Post
 
@@ -188,6 +188,12 @@ def _assert_equal_to_reference(guild_id: int, windows: list[tuple[datetime, date
             got = {p.post_id: (p.views_start, p.views_end) for p in board.posts}
             assert got == want, (start, end)
             assert board.total_views_gained == sum(max(0, e - b) for b, e in want.values())
+            # every creator, summed in SQL (the creators page and CSV, the bot's stats, bonuses)
+            assert leaderboard_creators(guild=guild_id, start=start, end=end) == board.creators
+            assert (
+                leaderboard_creators(guild=guild_id, start=start, end=end, held=False)
+                == leaderboard(guild=guild_id, start=start, end=end, held=False).creators
+            )
             for page in range(1, len(board.posts) // 2 + 3):  # the API's pages: slices of the same rows
                 one = leaderboard_page(guild=guild_id, start=start, end=end, page=page, page_size=2)
                 assert (one.posts, one.creators) == (
