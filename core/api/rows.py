@@ -359,9 +359,44 @@ class _JsonTextRows:
         compiled = self._sql()
         if compiled is None:
             return iter(())
-        with connections[self.db].cursor() as cursor:
+        connection = connections[self.db]
+        if self.key is not None and connection.vendor == "postgresql" and not connection.queries_logged:
+            cursor = _prepared_cursor(connection)  # the same SQL every time: plan it once per connection
+        else:
+            cursor = connection.cursor()
+        with cursor:
             cursor.execute(*compiled)
             return iter(cursor.fetchall())
+
+
+def _prepared_cursor(connection):
+    """A cursor of ``connection`` (Django's wrapper: tenant, query log, errors) whose statements
+    PostgreSQL prepares: parsed and planned once per pooled connection, then only executed.
+
+    Planning the posts page (a four-table join under row-level security) cost PostgreSQL more than
+    running it (issue 17). Only the SQL ``_JsonTextRows`` reuses goes through here: one statement per
+    list and page, whatever the guild (the guild is a parameter). psycopg keeps track of what it
+    prepared on the connection and forgets it on a rollback; nothing else on this connection is
+    prepared (Django's own cursors bind on the client). Not while queries are logged (DEBUG, tests
+    capturing queries): the log then shows the statement as sent, values in place."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, **kwargs):
+            conn = self.connection
+            threshold = conn.prepare_threshold  # None on Django's connections: nothing is prepared
+            conn.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+            try:
+                return super().execute(query, params, prepare=True)
+            finally:
+                conn.prepare_threshold = threshold
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    return connection.make_cursor(PreparedCursor(connection.connection))
+
+
+_PREPARE_ONLY_WHEN_ASKED = 2**31 - 1  # a count never reached: only ``prepare=True`` prepares
 
 
 _COMPILED: dict = {}  # (view class, view's key, slice, database) -> (sql, params); oldest out first

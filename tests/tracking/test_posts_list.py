@@ -266,3 +266,27 @@ def test_raw_json_reads_like_its_value():
     body = ApiJSONRenderer().render({"count": None, "results": rows})
     assert body == JSONRenderer().render({"count": None, "results": [{"a": 1}, {"b": "\u2028"}]})
     assert ApiJSONRenderer().render(rows) == JSONRenderer().render(rows.value)
+
+
+def test_the_page_statement_prepared_once_serves_each_guild_its_own_rows(guild, other_guild):
+    """On PostgreSQL the unfiltered page's statement is prepared once per connection (the guild is a
+    parameter) and runs under each request's tenant: guild after guild on one connection, each sees
+    its own posts only; a rolled-back savepoint in between changes nothing."""
+    from django.db import transaction
+
+    from tests.helpers.api import READER_KEY, key_client
+
+    mine, theirs = make_post(guild), make_post(other_guild)
+    client = key_client(READER_KEY)
+    for _ in range(2):
+        for g, post in ((guild, mine), (other_guild, theirs), (guild, mine)):
+            assert [p["id"] for p in client.get(f"/api/v1/guilds/{g.pk}/posts").json()["results"]] == [post.pk]
+        try:
+            with transaction.atomic():
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%tracking_post%"])
+            assert cursor.fetchone()[0] == 1
