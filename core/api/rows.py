@@ -399,7 +399,7 @@ def _prepared_cursor(connection):
 _PREPARE_ONLY_WHEN_ASKED = 2**31 - 1  # a count never reached: only ``prepare=True`` prepares
 
 
-_COMPILED: dict = {}  # (view class, view's key, slice, database) -> (sql, params); oldest out first
+_COMPILED: dict = {}  # (view class, plan, view's key, slice, database) -> (sql, params); oldest out first
 _COMPILED_MAX = 512
 
 
@@ -427,7 +427,7 @@ class ValuesListMixin:
                 built = build()  # now, as before: the view checks its filters before the page
                 rows = _JsonTextRows(lambda: built, built.db)
             else:
-                rows = _JsonTextRows(build, router.db_for_read(plan.model), (type(self), key))
+                rows = _JsonTextRows(build, router.db_for_read(plan.model), (type(self), id(plan), key))
             page = self.paginate_queryset(rows)
             if page is None:
                 return Response(plan.json_text(rows))
