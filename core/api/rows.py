@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connections, models, router
 from django.db.models import Expression, F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, RelatedField
@@ -65,8 +66,7 @@ class RowPlan:
 
     def json_text(self, rows: Iterable[tuple]) -> RawJSON:
         """The rows of ``json_text_queryset`` as one JSON array."""
-        selected, pieces = _layout(self)
-        json_at = {i for i, column in enumerate(selected) if isinstance(column, str)}
+        _, pieces, json_at = _layout(self)
         out = []
         for row in rows:
             out.append(
@@ -204,10 +204,13 @@ class _JsonFields(Expression):
 
 
 @cache
-def _layout(plan: RowPlan) -> tuple[tuple, tuple]:
-    """What ``json_text_queryset`` selects (runs of fields PostgreSQL writes, JSON columns) and how a
-    row's pieces join into its text: literals (a JSON column's key, the closing brace) and positions."""
-    selected, pieces = [], []
+def _layout(plan: RowPlan) -> tuple[tuple, tuple, frozenset]:
+    """What ``json_text_queryset`` selects (runs of fields PostgreSQL writes, JSON columns as their
+    text), how a row's pieces join into its text (literals: a JSON column's key, the closing brace;
+    and positions), and which positions are JSON columns. Every column selected is text, so a
+    prepared statement's result type cannot change under it (a column's type changed by a migration
+    while it runs makes PostgreSQL re-plan it, not refuse it)."""
+    selected, pieces, json_at = [], [], set()
     keys, kinds, columns = [], [], []
 
     def close_run(tail: str):
@@ -227,13 +230,14 @@ def _layout(plan: RowPlan) -> tuple[tuple, tuple]:
         if kind == "json":
             close_run(key)
             pieces.append(len(selected))
-            selected.append(lookup)
+            json_at.add(len(selected))
+            selected.append(Cast(F(lookup), output_field=TextField()))
         else:
             keys.append(key)
             kinds.append(kind)
             columns.append(F(lookup))
     close_run("}" if plan.names else "{}")
-    return tuple(selected), tuple(pieces)
+    return tuple(selected), tuple(pieces), frozenset(json_at)
 
 
 def _iso(value: datetime, tz) -> str:
