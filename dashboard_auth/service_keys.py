@@ -11,6 +11,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connections, router
 
 from dashboard_auth.models import RevokedServiceKey
 
@@ -57,9 +58,19 @@ def principal_for_key(presented: str) -> ServicePrincipal:
             match = (name, scopes)
     if match is None:
         raise ServiceKeyRefused("unknown_key", "The API key is not valid.")
-    if RevokedServiceKey.objects.filter(name=match[0]).exists():
+    if _revoked(match[0]):
         raise ServiceKeyRefused("revoked_key", "This API key was revoked.", name=match[0])
     return ServicePrincipal(name=match[0], scopes=frozenset(match[1]))
+
+
+def _revoked(name: str) -> bool:
+    """Whether the key named ``name`` is revoked: asked on every request, never cached (a revocation
+    applies to the next request on every worker). The ORM's ``exists()`` costs more to build than the
+    look-up takes, on every service-key request (issue 17), so the statement is written once here."""
+    table = connections[router.db_for_read(RevokedServiceKey)].ops.quote_name(RevokedServiceKey._meta.db_table)
+    with connections[router.db_for_read(RevokedServiceKey)].cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE name = %s LIMIT 1", [name])  # noqa: S608 - our table's name
+        return cursor.fetchone() is not None
 
 
 def principal_for_internal_secret(presented: str) -> ServicePrincipal:

@@ -287,6 +287,10 @@ class CreatorViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelVi
             qs = qs.filter(username__icontains=search)
         return qs
 
+    def list_sql_key(self):
+        # Without a search the list's queryset depends on the guild only: its SQL is reused.
+        return None if self.request.query_params.get("search", "").strip() else self.guild_id
+
 
 # ---------------------------------------------------------------------------------------------
 # Budget and usage

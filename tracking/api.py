@@ -164,6 +164,9 @@ class ProfileQuerySerializer(serializers.Serializer):
     verification_status = serializers.ChoiceField(choices=Profile.Verification.choices, required=False)
 
 
+PROFILE_FILTERS = frozenset(ProfileQuerySerializer().fields)
+
+
 @extend_schema(tags=["profiles"])
 @extend_schema(methods=["GET"], parameters=[ProfileQuerySerializer])
 class ProfileViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelViewSet):
@@ -182,6 +185,10 @@ class ProfileViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelVi
         if "creator" in filters:
             filters["creator_id"] = filters.pop("creator")
         return qs.filter(**filters)
+
+    def list_sql_key(self):
+        # Without a filter the list's queryset depends on the guild only: its SQL is reused.
+        return None if PROFILE_FILTERS.intersection(self.request.query_params) else self.guild_id
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +336,10 @@ class PostViewSet(ValuesListMixin, GuildScopedMixin, viewsets.ReadOnlyModelViewS
         params = PostQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         return _filter_posts(qs, params.validated_data)
+
+    def list_sql_key(self):
+        # Without a filter the list's queryset depends on the guild only: its SQL is reused.
+        return None if POST_FILTERS.intersection(self.request.query_params) else self.guild_id
 
     approve = _review("approve")
     reject = _review("reject")

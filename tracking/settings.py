@@ -501,6 +501,12 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "core.api.parsers.StrictMultiPartParser",
 ]
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "core.api.schema.ApiAutoSchema"
+# DRF's two default renderers; the JSON one also writes row text PostgreSQL already wrote as JSON
+# (core/api/renderers.py: lists built from columns, issue 17), byte for byte what DRF's would.
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
+    "core.api.renderers.JSONRenderer",
+    "rest_framework.renderers.BrowsableAPIRenderer",
+]
 SPECTACULAR_SETTINGS.update(
     {
         "COMPONENT_SPLIT_REQUEST": True,

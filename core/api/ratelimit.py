@@ -10,9 +10,13 @@ swallows them so that a cache outage is only a miss).
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from django.conf import settings
-from django_ratelimit.core import get_usage
+from django.core.cache import caches
+from django_ratelimit import ALL
+from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.throttling import BaseThrottle
@@ -34,7 +38,10 @@ def rate_usage(request, *, group: str, key: str, rate: str, increment: bool = Tr
     """django-ratelimit's usage for ``group``/``key``; None when the cache is down and the limit fails
     open. Raises RateLimitUnavailable when it is down and the limit fails closed."""
     try:
-        usage = get_usage(request, group=group, key=lambda g, r: key, rate=rate, increment=increment)
+        if increment:
+            usage = get_usage(request, group=group, key=lambda g, r: key, rate=rate, increment=True)
+        else:
+            usage = _peek(group=group, key=key, rate=rate)
     except Exception:  # redis ConnectionError/TimeoutError and friends: the cache is down
         usage = {"count": 0, "limit": 0, "should_limit": True, "time_left": -1}
     if usage is not None and usage["time_left"] == -1 and usage["limit"] == 0:
@@ -45,6 +52,18 @@ def rate_usage(request, *, group: str, key: str, rate: str, increment: bool = Tr
         log.warning("rate_limit_cache_down", group=group, outcome="allowed")
         return None
     return usage
+
+
+def _peek(*, group: str, key: str, rate: str) -> dict:
+    """``get_usage(increment=False)`` in one cache read: the same counter (django-ratelimit's own key,
+    window and answer), read with GET where django-ratelimit sends ADD then GET, two Redis round trips
+    on every request with a service key (issue 17). An absent counter is zero, as ADD would find."""
+    limit, period = _split_rate(rate)
+    window = _get_window(key, period)
+    count = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")].get(
+        _make_cache_key(group, window, rate, key, ALL), 0
+    )
+    return {"count": count, "limit": limit, "should_limit": count > limit, "time_left": window - int(time.time())}
 
 
 def rate_limited(request, *, group: str, key: str, rate: str, fail_closed: bool = False) -> int | None:

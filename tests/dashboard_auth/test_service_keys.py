@@ -105,3 +105,17 @@ def test_bot_endpoints_are_rate_limited_per_key(settings, guild):
     assert codes == [200, 200, 429]
     r = _bot().get(f"/api/v1/bot/guilds/{guild.pk}/leaderboard")
     assert int(r["Retry-After"]) >= 1 and r.json()["error"]["code"] == "rate_limited"
+
+
+def test_a_good_key_is_checked_against_the_guessing_counter_with_one_cache_read(guild, monkeypatch):
+    """The invalid-key counter of the caller's address is read once per request (one Redis GET, not
+    ADD then GET), and still refuses the address once it is over the limit (test above)."""
+    from django.core.cache import caches
+
+    cache, calls = caches["ratelimit"], []
+    for name in ("get", "add", "incr", "set", "get_many"):
+        original = getattr(cache, name)
+        monkeypatch.setattr(cache, name, lambda *a, _o=original, _n=name, **k: (calls.append(_n), _o(*a, **k))[1])
+    for _ in range(2):
+        assert key_client(READER_KEY).get(f"/api/v1/guilds/{guild.pk}/posts").status_code == 200
+    assert calls == ["get", "get"]
