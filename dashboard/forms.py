@@ -18,6 +18,7 @@ from guilds.bonus_rules import BONUS_RULE_FIELDS, BONUS_TOP_PLACES
 from guilds.budgets import BUDGET_BOUNDS, BUDGET_FIELDS, budget_problems
 from guilds.guild_settings import FRAUD_THRESHOLD_FIELDS, WEBHOOK_FIELDS, mask_webhook_url, timezone_choices
 from guilds.models import BonusRule, Guild, GuildBudgetConfig
+from tracking.campaigns import CAMPAIGN_FIELDS
 from tracking.models import CURRENCIES, Campaign, ClientAccount, Post
 from tracking.platforms import registry
 
@@ -331,11 +332,6 @@ class ClientAccountForm(ServiceForm):
         return data
 
 
-def _lines(text: str) -> list[str]:
-    """One item per line or comma, blanks and repeats dropped, in the order given."""
-    return list(dict.fromkeys(item.strip() for item in text.replace(",", "\n").splitlines() if item.strip()))
-
-
 class CampaignForm(ServiceForm):
     """A campaign's brief (tracking.campaigns.save_campaign validates and audits it). Dates are in the
     guild's time zone; money has at most 2 decimals; an empty budget or cap means none."""
@@ -431,8 +427,9 @@ class CampaignForm(ServiceForm):
                 data[name] = value.quantize(Decimal("0.01"))
             elif isinstance(value, datetime):
                 data[name] = value.astimezone(UTC)
-        data["required_tags"] = _lines(self.cleaned_data["required_tags"])
-        data["banned_words"] = _lines(self.cleaned_data["banned_words"])
+        # as typed: the service splits and normalises them (tracking.caption_rules)
+        data["required_tags"] = self.cleaned_data["required_tags"]
+        data["banned_words"] = self.cleaned_data["banned_words"]
         data["eligible_platforms"] = list(self.cleaned_data["eligible_platforms"])
         data["platform_rates"] = {
             key: str(self.cleaned_data[f"rate_{key}"])
@@ -442,20 +439,8 @@ class CampaignForm(ServiceForm):
         return data
 
 
-CAMPAIGN_FORM_FIELDS = (
-    "client_account_id",
-    "name",
-    "status",
-    "starts_at",
-    "ends_at",
-    "currency",
-    "total_budget",
-    "rate_per_1000",
-    "post_cap",
-    "creator_cap",
-    "min_views",
-    "counting_window_days",
-    "validation_window_days",
-    "baseline",
-    "on_disappear",
+# The brief's fields the form hands on as cleaned; the lists and per-platform rates are shaped in
+# ``changes`` (the service's own field list, less those).
+CAMPAIGN_FORM_FIELDS = tuple(
+    f for f in CAMPAIGN_FIELDS if f not in ("platform_rates", "eligible_platforms", "required_tags", "banned_words")
 )

@@ -790,15 +790,9 @@ class ReopenPostView(APIView):
 # ---------------------------------------------------------------------------------------------
 
 
-class BonusEntrySerializer(serializers.Serializer):
-    ledger_entry_id = serializers.IntegerField()
-    creator_id = serializers.IntegerField()
-    discord_user_id = serializers.CharField()
-    username = serializers.CharField()
-    week_start = serializers.DateField(help_text="Monday of the week awarded, in the guild's time zone.")
-    rule = serializers.CharField()
-    currency = serializers.CharField()
-    amount = serializers.CharField()
+class BonusEntrySerializer(EarningBonusSerializer):
+    """A booked bonus (the earnings' bonus rows) with when it was booked and whether it is paid."""
+
     booked_at = serializers.DateTimeField()
     paid = serializers.BooleanField()
     paid_at = serializers.DateTimeField(allow_null=True)

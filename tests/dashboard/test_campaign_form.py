@@ -106,6 +106,7 @@ def test_admin_creates_a_campaign_in_the_guilds_time_zone_and_edits_its_brief(ad
         ({"starts_at": "tomorrow"}, "starts_at", "Enter a valid date/time"),
         ({"name": ""}, "name", "This field is required"),
         ({"eligible_platforms": ["myspace"]}, "eligible_platforms", "Select a valid choice"),
+        ({"required_tags": "#ok\ntwo words"}, "required_tags", "is not a tag: use #tag or @mention"),
     ],
 )
 def test_a_bad_brief_is_a_400_with_the_field_message_and_saves_nothing(admin_client, guild, changes, field, message):
