@@ -124,6 +124,29 @@ def make_snapshot(post: Post, *, views: int, at=None, **kw) -> VideoMetrics:
     return snapshot
 
 
+def make_gains(guild: Guild, gains_per_creator, *, now=None, username: str | None = None) -> list[Creator]:
+    """A creator per entry (``username`` a format string of their index, e.g. "clipper{}") and a post
+    per gain: 1,000 views 15 days ago (before any week) and 1,000 + gain two minutes ago, so each post
+    gained exactly that today, this week and this month."""
+    now = now or timezone.now()
+    creators = []
+    for i, gains in enumerate(gains_per_creator):
+        creator = make_creator(guild, **({"username": username.format(i)} if username else {}))
+        profile = make_profile(guild, creator)
+        for gained in gains:
+            post = make_post(
+                guild,
+                profile,
+                posted_at=now - timedelta(days=20),
+                submitted_at=now - timedelta(days=20),
+                metrics_updated_at=now - timedelta(minutes=1),
+            )
+            make_snapshot(post, views=1000, at=now - timedelta(days=15))
+            make_snapshot(post, views=1000 + gained, at=now - timedelta(minutes=2))
+        creators.append(creator)
+    return creators
+
+
 def fold_into_rollups(snapshot_ids: list[int]) -> None:
     """Ingestion's rollup upsert (metrics.rollups.upsert_rollups_sql) over these stored snapshots."""
     table = connection.ops.quote_name(VideoMetrics._meta.db_table)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from django.core.paginator import Paginator
@@ -18,25 +17,14 @@ from core.tenancy import guild_scope
 from dashboard import views
 from metrics.periods import period_bounds
 from metrics.selectors import leaderboard
-from tests.factories import make_creator, make_post, make_profile, make_snapshot
+from tests.factories import make_gains
 
 pytestmark = pytest.mark.django_db
 
 
 def test_leaderboard_page_is_paginated(admin_client, guild, monkeypatch):
     monkeypatch.setattr(views, "LEADERBOARD_PER_PAGE", 2)
-    now = timezone.now()
-    for i, gained in enumerate((100, 400, 300)):
-        creator = make_creator(guild, username=f"clipper{i}")
-        post = make_post(
-            guild,
-            make_profile(guild, creator),
-            posted_at=now - timedelta(days=20),
-            submitted_at=now - timedelta(days=20),
-            metrics_updated_at=now - timedelta(minutes=1),
-        )
-        make_snapshot(post, views=10, at=now - timedelta(days=15))  # before any week: the baseline
-        make_snapshot(post, views=10 + gained, at=now - timedelta(minutes=2))
+    make_gains(guild, [[100], [400], [300]], username="clipper{}")
     url = reverse("dashboard:leaderboard", args=[guild.pk])
     first = admin_client.get(url, {"period": "week"})
     html = first.content.decode()
@@ -52,22 +40,6 @@ def test_leaderboard_page_is_paginated(admin_client, guild, monkeypatch):
     assert [r["creator"] for r in rows] == ["clipper1", "clipper2", "clipper0"]
 
 
-def _seed(guild, gains_per_creator, now):
-    """A creator per entry, a post per gain (views gained this week), measured before the week."""
-    for gains in gains_per_creator:
-        profile = make_profile(guild, make_creator(guild))
-        for gained in gains:
-            post = make_post(
-                guild,
-                profile,
-                posted_at=now - timedelta(days=20),
-                submitted_at=now - timedelta(days=20),
-                metrics_updated_at=now - timedelta(minutes=1),
-            )
-            make_snapshot(post, views=1000, at=now - timedelta(days=15))
-            make_snapshot(post, views=1000 + gained, at=now - timedelta(minutes=2))
-
-
 def _week_board(guild):
     with guild_scope(guild.pk):
         start, end = period_bounds(period="week", now=timezone.now(), tz=guild.tz)
@@ -80,7 +52,7 @@ def test_each_page_shows_the_slices_of_the_whole_leaderboard_ties_and_all(admin_
     and a page number out of range or not a number lands where the Paginator always sent it."""
     monkeypatch.setattr(views, "LEADERBOARD_PER_PAGE", 2)
     monkeypatch.setattr(views, "LEADERBOARD_TOP_POSTS", 3)
-    _seed(guild, [[300], [300], [100, 200], [0], [150, 150], [50], [300, 0]], timezone.now())
+    make_gains(guild, [[300], [300], [100, 200], [0], [150, 150], [50], [300, 0]])
     board = _week_board(guild)
     assert [c.views_gained for c in board.creators] == [300, 300, 300, 300, 300, 50, 0]
     assert [p.views_gained for p in board.posts[:5]] == [300, 300, 300, 200, 150]
@@ -111,12 +83,12 @@ def test_the_page_costs_the_same_queries_whatever_the_guilds_size(admin_client, 
     monkeypatch.setattr(views, "LEADERBOARD_PER_PAGE", 2)
     url = reverse("dashboard:leaderboard", args=[guild.pk])
     now = timezone.now()
-    _seed(guild, [[300], [200, 100], [50]], now)
+    make_gains(guild, [[300], [200, 100], [50]], now=now)
     admin_client.get(url, {"period": "week", "page": 2})  # sessions, caches: warmed
     with CaptureQueriesContext(connection) as small:
         response = admin_client.get(url, {"period": "week", "page": 2})
     assert "Page 2 of 2" in response.content.decode()
-    _seed(guild, [[10 * i, i] for i in range(1, 31)], now)
+    make_gains(guild, [[10 * i, i] for i in range(1, 31)], now=now)
     with CaptureQueriesContext(connection) as large:
         response = admin_client.get(url, {"period": "week", "page": 2})
     assert "Page 2 of 17" in response.content.decode()

@@ -24,6 +24,7 @@ from metrics.bonuses import award_week
 from metrics.models import BonusAward
 from tests.factories import make_bonus_rule, make_campaign
 from tests.helpers.api import ADMINISTRATOR, MANAGE_GUILD, grant, login, make_dashboard_user
+from tests.helpers.races import race
 from tests.metrics.test_reports_and_bonuses import WEEK, local, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -190,10 +191,6 @@ def test_the_earnings_command_lists_bonuses_apart(awarded, capsys):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_booking_and_paying_happen_once():
-    import threading
-
-    from django.db import connection
-
     from tests.factories import make_creator, make_guild
 
     guild = make_guild()
@@ -203,32 +200,15 @@ def test_concurrent_booking_and_paying_happen_once():
         BonusAward.objects.create(
             guild=guild, creator=kai, rule=rule, week_start=WEEK, views_gained=12_000, amount=25, currency="EUR"
         )
-    outcomes: dict[str, list] = {"book": [], "pay": []}
-
-    def race(kind, call):
-        barrier = threading.Barrier(4)
-
-        def worker(n):
-            try:
-                barrier.wait()
-                with guild_scope(guild.pk):
-                    outcomes[kind].append(call(n))
-            except MoneyRefused as refused:
-                outcomes[kind].append(refused.code)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-    race("book", lambda n: len(book_bonuses(guild_id=guild.pk)))
-    assert sorted(outcomes["book"]) == [0, 0, 0, 1]
+    booked = race(lambda n: len(book_bonuses(guild_id=guild.pk)), guild_id=guild.pk, results=True)
+    assert sorted(booked) == [0, 0, 0, 1]
     with guild_scope(guild.pk):
         entry = LedgerEntry.objects.for_guild(guild.pk).get(kind="bonus")
-    race("pay", lambda n: pay_bonus(guild_id=guild.pk, entry_id=entry.pk, reference=f"PP-{n}", actor=f"s:{n}").kind)
-    assert sorted(outcomes["pay"]) == ["payment", "wrong_state", "wrong_state", "wrong_state"]
+    paid = race(
+        lambda n: pay_bonus(guild_id=guild.pk, entry_id=entry.pk, reference=f"PP-{n}", actor=f"s:{n}").kind,
+        guild_id=guild.pk,
+        results=True,
+    )
+    assert sorted(paid) == ["payment", "wrong_state", "wrong_state", "wrong_state"]
     with guild_scope(guild.pk):
         assert creator_balance(guild_id=guild.pk, creator=kai) == {"EUR": Decimal("0.00")}

@@ -3,11 +3,9 @@ two bulk approvals racing never approve a statement twice; the weekly bonus paym
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from core.tenancy import guild_scope
 from earnings.models import LedgerEntry, Statement
@@ -25,6 +23,7 @@ from metrics.models import BonusAward
 from tests.earnings.test_statements import _campaign_with_money, _statements
 from tests.factories import make_bonus_rule, make_creator, make_guild
 from tests.helpers.api import grant, login, make_dashboard_user
+from tests.helpers.races import race
 
 BOT = {
     "BOT_CALLBACK_SIGNING_SECRET": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -114,26 +113,11 @@ def test_empty_and_too_many_are_refused(guild):
 def test_concurrent_bulk_approvals_approve_each_statement_once():
     guild = make_guild()
     maya, theo = _two_pending(guild)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def worker(n: int) -> None:
-        ids = [maya.pk, theo.pk] if n % 2 else [theo.pk, maya.pk]
-        try:
-            barrier.wait()
-            with guild_scope(guild.pk):
-                approve_statements(guild_id=guild.pk, statement_ids=ids, actor=f"staff:{n}")
-            outcomes.append("ok")
-        except MoneyRefused as refused:
-            outcomes.append(refused.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    orders = ([theo.pk, maya.pk], [maya.pk, theo.pk])  # locks asked for in both orders
+    outcomes = race(
+        lambda n: approve_statements(guild_id=guild.pk, statement_ids=orders[n % 2], actor=f"staff:{n}"),
+        guild_id=guild.pk,
+    )
     assert sorted(outcomes) == ["ok", "wrong_state", "wrong_state", "wrong_state"]
     with guild_scope(guild.pk):
         rows = Statement.objects.for_guild(guild.pk).filter(pk__in=[maya.pk, theo.pk])

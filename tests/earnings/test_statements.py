@@ -3,12 +3,10 @@ movement is a ledger entry; concurrent approvals and payments change a statement
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from core.tenancy import guild_scope
 from earnings.models import LedgerEntry, Statement
@@ -22,6 +20,7 @@ from earnings.services import (
 )
 from guilds.models import BotCallback, DashboardAuditLog
 from tests.factories import make_campaign, make_creator, make_guild, make_post, make_profile, make_snapshot
+from tests.helpers.races import race
 from tracking.models import Post
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -113,37 +112,18 @@ def test_concurrent_approvals_and_payments_pay_once():
     guild = make_guild()
     campaign, maya, _ = _campaign_with_money(guild)
     statement = next(s for s in _statements(guild, campaign) if s.creator_id == maya.pk)
-    outcomes: dict[str, list[str]] = {"approve": [], "pay": []}
-
-    def race(kind: str, call) -> None:
-        barrier = threading.Barrier(4)
-
-        def worker(n: int) -> None:
-            try:
-                barrier.wait()
-                with guild_scope(guild.pk):
-                    call(n)
-                outcomes[kind].append("ok")
-            except MoneyRefused as refused:
-                outcomes[kind].append(refused.code)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-    race("approve", lambda n: approve_statement(guild_id=guild.pk, statement_id=statement.pk, actor=f"staff:{n}"))
-    race(
-        "pay",
+    approved = race(
+        lambda n: approve_statement(guild_id=guild.pk, statement_id=statement.pk, actor=f"staff:{n}"),
+        guild_id=guild.pk,
+    )
+    paid = race(
         lambda n: mark_statement_paid(
             guild_id=guild.pk, statement_id=statement.pk, reference=f"PP-{n}", actor=f"staff:{n}"
         ),
+        guild_id=guild.pk,
     )
-    assert sorted(outcomes["approve"]) == ["ok", "wrong_state", "wrong_state", "wrong_state"]
-    assert sorted(outcomes["pay"]) == ["ok", "wrong_state", "wrong_state", "wrong_state"]
+    assert sorted(approved) == ["ok", "wrong_state", "wrong_state", "wrong_state"]
+    assert sorted(paid) == ["ok", "wrong_state", "wrong_state", "wrong_state"]
     with guild_scope(guild.pk):
         assert LedgerEntry.objects.for_guild(guild.pk).filter(kind="payment").count() == 1
         assert Statement.objects.for_guild(guild.pk).get(pk=statement.pk).status == "paid"
@@ -238,24 +218,7 @@ def test_a_voided_statement_does_not_block_its_days(guild, bypass):
 def test_concurrent_overlapping_periods_make_one_statement():
     guild = make_guild()
     campaign, maya, theo = _campaign_with_money(guild)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def worker(n: int) -> None:
-        try:
-            barrier.wait()
-            _make(guild, campaign, T0 - timedelta(hours=n), T0 + timedelta(days=7, hours=n))
-            outcomes.append("ok")
-        except MoneyRefused as refused:
-            outcomes.append(refused.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(lambda n: _make(guild, campaign, T0 - timedelta(hours=n), T0 + timedelta(days=7, hours=n)))
     assert sorted(outcomes) == ["ok", "period_overlaps", "period_overlaps", "period_overlaps"]
     assert [(name, amount) for name, _, _, amount in _live(guild)] == [
         ("maya", Decimal("12.00")),

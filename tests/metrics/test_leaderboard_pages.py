@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from tests.factories import make_creator, make_post, make_profile, make_snapshot
+from tests.factories import make_gains
 from tests.helpers.api import BOT_KEY, admin_client, api_settings, key_client  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
@@ -20,18 +19,7 @@ GAINS = (300, 1200, 50, 900, 700)  # one creator (one post) each: ranks 1200, 90
 
 @pytest.fixture
 def five_creators(guild):
-    now = timezone.now()
-    for i, gained in enumerate(GAINS):
-        creator = make_creator(guild, username=f"creator{i}")
-        post = make_post(
-            guild,
-            make_profile(guild, creator),
-            posted_at=now - timedelta(days=20),
-            submitted_at=now - timedelta(days=20),
-            metrics_updated_at=now - timedelta(minutes=1),
-        )
-        make_snapshot(post, views=1000, at=now - timedelta(days=15))
-        make_snapshot(post, views=1000 + gained, at=now - timedelta(minutes=2))
+    make_gains(guild, [[g] for g in GAINS], username="creator{}")
 
 
 def test_api_pages_through_creators_and_posts_with_totals(admin_client, guild, five_creators):  # noqa: F811
@@ -81,19 +69,7 @@ def test_a_page_is_the_slice_of_the_whole_leaderboard_ties_and_all(guild):
     from metrics.selectors import leaderboard, leaderboard_page
 
     now = timezone.now()
-    gains = [[500, 0], [500], [200, 300], [0], [250, 250, 0], [40]]  # ties between creators and posts
-    for per_creator in gains:
-        profile = make_profile(guild, make_creator(guild))
-        for gained in per_creator:
-            post = make_post(
-                guild,
-                profile,
-                posted_at=now - timedelta(days=20),
-                submitted_at=now - timedelta(days=20),
-                metrics_updated_at=now - timedelta(minutes=1),
-            )
-            make_snapshot(post, views=1000, at=now - timedelta(days=15))
-            make_snapshot(post, views=1000 + gained, at=now - timedelta(minutes=2))
+    make_gains(guild, [[500, 0], [500], [200, 300], [0], [250, 250, 0], [40]], now=now)  # ties: creators, posts
     start, end = period_bounds(period="week", now=now, tz=guild.tz)
     with guild_scope(guild.pk):
         board = leaderboard(guild=guild.pk, start=start, end=end)
