@@ -4,7 +4,8 @@ from django.urls import register_converter
 
 
 def _after_migrate(sender, using, **kwargs):
-    """Install RLS policies and grants once every app has migrated (we run as the owner role)."""
+    """Install RLS policies, change triggers and grants once every app has migrated (we run as the
+    owner role)."""
     from django.conf import settings
     from django.db import connections
 
@@ -12,6 +13,7 @@ def _after_migrate(sender, using, **kwargs):
 
     connection = connections[using]
     rls.install_policies(connection)
+    rls.install_change_triggers(connection)
     rls.grant_app_role(settings.DATABASE_APP_ROLE, connection)
 
 

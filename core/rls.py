@@ -21,6 +21,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from core.tenancy import BYPASS_SETTING, GUILD_SETTING
 
 POLICY_NAME = "guild_isolation"
+CHANGE_TABLE = "core_guildchange"  # core.models.GuildChange: its rows for guild 0 concern every guild
+CHANGE_TRIGGER = "guild_change"
 APPEND_ONLY_TABLES = ("dashboard_auth_dashboardauditlog", "tracking_poststatuschange", "earnings_ledgerentry")
 
 
@@ -64,7 +66,54 @@ def install_policies(connection: BaseDatabaseWrapper = default_connection) -> in
             cursor.execute(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
             cursor.execute(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY")
             cursor.execute(f"DROP POLICY IF EXISTS {POLICY_NAME} ON {name}")
-            cursor.execute(f"CREATE POLICY {POLICY_NAME} ON {name} USING {pred} WITH CHECK {pred}")
+            using = f"({pred} OR {t.column} = 0)" if t.table == CHANGE_TABLE else pred  # 0: every guild
+            cursor.execute(f"CREATE POLICY {POLICY_NAME} ON {name} USING {using} WITH CHECK {pred}")
+    return len(tables)
+
+
+# Notes, once per transaction and guild, that a statement wrote guild data: the guild in scope, or 0
+# (every guild) under a bypass or for a role above RLS; nothing for a role under RLS without a scope
+# (RLS lets such a statement write no row).
+_NOTE_CHANGE = f"""
+CREATE OR REPLACE FUNCTION core_note_guild_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    guild bigint := CASE WHEN current_setting('{BYPASS_SETTING}', true) = 'on' THEN 0
+                         ELSE NULLIF(current_setting('{GUILD_SETTING}', true), '')::bigint END;
+    noted text;
+BEGIN
+    IF guild IS NULL THEN
+        -- No scope: RLS let the statement write nothing, unless the role is above RLS (a superuser
+        -- or BYPASSRLS role at a psql prompt), which may have written any guild.
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls)) THEN
+            RETURN NULL;
+        END IF;
+        guild := 0;
+    END IF;
+    noted := guild::text || '@' || pg_current_xact_id()::text;
+    IF current_setting('app.guild_change_noted', true) IS DISTINCT FROM noted THEN
+        INSERT INTO {CHANGE_TABLE} (guild_id, xid) VALUES (guild, pg_current_xact_id()::text::bigint);
+        PERFORM set_config('app.guild_change_noted', noted, true);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def install_change_triggers(connection: BaseDatabaseWrapper = default_connection) -> int:
+    """On every guild table but the change table itself, a statement trigger noting that the
+    statement's guild changed (core.models.GuildChange). Idempotent; returns the tables covered."""
+    if connection.vendor != "postgresql":
+        return 0
+    tables = [t for t in guild_tables() if t.table != CHANGE_TABLE]
+    with connection.cursor() as cursor:
+        cursor.execute(_NOTE_CHANGE)
+        for t in tables:
+            name = connection.ops.quote_name(t.table)
+            cursor.execute(f"DROP TRIGGER IF EXISTS {CHANGE_TRIGGER} ON {name}")
+            cursor.execute(
+                f"CREATE TRIGGER {CHANGE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {name} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION core_note_guild_change()"
+            )
     return len(tables)
 
 

@@ -10,6 +10,7 @@ product and stay; the rows that only record traffic go once they are of no more 
 | dashboard sessions | RETENTION_SESSIONS_DAYS (30) after they expired or were revoked | ended |
 | Django sessions (admin) | until they expire | expired |
 | failed-login records (axes) | RETENTION_LOGIN_RECORDS_DAYS (90) | any |
+| guild change notes (core.models.GuildChange) | 1 day (a kept list page lives 60 s) | any |
 
 Webhook deliveries are kept well past WEBHOOK_DISPATCH_TTL_SECONDS, so a replayed dispatch still
 finds its row (and an old one finds its run expired). Celery keeps no task results
@@ -30,6 +31,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.models import GuildChange
 from core.tenancy import rls_bypass
 from dashboard_auth.models import DashboardSession, SecurityEvent
 from guilds.models import BotCallback, GuildNotification
@@ -70,6 +72,8 @@ RULES: dict[str, Callable[[datetime], QuerySet]] = {
     "failed-login log": lambda now: AccessFailureLog.objects.filter(
         _older("RETENTION_LOGIN_RECORDS_DAYS", "attempt_time", now)
     ),
+    # Only a kept list page's check reads them, and no page is kept past a minute (core/api/page_cache.py).
+    "guild change notes": lambda now: GuildChange.objects.filter(at__lt=now - timedelta(days=1)),
 }
 
 

@@ -38,6 +38,7 @@ from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, R
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from core.api import page_cache
 from core.api.renderers import JSONRenderer as RawJSONRenderer
 from core.api.renderers import RawJSON
 
@@ -327,20 +328,24 @@ class _JsonTextRows:
     with the same key: the view promises (``list_sql_key``) that its queryset, and so the SQL and
     parameters, are the same for every request with that key. Building and compiling a 29-column
     query cost more than running it (issue 17). The statement still runs like any other, on the
-    request's connection, under the request's tenant (row-level security) and query log."""
+    request's connection, under the request's tenant (row-level security) and query log. On
+    PostgreSQL, outside a transaction, the rows of such a page are also kept (core/api/page_cache.py)
+    and served again while one statement proves the guild's data unchanged since they were read."""
 
-    def __init__(self, build, db: str, key=None, start=None, stop=None):
+    def __init__(self, build, db: str, key=None, start=None, stop=None, guild_id=None):
         self._build, self.db, self.key, self.start, self.stop = build, db, key, start, stop
+        self.guild_id = guild_id  # with a key: the page may be kept while the guild is unchanged
 
     def __getitem__(self, part: slice):
         if not isinstance(part, slice) or part.step is not None or self.start is not None or self.stop is not None:
             raise TypeError("the rows can be sliced once, without a step")
-        return _JsonTextRows(self._build, self.db, self.key, part.start, part.stop)
+        return _JsonTextRows(self._build, self.db, self.key, part.start, part.stop, self.guild_id)
 
     def count(self) -> int:
         return self._build().count()
 
-    def _sql(self) -> tuple[str, tuple] | None:
+    def _sql(self) -> tuple[str, tuple, bool] | None:
+        """(sql, params, whether every table it reads records its changes for page_cache), or None."""
         cache_key = None if self.key is None else (self.key, self.start, self.stop, self.db)
         if cache_key is not None and (compiled := _COMPILED.get(cache_key)) is not None:
             return compiled
@@ -351,7 +356,8 @@ class _JsonTextRows:
             sql, params = queryset.query.get_compiler(self.db).as_sql()
         except EmptyResultSet:
             return None
-        compiled = (sql, tuple(params))
+        tables = {join.table_name for join in queryset.query.alias_map.values()}
+        compiled = (sql, tuple(params), tables <= page_cache.watched_tables())
         if cache_key is not None:
             if len(_COMPILED) >= _COMPILED_MAX:
                 with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread's doing
@@ -363,14 +369,21 @@ class _JsonTextRows:
         compiled = self._sql()
         if compiled is None:
             return iter(())
+        sql, params, watched = compiled
         connection = connections[self.db]
-        if self.key is not None and connection.vendor == "postgresql" and not connection.queries_logged:
-            cursor = _prepared_cursor(connection)  # the same SQL every time: plan it once per connection
-        else:
-            cursor = connection.cursor()
+        prepared = self.key is not None and connection.vendor == "postgresql" and not connection.queries_logged
+        # The same SQL every time: plan it once per connection.
+        cursor = _prepared_cursor(connection) if prepared else connection.cursor()
         with cursor:
-            cursor.execute(*compiled)
-            return iter(cursor.fetchall())
+
+            def fetch():
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+
+            if prepared and watched and self.guild_id is not None and page_cache.usable(connection):
+                key = (self.key, self.start, self.stop, self.db)
+                return iter(page_cache.read(key, self.guild_id, cursor, fetch))
+            return iter(fetch())
 
 
 def _prepared_cursor(connection):
@@ -431,7 +444,8 @@ class ValuesListMixin:
                 built = build()  # now, as before: the view checks its filters before the page
                 rows = _JsonTextRows(lambda: built, built.db)
             else:
-                rows = _JsonTextRows(build, router.db_for_read(plan.model), (type(self), id(plan), key))
+                db = router.db_for_read(plan.model)
+                rows = _JsonTextRows(build, db, (type(self), id(plan), key), guild_id=getattr(self, "guild_id", None))
             page = self.paginate_queryset(rows)
             if page is None:
                 return Response(plan.json_text(rows))

@@ -46,3 +46,18 @@ def test_old_traffic_goes_and_work_to_do_stays(guild, bypass, capsys):
     with bypass():
         assert list(GuildNotification.objects.values_list("event_key", flat=True)) == ["pending"]
         assert VideoMetrics.objects.count() == 1  # snapshots are the product: never purged
+
+
+def test_guild_change_notes_go_after_a_day(guild, bypass):
+    from core.models import GuildChange
+
+    with bypass():
+        GuildChange.objects.all().delete()  # those the factories' writes noted (PostgreSQL)
+        old = GuildChange.objects.create(guild_id=guild.pk, xid=1, at=timezone.now() - timedelta(days=1, minutes=1))
+        fresh = GuildChange.objects.create(guild_id=guild.pk, xid=2, at=timezone.now() - timedelta(hours=23))
+
+    assert purge()["guild change notes"] == 1
+
+    with bypass():
+        assert list(GuildChange.objects.values_list("pk", flat=True)) == [fresh.pk]
+        assert not GuildChange.objects.filter(pk=old.pk).exists()
