@@ -214,3 +214,27 @@ def test_ingestions_search_for_unresolved_posts_uses_the_partial_index(guild):
         waiting = Post.objects.for_guild(guild).filter(platform="tiktok").filter(needs_resolution=True)
         plan = _explain(waiting)
     assert "post_needs_resolution" in plan and "Seq Scan" not in plan, plan
+
+
+def test_a_kept_pages_check_is_an_index_condition(guild):
+    """The one statement that lets a kept list page be served again (core/api/page_cache.py): the
+    guild's change notes after the page's snapshot, on the (guild, xid) index."""
+    from core.api.page_cache import _UNCHANGED
+    from core.models import GuildChange
+
+    with rls_bypass(reason="test setup"):
+        GuildChange.objects.bulk_create(
+            [GuildChange(guild_id=(guild.pk, 1710000000000000000, 0)[i % 3], xid=1000 + i) for i in range(30_000)]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute("ANALYZE core_guildchange")
+        cursor.execute("SET LOCAL ROLE tracking_app")
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        (snapshot,) = cursor.fetchone()
+    with guild_scope(guild.pk):
+        plan = _explain_sql(_UNCHANGED, [guild.pk, snapshot, snapshot])
+    scans = _scans(plan, "core_guildchange")
+    assert len(scans) == 1 and "Seq Scan" not in scans[0][0], plan
+    conds = [line for line in scans[0] if line.startswith(("Index Cond:", "Recheck Cond:"))]
+    assert conds and "guild_id" in conds[0] and "xid >=" in conds[0], plan
