@@ -9,9 +9,10 @@ from django.db.models.functions import Now
 
 
 class GuildChange(models.Model):
-    """One row per statement that wrote a guild table, written by a PostgreSQL trigger, never by code
-    (core/rls.py ``install_change_triggers``): the guild the statement ran for (``EVERY_GUILD``, 0, for
-    a statement under an RLS bypass, which may have written any guild) and its transaction id.
+    """One row per transaction and guild that wrote a guild table, written by a PostgreSQL statement
+    trigger, never by code (core/rls.py ``install_change_triggers``): the guild written
+    (``EVERY_GUILD``, 0, for a write under an RLS bypass or by a role above RLS without a scope, which
+    may have written any guild) and the transaction's id.
 
     A list page kept in a worker's memory (core/api/page_cache.py) is reused only while no change of
     its guild has committed since the database snapshot it was read under; retention deletes rows
@@ -19,7 +20,7 @@ class GuildChange(models.Model):
 
     EVERY_GUILD = 0
 
-    guild_id = models.BigIntegerField(help_text="The guild written, or 0: any guild (an RLS bypass).")
+    guild_id = models.BigIntegerField(help_text="The guild written, or 0: any guild (a bypass).")
     xid = models.BigIntegerField(help_text="The writing transaction's id (pg_current_xact_id).")
     at = models.DateTimeField(db_default=Now())
 

@@ -24,6 +24,8 @@ import time
 from collections import OrderedDict
 from functools import cache
 
+from core.rls import CHANGE_TABLE, guild_tables
+
 TTL_SECONDS = 60.0
 MAX_PAGES = 128  # per worker; a page is at most 201 rows of text
 
@@ -32,7 +34,7 @@ _lock = threading.Lock()
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 _UNCHANGED = (
-    "SELECT pg_current_snapshot()::text, NOT EXISTS (SELECT 1 FROM core_guildchange WHERE guild_id IN (%s, 0) "
+    f"SELECT pg_current_snapshot()::text, NOT EXISTS (SELECT 1 FROM {CHANGE_TABLE} WHERE guild_id IN (%s, 0) "
     "AND xid >= pg_snapshot_xmin(%s::pg_snapshot)::text::bigint "
     "AND NOT pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot))"
 )
@@ -41,8 +43,6 @@ _UNCHANGED = (
 @cache
 def watched_tables() -> frozenset[str]:
     """The tables whose writes core_guildchange records (every guild table but itself)."""
-    from core.rls import CHANGE_TABLE, guild_tables
-
     return frozenset(t.table for t in guild_tables() if t.table != CHANGE_TABLE)
 
 

@@ -344,9 +344,14 @@ class _JsonTextRows:
     def count(self) -> int:
         return self._build().count()
 
+    @property
+    def _slice_key(self):
+        """This slice of the view's key: what its SQL (``_COMPILED``) and its kept page depend on."""
+        return None if self.key is None else (self.key, self.start, self.stop, self.db)
+
     def _sql(self) -> tuple[str, tuple, bool] | None:
         """(sql, params, whether every table it reads records its changes for page_cache), or None."""
-        cache_key = None if self.key is None else (self.key, self.start, self.stop, self.db)
+        cache_key = self._slice_key
         if cache_key is not None and (compiled := _COMPILED.get(cache_key)) is not None:
             return compiled
         queryset = self._build()
@@ -380,9 +385,8 @@ class _JsonTextRows:
                 cursor.execute(sql, params)
                 return cursor.fetchall()
 
-            if prepared and watched and self.guild_id is not None and page_cache.usable(connection):
-                key = (self.key, self.start, self.stop, self.db)
-                return iter(page_cache.read(key, self.guild_id, cursor, fetch))
+            if self.key is not None and watched and self.guild_id is not None and page_cache.usable(connection):
+                return iter(page_cache.read(self._slice_key, self.guild_id, cursor, fetch))
             return iter(fetch())
 
 

@@ -223,3 +223,18 @@ def test_the_app_role_cannot_forge_another_guilds_change(as_app_role, guild, oth
 
     with pytest.raises(ProgrammingError), guild_scope(guild.pk), transaction.atomic():
         GuildChange.objects.create(guild_id=other_guild.pk, xid=1)
+
+
+def test_a_page_is_kept_while_queries_are_logged_too(as_app_role, guild):
+    """DEBUG (or a test capturing queries) sends the statement unprepared; the page is kept all the same."""
+    from django.test.utils import CaptureQueriesContext
+
+    make_post(guild)
+    client = key_client(READER_KEY)
+    with CaptureQueriesContext(connection) as first:
+        client.get(f"/api/v1/guilds/{guild.pk}/posts")
+    with CaptureQueriesContext(connection) as second:
+        client.get(f"/api/v1/guilds/{guild.pk}/posts")
+    assert _page_reads([q["sql"] for q in first.captured_queries]) == 1
+    assert _page_reads([q["sql"] for q in second.captured_queries]) == 0
+    assert any("core_guildchange" in q["sql"] for q in second.captured_queries)
